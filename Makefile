@@ -1,0 +1,50 @@
+# Every target sets up .venv first (exact pins from constraints.txt), so each
+# works on a fresh Linux machine with Python 3.11 and access to PyPI.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+KERNEL := regularization-course
+READY := $(VENV)/.ready
+PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: venv lab test test-fast execute bench release pins clean
+
+venv: $(READY)
+
+$(READY): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0] + " at $(PYTHON)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt --editable '.[course]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (regularization course)"
+	@touch $@
+
+## lab: start JupyterLab on the chapters (the student's main command)
+lab: venv
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+## test: unit and property tests, nbval (strict) over every notebook, the nbgrader round trip
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_NBVAL) tests notebooks
+
+## execute: re-run every written notebook in place, storing fresh outputs
+execute: venv
+	$(BIN)/python -m course_lib.execution
+
+## bench: speed ratios against the torch / NumPy built-ins
+bench: venv
+	$(BIN)/python benchmarks/run.py
+
+## release: student versions of the written exercises via nbgrader, into release/
+release: venv
+	$(BIN)/python -m course_lib.release release
+
+## pins: re-resolve constraints.txt from pyproject.toml in a scratch venv
+pins:
+	rm -rf build/pins && $(PYTHON) -m venv build/pins
+	build/pins/bin/python -m pip install --quiet torch==2.13.0 '.[course]'
+	( head -n 2 constraints.txt; build/pins/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' | grep -v '^course_lib' ) > constraints.new
+	mv constraints.new constraints.txt && rm -rf build/pins
+
+clean:
+	rm -rf $(VENV) build release .pytest_cache .hypothesis

@@ -1,0 +1,61 @@
+"""Argument checks shared by course_lib's public functions.
+
+Every public function validates its input up front and raises an error that
+names the argument and the offending value, in the style of scikit-learn.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+
+def check_probability(name: str, value: Any, *, allow_one: bool = False) -> float:
+    """Return ``value`` as a float after checking it lies in [0, 1) (or [0, 1])."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    upper_ok = value <= 1.0 if allow_one else value < 1.0
+    if math.isnan(value) or value < 0.0 or not upper_ok:
+        interval = "[0, 1]" if allow_one else "[0, 1)"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: Any) -> float:
+    """Return ``value`` as a float after checking it is a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value > 0.0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Reject truthy stand-ins such as 0/1 or strings for a boolean flag."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_ndarray(name: str, value: Any) -> np.ndarray:
+    """Require a NumPy array with a numeric (non-complex) dtype."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+        raise TypeError(f"{name} must have a real numeric dtype, got {value.dtype}")
+    return value
+
+
+def check_generator(name: str, value: Any) -> np.random.Generator:
+    """Require a ``numpy.random.Generator`` (not a seed, not the legacy RandomState)."""
+    if not isinstance(value, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)) or None, "
+            f"got {type(value).__name__}"
+        )
+    return value

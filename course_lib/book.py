@@ -1,0 +1,129 @@
+"""Read ``book.toml``, the manifest that lists the book's chapters in order.
+
+Tests, ``make execute``, ``make release`` and the HTML build all read the
+chapter list from here, so adding a chapter means adding one table to
+``book.toml``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["BookError", "Chapter", "Book", "load_book", "DEFAULT_BOOK_PATH"]
+
+DEFAULT_BOOK_PATH = Path(__file__).resolve().parents[1] / "book.toml"
+STATUSES = ("planned", "written")
+CHAPTER_KEYS = ("id", "title", "notebook", "exercises", "budget_seconds", "status")
+
+
+class BookError(ValueError):
+    """A malformed ``book.toml``; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: its notebook, its nbgrader exercise source and its runtime budget."""
+
+    id: str
+    title: str
+    notebook: Path
+    exercises: Path
+    budget_seconds: float
+    status: Literal["planned", "written"]
+
+    @property
+    def written(self) -> bool:
+        return self.status == "written"
+
+
+@dataclass(frozen=True)
+class Book:
+    """The whole manifest; chapter paths are absolute (resolved against ``root``)."""
+
+    title: str
+    chapters: tuple[Chapter, ...]
+    root: Path
+
+    @property
+    def written_chapters(self) -> tuple[Chapter, ...]:
+        return tuple(c for c in self.chapters if c.written)
+
+    def chapter(self, chapter_id: str) -> Chapter:
+        for chapter in self.chapters:
+            if chapter.id == chapter_id:
+                return chapter
+        known = ", ".join(c.id for c in self.chapters)
+        raise KeyError(f"no chapter with id {chapter_id!r} in the book (known: {known})")
+
+
+def load_book(path: str | Path | None = None) -> Book:
+    """Parse and validate ``book.toml`` (default: the one at the project root)."""
+    path = Path(path) if path is not None else DEFAULT_BOOK_PATH
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise BookError(f"{path}: no such manifest file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BookError(f"{path}: not valid TOML ({error})") from None
+    root = path.resolve().parent
+
+    title = _get(data, "title", str, where=f"{path.name}")
+    raw_chapters = data.get("chapters")
+    if not isinstance(raw_chapters, list) or not raw_chapters:
+        raise BookError(f"{path.name}: key 'chapters' must be a non-empty array of tables ([[chapters]])")
+    unknown = sorted(set(data) - {"title", "chapters"})
+    if unknown:
+        raise BookError(f"{path.name}: unknown top-level key(s) {unknown}")
+
+    chapters = []
+    for index, raw in enumerate(raw_chapters):
+        where = f"{path.name}: chapters[{index}]"
+        if not isinstance(raw, dict):
+            raise BookError(f"{where} must be a table")
+        extra = sorted(set(raw) - set(CHAPTER_KEYS))
+        if extra:
+            raise BookError(f"{where}: unknown key(s) {extra}")
+        chapter_id = _get(raw, "id", str, where)
+        where = f"{path.name}: chapter {chapter_id!r}"
+        budget = _get(raw, "budget_seconds", (int, float), where)
+        if isinstance(budget, bool) or budget <= 0:
+            raise BookError(f"{where}: key 'budget_seconds' must be a number > 0, got {budget!r}")
+        status = _get(raw, "status", str, where)
+        if status not in STATUSES:
+            raise BookError(f"{where}: key 'status' must be one of {STATUSES}, got {status!r}")
+        notebook = _get(raw, "notebook", str, where)
+        exercises = _get(raw, "exercises", str, where)
+        for key, value in (("notebook", notebook), ("exercises", exercises)):
+            if not value.endswith(".ipynb") or Path(value).is_absolute():
+                raise BookError(f"{where}: key {key!r} must be a relative path to an .ipynb file, got {value!r}")
+        chapters.append(
+            Chapter(
+                id=chapter_id,
+                title=_get(raw, "title", str, where),
+                notebook=root / notebook,
+                exercises=root / exercises,
+                budget_seconds=float(budget),
+                status=status,
+            )
+        )
+
+    for key in ("id", "title", "notebook", "exercises"):
+        values = [getattr(c, key) for c in chapters]
+        duplicates = sorted({str(v) for v in values if values.count(v) > 1})
+        if duplicates:
+            raise BookError(f"{path.name}: duplicate chapter key {key!r}: {duplicates}")
+    return Book(title=title, chapters=tuple(chapters), root=root)
+
+
+def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in table:
+        raise BookError(f"{where}: missing key {key!r}")
+    value = table[key]
+    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise BookError(f"{where}: key {key!r} must be a non-empty {expected}, got {value!r}")
+    return value

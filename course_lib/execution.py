@@ -1,0 +1,111 @@
+"""Execute notebooks in place with nbclient so their stored outputs are reproducible.
+
+``make execute`` runs ``python -m course_lib.execution``, which re-executes
+every written chapter and exercise listed in ``book.toml``. The written file
+depends only on what the code computes: a fixed kernel name, no per-cell
+timing metadata and no widget state, so executing twice gives no git diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from course_lib.book import Book, load_book
+
+__all__ = ["KERNEL_NAME", "KERNELSPEC", "ExecutionResult", "ensure_kernel", "execute_notebook", "book_notebooks"]
+
+KERNEL_NAME = "regularization-course"
+KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (regularization course)", "language": "python"}
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    path: Path
+    seconds: float
+    notebook: nbformat.NotebookNode
+
+
+def ensure_kernel() -> None:
+    """Register the course kernel (this interpreter) if Jupyter does not know it yet."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=KERNEL_NAME, display_name=KERNELSPEC["display_name"], prefix=sys.prefix)
+
+
+def execute_notebook(path: str | Path, *, write: bool = True, timeout: int = 600) -> ExecutionResult:
+    """Run every cell of the notebook at ``path`` top to bottom in a fresh course kernel.
+
+    The working directory is the notebook's folder. With ``write=True`` the
+    outputs are stored back into the file, cleaned of volatile metadata.
+    Raises ``nbclient.exceptions.CellExecutionError`` if a cell fails.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path {str(path)!r} is not a notebook file")
+    ensure_kernel()
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        record_timing=False,
+        store_widget_state=False,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    _clean(notebook)
+    if write:
+        nbformat.write(notebook, path)
+    return ExecutionResult(path=path, seconds=seconds, notebook=notebook)
+
+
+def _clean(notebook: nbformat.NotebookNode) -> None:
+    """Drop what varies between runs or machines but is not an output."""
+    notebook.metadata.pop("widgets", None)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+
+
+def book_notebooks(book: Book) -> list[tuple[Path, float]]:
+    """Every notebook of the written chapters, chapter then exercises, with its budget in seconds."""
+    paths = []
+    for chapter in book.written_chapters:
+        paths.append((chapter.notebook, chapter.budget_seconds))
+        paths.append((chapter.exercises, chapter.budget_seconds))
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to execute (default: all in book.toml)")
+    args = parser.parse_args(argv)
+    book = load_book()
+    targets = [(p, None) for p in args.notebooks] or book_notebooks(book)
+    for path, budget in targets:
+        result = execute_notebook(path)
+        note = ""
+        if budget is not None:
+            note = f"  (budget {budget:.0f} s{', OVER BUDGET' if result.seconds > budget else ''})"
+        print(f"{result.seconds:6.1f} s  {path}{note}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
