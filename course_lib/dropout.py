@@ -77,7 +77,8 @@ def dropout_forward(
     if not training or p == 0.0:
         return x.copy(), None
     mask = rng.random(x.shape) >= p
-    out = np.where(mask, x / (1.0 - p), 0).astype(np.result_type(x, 1.0), copy=False)
+    out = np.multiply(x, mask, dtype=np.result_type(x, 1.0))
+    out /= 1.0 - p
     return out, mask
 
 
@@ -103,7 +104,9 @@ def dropout_backward(grad_out: np.ndarray, mask: np.ndarray | None, p: float) ->
         raise TypeError(f"mask must be a boolean numpy.ndarray (True = kept) or None, got {got}")
     if mask.shape != grad_out.shape:
         raise ValueError(f"mask shape {mask.shape} differs from grad_out shape {grad_out.shape}")
-    return np.where(mask, grad_out / (1.0 - p), 0).astype(np.result_type(grad_out, 1.0), copy=False)
+    grad_in = np.multiply(grad_out, mask, dtype=np.result_type(grad_out, 1.0))
+    grad_in /= 1.0 - p
+    return grad_in
 
 
 def scaled_inference_dropout_forward(

@@ -1,0 +1,102 @@
+"""book.toml is the manifest: it and the notebooks on disk must agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.book import Book, BookError, load_book
+
+PLANNED_IDS = ["intro", "dropout", "mc_dropout", "weight_decay", "adamw", "label_smoothing", "variants", "practice"]
+
+
+def first_heading(path: Path) -> str | None:
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return None
+
+
+def test_all_planned_chapters_in_order(book: Book) -> None:
+    assert [c.id for c in book.chapters] == PLANNED_IDS
+    assert book.title.strip()
+    assert book.chapter("dropout").written
+
+
+def test_written_chapters_have_their_notebooks(book: Book) -> None:
+    assert book.written_chapters, "no chapter is written yet"
+    for chapter in book.written_chapters:
+        assert chapter.notebook.is_file(), f"{chapter.id}: missing {chapter.notebook}"
+        assert chapter.exercises.is_file(), f"{chapter.id}: missing {chapter.exercises}"
+
+
+def test_every_notebook_on_disk_is_listed(book: Book) -> None:
+    listed = {c.notebook for c in book.written_chapters} | {c.exercises for c in book.written_chapters}
+    on_disk = {p for p in (book.root / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
+    assert on_disk - listed == set(), "notebooks not listed (or listed as planned) in book.toml"
+
+
+def test_first_heading_is_the_chapter_title(book: Book) -> None:
+    for chapter in book.written_chapters:
+        assert first_heading(chapter.notebook) == chapter.title
+        assert first_heading(chapter.exercises) == f"Exercises: {chapter.title}"
+
+
+def test_unknown_chapter_id_names_the_known_ones(book: Book) -> None:
+    with pytest.raises(KeyError, match="dropout"):
+        book.chapter("no_such_chapter")
+
+
+GOOD_CHAPTER = """
+[[chapters]]
+id = "dropout"
+title = "Dropout"
+notebook = "notebooks/01_dropout.ipynb"
+exercises = "notebooks/exercises/01_dropout.ipynb"
+budget_seconds = 30
+status = "written"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "book.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_minimal_manifest_loads(tmp_path: Path) -> None:
+    book = load_book(write(tmp_path, 'title = "T"\n' + GOOD_CHAPTER))
+    (chapter,) = book.chapters
+    assert chapter.notebook == tmp_path / "notebooks/01_dropout.ipynb"
+    assert chapter.budget_seconds == 30.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD_CHAPTER, "missing key 'title'"),
+        ('title = "T"\n', "key 'chapters' must be a non-empty array"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace('id = "dropout"\n', ""), r"chapters\[0\]: missing key 'id'"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace("budget_seconds = 30", "budget_seconds = -5"), "'budget_seconds' must be a number > 0, got -5"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace("budget_seconds = 30", 'budget_seconds = "30"'), "'budget_seconds' must be a non-empty int or float"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace('"written"', '"draft"'), "'status' must be one of"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace("01_dropout.ipynb\"\ne", "01_dropout.py\"\ne"), "'notebook' must be a relative path to an .ipynb"),
+        ('title = "T"\n' + GOOD_CHAPTER + GOOD_CHAPTER, "duplicate chapter key 'id'"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace("status", "budget = 3\nstatus"), r"unknown key\(s\) \['budget'\]"),
+        ('title = "T"\nauthor = "x"\n' + GOOD_CHAPTER, r"unknown top-level key\(s\) \['author'\]"),
+        ('title = "T\n', "not valid TOML"),
+    ],
+)
+def test_malformed_manifest_names_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(BookError, match=message):
+        load_book(write(tmp_path, text))
+
+
+def test_missing_manifest_file(tmp_path: Path) -> None:
+    with pytest.raises(BookError, match="no such manifest file"):
+        load_book(tmp_path / "absent.toml")

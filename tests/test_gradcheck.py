@@ -1,0 +1,64 @@
+"""Tests for course_lib.gradcheck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from course_lib.gradcheck import numerical_gradient, rel_error
+
+
+def test_numerical_gradient_of_a_quadratic_form() -> None:
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 4))
+    x = rng.standard_normal(4)
+    grad = numerical_gradient(lambda z: z @ A @ z, x)
+    assert rel_error(grad, (A + A.T) @ x) < 1e-9
+
+
+def test_numerical_gradient_keeps_shape_and_leaves_input_untouched() -> None:
+    x = np.arange(6.0).reshape(2, 3)
+    before = x.copy()
+    grad = numerical_gradient(lambda z: np.sum(np.sin(z)), x)
+    assert grad.shape == (2, 3)
+    np.testing.assert_array_equal(x, before)
+    assert rel_error(grad, np.cos(x)) < 1e-9
+
+
+def test_numerical_gradient_of_float32_input_is_computed_in_float64() -> None:
+    x = np.ones(3, dtype=np.float32)
+    assert numerical_gradient(lambda z: float(np.sum(z**2)), x).dtype == np.float64
+
+
+def test_numerical_gradient_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="f must be callable"):
+        numerical_gradient(3, np.ones(2))
+    with pytest.raises(ValueError, match="h must be a finite number > 0, got 0.0"):
+        numerical_gradient(np.sum, np.ones(2), h=0.0)
+    with pytest.raises(ValueError, match="f must return a scalar"):
+        numerical_gradient(lambda z: z, np.ones(2))
+    with pytest.raises(ValueError, match="non-finite"):
+        numerical_gradient(lambda z: float("nan") * z.sum(), np.ones(2))
+    with pytest.raises(TypeError, match="x must be a numpy.ndarray"):
+        numerical_gradient(np.sum, [1.0, 2.0])
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=20), st.floats(1e-3, 1e3))
+def test_rel_error_is_symmetric_scale_free_and_zero_on_equal_inputs(values: list[float], scale: float) -> None:
+    a = np.array(values)
+    b = a + 1e-3 * (np.abs(a) + 1)
+    assert rel_error(a, a) == 0.0
+    assert rel_error(a, b) == pytest.approx(rel_error(b, a))
+    assert rel_error(scale * a, scale * b) == pytest.approx(rel_error(a, b), rel=1e-9)
+    assert 0.0 <= rel_error(a, b) <= 2.0
+
+
+def test_rel_error_detects_a_wrong_gradient_and_rejects_bad_input() -> None:
+    assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.2])) == pytest.approx(0.2 / np.linalg.norm([1.0, 2.2]))
+    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    with pytest.raises(ValueError, match="same shape"):
+        rel_error(np.ones(2), np.ones(3))
+    with pytest.raises(ValueError, match="a contains non-finite"):
+        rel_error(np.array([np.nan]), np.array([1.0]))
