@@ -17,6 +17,8 @@ The backward pass of inverted dropout reuses the forward mask and scale:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -35,6 +37,13 @@ __all__ = [
     "keep_mask_probabilities",
     "dropout_penalty",
     "dropout_regression_weights",
+    "softmax",
+    "log_softmax",
+    "normalized_geometric_mean",
+    "DropoutEnsemble",
+    "dropout_ensemble",
+    "running_mean_with_standard_error",
+    "sample_dropout_regression_losses",
 ]
 
 
@@ -256,3 +265,255 @@ def dropout_regression_weights(X: np.ndarray, y: np.ndarray, p: float) -> np.nda
     p = check_probability("p", p)
     gram = X.T @ X
     return np.linalg.solve(gram + p / (1.0 - p) * np.diag(np.diag(gram)), X.T @ y)
+
+
+# ---------------------------------------------------------------------------
+# Analysis: the ensemble view, running means, and the regression penalty
+# ---------------------------------------------------------------------------
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""Softmax along ``axis``, computed stably: :math:`\mathrm{softmax}(z)_k = e^{z_k - \max z} / \sum_j e^{z_j - \max z}`."""
+    return np.exp(log_softmax(logits, axis=axis))
+
+
+def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""Log-softmax along ``axis``: :math:`z_k - \log\sum_j e^{z_j}`, without overflow for large logits."""
+    logits = check_ndarray("logits", logits).astype(np.float64)
+    if logits.ndim == 0:
+        raise ValueError("logits must have at least one dimension")
+    if not np.all(np.isfinite(logits)):
+        raise ValueError("logits contains non-finite values (NaN or inf)")
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def normalized_geometric_mean(log_probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    r"""Weighted geometric mean of categorical distributions, renormalised to sum to one.
+
+    .. math::
+        G_k \propto \prod_m p_{m,k}^{\,w_m}
+        \quad\Longleftrightarrow\quad
+        G = \mathrm{softmax}\Big(\sum_m w_m \log p_m\Big)
+
+    Args:
+        log_probabilities: ``(members, ..., classes)`` log-probabilities of
+            each ensemble member (log space keeps tiny probabilities exact).
+        weights: ``(members,)`` non-negative weights summing to one (for a
+            dropout ensemble: the probability of each keep mask).
+
+    Returns:
+        ``(..., classes)`` probabilities.
+    """
+    log_probabilities = check_ndarray("log_probabilities", log_probabilities)
+    weights = check_ndarray("weights", weights).astype(np.float64)
+    if log_probabilities.ndim < 2:
+        raise ValueError(f"log_probabilities must be at least 2-D (members, ..., classes), got shape {log_probabilities.shape}")
+    if weights.shape != log_probabilities.shape[:1]:
+        raise ValueError(f"weights must have shape ({log_probabilities.shape[0]},), got {weights.shape}")
+    if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-9):
+        raise ValueError(f"weights must be non-negative and sum to 1, got sum {weights.sum()!r}")
+    # Members with zero weight contribute nothing (and may hold -inf log-probabilities).
+    used = weights > 0
+    mixed = np.tensordot(weights[used], log_probabilities[used], axes=1)
+    return softmax(mixed)
+
+
+@dataclass(frozen=True)
+class DropoutEnsemble:
+    """Every sub-network of a small dropout network, and the three ways to combine them.
+
+    Attributes:
+        masks: ``(2**n, n)`` keep masks over the ``n`` droppable units.
+        mask_probabilities: ``(2**n,)`` probability of each mask under dropout rate ``p``.
+        member_probabilities: ``(2**n, ..., classes)`` softmax output of each sub-network.
+        arithmetic_mean: ``(..., classes)`` mask-probability-weighted average of the members.
+        geometric_mean: ``(..., classes)`` normalised weighted geometric mean of the members.
+        eval_output: ``(..., classes)`` the full network in evaluation mode (inverted
+            dropout: all units, no scaling), i.e. the weight-scaling rule.
+    """
+
+    masks: np.ndarray
+    mask_probabilities: np.ndarray
+    member_probabilities: np.ndarray
+    arithmetic_mean: np.ndarray
+    geometric_mean: np.ndarray
+    eval_output: np.ndarray
+
+
+_ACTIVATIONS = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}
+_MAX_ENSEMBLE_UNITS = 16
+
+
+def _check_layers(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    if not isinstance(layers, Sequence) or len(layers) == 0:
+        raise TypeError("layers must be a non-empty sequence of (W, b) pairs")
+    checked = []
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, tuple) or len(layer) != 2:
+            raise TypeError(f"layers[{i}] must be a (W, b) tuple, got {type(layer).__name__}")
+        W, b = check_ndarray(f"layers[{i}] W", layer[0]), check_ndarray(f"layers[{i}] b", layer[1])
+        if W.ndim != 2 or b.shape != (W.shape[0],):
+            raise ValueError(f"layers[{i}] must hold W of shape (out, in) and b of shape (out,), got {W.shape} and {b.shape}")
+        if checked and W.shape[1] != checked[-1][0].shape[0]:
+            raise ValueError(f"layers[{i}] W expects {W.shape[1]} inputs but layers[{i - 1}] has {checked[-1][0].shape[0]} outputs")
+        checked.append((W.astype(np.float64), b.astype(np.float64)))
+    return checked
+
+
+def _network_logits(
+    x: np.ndarray,
+    layers: list[tuple[np.ndarray, np.ndarray]],
+    input_scales: dict[int, np.ndarray],
+    activation: str,
+) -> np.ndarray:
+    """Logits of the network for a stack of masks: ``input_scales[i]`` is ``(M, d_i)`` and multiplies layer i's input."""
+    a = x[None]  # (1, batch, d_0): broadcast against the M masks
+    for i, (W, b) in enumerate(layers):
+        if i in input_scales:
+            a = a * input_scales[i][:, None, :]
+        a = a @ W.T + b
+        if i < len(layers) - 1:
+            a = _ACTIVATIONS[activation](a)
+    return a
+
+
+def dropout_ensemble(
+    x: np.ndarray,
+    layers: Sequence[tuple[np.ndarray, np.ndarray]],
+    p: float,
+    dropout_on: Sequence[int] = (0,),
+    activation: str = "relu",
+) -> DropoutEnsemble:
+    r"""Enumerate all :math:`2^n` sub-networks of a small dropout network and average them exactly.
+
+    The network is ``layers[0] -> activation -> layers[1] -> ... -> softmax``,
+    each layer ``(W, b)`` computing :math:`Wa + b`. Inverted dropout acts on
+    the *input* of every layer listed in ``dropout_on`` (0 = the network
+    inputs, i = the hidden units feeding layer i); their units, in order, are
+    the :math:`n` droppable units. Mask :math:`m` has probability
+    :math:`(1-p)^{|m|} p^{\,n-|m|}`, and the ensemble combines the members'
+    softmax outputs :math:`q_m`:
+
+    .. math::
+        \bar q = \sum_m P(m)\, q_m, \qquad
+        G \propto \prod_m q_m^{P(m)} .
+
+    When every dropped unit feeds linearly into the final softmax layer (a
+    single linear-softmax layer, or dropout only before the last layer),
+    :math:`G` equals the evaluation-mode output exactly, because the
+    members' logits average to the evaluation-mode logits; with a
+    non-linearity after a dropped unit it is only an approximation, and the
+    arithmetic mean :math:`\bar q` never is exact.
+
+    Args:
+        x: ``(features,)`` or ``(batch, features)`` input.
+        layers: ``(W, b)`` pairs, ``W`` of shape ``(out, in)``.
+        p: drop probability, in [0, 1).
+        dropout_on: indices of the layers whose inputs are dropped (n <= 16 units in all).
+        activation: hidden non-linearity, ``"relu"`` or ``"tanh"``.
+
+    Returns:
+        A :class:`DropoutEnsemble`; its arrays drop the batch axis if ``x`` is 1-D.
+    """
+    layers = _check_layers(layers)
+    x = check_ndarray("x", x).astype(np.float64)
+    p = check_probability("p", p)
+    if x.ndim not in (1, 2) or x.shape[-1] != layers[0][0].shape[1]:
+        raise ValueError(f"x must have shape ({layers[0][0].shape[1]},) or (batch, {layers[0][0].shape[1]}), got {x.shape}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    dropout_on = tuple(dropout_on)
+    if (
+        not dropout_on
+        or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in dropout_on)
+        or len(set(dropout_on)) != len(dropout_on)
+        or not all(0 <= i < len(layers) for i in dropout_on)
+    ):
+        raise ValueError(f"dropout_on must list distinct layer indices in [0, {len(layers) - 1}], got {dropout_on!r}")
+    dropout_on = tuple(sorted(int(i) for i in dropout_on))
+    widths = [layers[i][0].shape[1] for i in dropout_on]
+    if sum(widths) > _MAX_ENSEMBLE_UNITS:
+        raise ValueError(f"at most {_MAX_ENSEMBLE_UNITS} droppable units can be enumerated, got {sum(widths)}")
+
+    batch = x if x.ndim == 2 else x[None]
+    masks = all_keep_masks(sum(widths))
+    probabilities = keep_mask_probabilities(masks, p)
+    scaled = masks / (1.0 - p)
+    bounds = np.cumsum([0, *widths])
+    input_scales = {layer: scaled[:, lo:hi] for layer, lo, hi in zip(dropout_on, bounds[:-1], bounds[1:])}
+    member_log_probs = log_softmax(_network_logits(batch, layers, input_scales, activation))
+    eval_logits = _network_logits(batch, layers, {}, activation)[0]
+
+    member_probs = np.exp(member_log_probs)
+    arithmetic = np.tensordot(probabilities, member_probs, axes=1)
+    geometric = normalized_geometric_mean(member_log_probs, probabilities)
+    eval_output = softmax(eval_logits)
+    if x.ndim == 1:
+        member_probs, arithmetic, geometric, eval_output = (
+            member_probs[:, 0], arithmetic[0], geometric[0], eval_output[0]
+        )
+    return DropoutEnsemble(masks, probabilities, member_probs, arithmetic, geometric, eval_output)
+
+
+def running_mean_with_standard_error(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Running mean and its standard error after each of ``N`` samples.
+
+    For :math:`k = 1..N`, :math:`\bar x_k = \frac1k\sum_{i\le k} x_i` and
+    :math:`\mathrm{SE}_k = s_k/\sqrt{k}` with :math:`s_k` the sample standard
+    deviation (``ddof=1``) of the first :math:`k` samples; ``SE_1`` is NaN
+    (one sample says nothing about spread). By the law of large numbers
+    :math:`\bar x_k` converges to the expectation, and the band
+    :math:`\bar x_k \pm 2\,\mathrm{SE}_k` narrows like :math:`1/\sqrt{k}`.
+
+    Args:
+        samples: ``(N, ...)`` array, one sample per row.
+
+    Returns:
+        ``(running_mean, standard_error)``, both of ``samples``' shape, float64.
+    """
+    samples = check_ndarray("samples", samples).astype(np.float64)
+    if samples.ndim == 0 or samples.shape[0] == 0:
+        raise ValueError(f"samples must have at least one row, got shape {samples.shape}")
+    count = np.arange(1, samples.shape[0] + 1, dtype=np.float64).reshape((-1,) + (1,) * (samples.ndim - 1))
+    # Shift by the first sample before the cumulative sums: avoids cancellation.
+    centred = samples - samples[:1]
+    sum1, sum2 = np.cumsum(centred, axis=0), np.cumsum(centred**2, axis=0)
+    running_mean = samples[:1] + sum1 / count
+    standard_error = np.full(samples.shape, np.nan)
+    if samples.shape[0] > 1:
+        k = count[1:]
+        variance = np.maximum(sum2[1:] - sum1[1:] ** 2 / k, 0.0) / (k - 1.0)
+        standard_error[1:] = np.sqrt(variance / k)
+    return running_mean, standard_error
+
+
+def sample_dropout_regression_losses(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    p: float,
+    n_samples: int,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    r"""Squared loss of a linear model under ``n_samples`` independent input-dropout masks.
+
+    Sample ``s`` draws a fresh mask for every entry of ``X`` and returns
+    :math:`\lVert y - \tilde X^{(s)} w\rVert^2` with
+    :math:`\tilde x_{ij} = m_{ij} x_{ij}/(1-p)`. Their mean estimates the
+    expected dropout loss of :func:`dropout_penalty`.
+
+    Returns:
+        ``(n_samples,)`` float64 array of losses.
+    """
+    _check_regression(X, w, "w")
+    _check_regression(X, y, "y")
+    p = check_probability("p", p)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+    rng = default_rng() if rng is None else check_generator("rng", rng)
+    losses = np.empty(int(n_samples))
+    for s in range(int(n_samples)):
+        X_dropped, _ = dropout_forward(X.astype(np.float64), p, rng=rng)
+        losses[s] = np.sum((y - X_dropped @ w) ** 2)
+    return losses

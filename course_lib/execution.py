@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 
 from course_lib.book import Book, load_book
 
-__all__ = ["KERNEL_NAME", "KERNELSPEC", "ExecutionResult", "ensure_kernel", "execute_notebook", "book_notebooks"]
+__all__ = ["KERNEL_NAME", "KERNELSPEC", "WIDGET_VIEW", "ExecutionResult", "ensure_kernel", "execute_notebook", "book_notebooks"]
 
 KERNEL_NAME = "regularization-course"
 KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (regularization course)", "language": "python"}
@@ -73,14 +73,25 @@ def execute_notebook(path: str | Path, *, write: bool = True, timeout: int = 600
     return ExecutionResult(path=path, seconds=seconds, notebook=notebook)
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def _clean(notebook: nbformat.NotebookNode) -> None:
-    """Drop what varies between runs or machines but is not an output."""
+    """Drop what varies between runs or machines but is not an output.
+
+    A widget's view reference holds a random model id and, with no widget
+    state stored, points at nothing; the widget's text form stays (nbval
+    compares it) and each demo draws a static figure for readers without a
+    kernel.
+    """
     notebook.metadata.pop("widgets", None)
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)
         cell.metadata.pop("scrolled", None)
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
 
 
 def book_notebooks(book: Book) -> list[tuple[Path, float]]:

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from course_lib.book import load_book
-from course_lib.execution import KERNELSPEC, book_notebooks, execute_notebook
+from course_lib.execution import KERNELSPEC, WIDGET_VIEW, book_notebooks, execute_notebook
 
 BOOK = load_book()
 NOTEBOOKS = sorted(p for p in (BOOK.root / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -72,6 +72,8 @@ def test_metadata_is_clean(path: Path) -> None:
     assert "widgets" not in notebook.metadata, "widget state stored: run `make execute`"
     for cell in notebook.cells:
         assert "execution" not in cell.metadata, "per-cell timing metadata stored: run `make execute`"
+        for output in cell.get("outputs", []):
+            assert WIDGET_VIEW not in output.get("data", {}), "a widget view (random model id) stored: run `make execute`"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=relative)
