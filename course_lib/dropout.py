@@ -273,7 +273,10 @@ def dropout_regression_weights(X: np.ndarray, y: np.ndarray, p: float) -> np.nda
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    r"""Softmax along ``axis``, computed stably: :math:`\mathrm{softmax}(z)_k = e^{z_k - \max z} / \sum_j e^{z_j - \max z}`."""
+    r"""Softmax along ``axis``, computed stably.
+
+    :math:`\mathrm{softmax}(z)_k = e^{z_k - \max z} / \sum_j e^{z_j - \max z}`.
+    """
     return np.exp(log_softmax(logits, axis=axis))
 
 
@@ -308,7 +311,9 @@ def normalized_geometric_mean(log_probabilities: np.ndarray, weights: np.ndarray
     log_probabilities = check_ndarray("log_probabilities", log_probabilities)
     weights = check_ndarray("weights", weights).astype(np.float64)
     if log_probabilities.ndim < 2:
-        raise ValueError(f"log_probabilities must be at least 2-D (members, ..., classes), got shape {log_probabilities.shape}")
+        raise ValueError(
+            f"log_probabilities must be at least 2-D (members, ..., classes), got shape {log_probabilities.shape}"
+        )
     if weights.shape != log_probabilities.shape[:1]:
         raise ValueError(f"weights must have shape ({log_probabilities.shape[0]},), got {weights.shape}")
     if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-9):
@@ -354,9 +359,13 @@ def _check_layers(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple
             raise TypeError(f"layers[{i}] must be a (W, b) tuple, got {type(layer).__name__}")
         W, b = check_ndarray(f"layers[{i}] W", layer[0]), check_ndarray(f"layers[{i}] b", layer[1])
         if W.ndim != 2 or b.shape != (W.shape[0],):
-            raise ValueError(f"layers[{i}] must hold W of shape (out, in) and b of shape (out,), got {W.shape} and {b.shape}")
+            raise ValueError(
+                f"layers[{i}] must hold W of shape (out, in) and b of shape (out,), got {W.shape} and {b.shape}"
+            )
         if checked and W.shape[1] != checked[-1][0].shape[0]:
-            raise ValueError(f"layers[{i}] W expects {W.shape[1]} inputs but layers[{i - 1}] has {checked[-1][0].shape[0]} outputs")
+            raise ValueError(
+                f"layers[{i}] W expects {W.shape[1]} inputs but layers[{i - 1}] has {checked[-1][0].shape[0]} outputs"
+            )
         checked.append((W.astype(np.float64), b.astype(np.float64)))
     return checked
 
@@ -367,7 +376,7 @@ def _network_logits(
     input_scales: dict[int, np.ndarray],
     activation: str,
 ) -> np.ndarray:
-    """Logits of the network for a stack of masks: ``input_scales[i]`` is ``(M, d_i)`` and multiplies layer i's input."""
+    """Logits for a stack of M masks; ``input_scales[i]``, shape ``(M, d_i)``, multiplies layer i's input."""
     a = x[None]  # (1, batch, d_0): broadcast against the M masks
     for i, (W, b) in enumerate(layers):
         if i in input_scales:
@@ -420,7 +429,8 @@ def dropout_ensemble(
     x = check_ndarray("x", x).astype(np.float64)
     p = check_probability("p", p)
     if x.ndim not in (1, 2) or x.shape[-1] != layers[0][0].shape[1]:
-        raise ValueError(f"x must have shape ({layers[0][0].shape[1]},) or (batch, {layers[0][0].shape[1]}), got {x.shape}")
+        width = layers[0][0].shape[1]
+        raise ValueError(f"x must have shape ({width},) or (batch, {width}), got {x.shape}")
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
     dropout_on = tuple(dropout_on)

@@ -1,0 +1,387 @@
+"""Tests for course_lib.checks: the reference passes, typical wrong answers are rejected helpfully."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from course_lib.checks import CheckReport, PropertyResult, check_dropout_backward, check_dropout_forward
+from course_lib.dropout import dropout_backward, dropout_forward
+
+Rng = np.random.Generator | None
+
+
+def _validated(p: float) -> None:
+    if not 0 <= p < 1:
+        raise ValueError(f"p must be in [0, 1), got {p}")
+
+
+def _forward_with(name: str, scale: Callable[[float], float], *, keep: Callable[[float], float] = lambda p: 1 - p):
+    """A forward pass that is right except for the survivors' scale and/or the keep probability."""
+
+    def forward(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+        _validated(p)
+        if not training or p == 0:
+            return x.copy(), None
+        rng = np.random.default_rng() if rng is None else rng
+        mask = rng.random(x.shape) < keep(p)
+        return np.where(mask, x * scale(p), 0.0), mask
+
+    forward.__name__ = name
+    return forward
+
+
+# --- wrong forward passes ------------------------------------------------------------------
+
+no_rescaling = _forward_with("no_rescaling", lambda p: 1.0)
+scaled_by_p = _forward_with("scaled_by_p", lambda p: p)
+scaled_by_one_minus_p = _forward_with("scaled_by_one_minus_p", lambda p: 1 - p)
+keeps_with_probability_p = _forward_with("keeps_with_probability_p", lambda p: 1 / (1 - p), keep=lambda p: p)
+
+
+def rescales_at_inference(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    _validated(p)
+    if not training:
+        return x * (1 - p), None
+    return dropout_forward(x, p, training, rng)
+
+
+def drops_at_inference(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    return dropout_forward(x, p, True, rng)  # ignores `training`
+
+
+def ignores_rng(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    _validated(p)
+    if not training or p == 0:
+        return x.copy(), None
+    mask = np.random.rand(*x.shape) >= p  # the legacy global state, not `rng`
+    return np.where(mask, x / (1 - p), 0.0), mask
+
+
+def fixed_seed_generator(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    return dropout_forward(x, p, training, np.random.default_rng(0))
+
+
+def float_mask(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    out, mask = dropout_forward(x, p, training, rng)
+    return out, None if mask is None else mask.astype(float)
+
+
+def scaled_mask(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    out, mask = dropout_forward(x, p, training, rng)
+    return out, None if mask is None else mask / (1 - p)
+
+
+def returns_only_out(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    return dropout_forward(x, p, training, rng)[0]
+
+
+def returns_none(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    dropout_forward(x, p, training, rng)  # forgot the return
+
+
+def not_implemented(*args: Any, **kwargs: Any):
+    raise NotImplementedError()
+
+
+def no_validation(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    if not training or p == 0:
+        return x.copy(), None
+    rng = np.random.default_rng() if rng is None else rng
+    mask = rng.random(x.shape) >= p
+    return np.where(mask, x / (1 - p), 0.0), mask
+
+
+def modifies_input(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    out, mask = dropout_forward(x, p, training, rng)
+    x[...] = out
+    return x, mask
+
+
+def all_ones_mask_at_zero_rate(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    out, mask = dropout_forward(x, p, training, rng)
+    return out, (np.ones(x.shape, dtype=bool) if mask is None and training else mask)
+
+
+def inverted_mask(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    out, mask = dropout_forward(x, p, training, rng)
+    return out, None if mask is None else ~mask
+
+
+def caches_mask(x: np.ndarray, p: float, training: bool = True, rng: Rng = None, _cache: dict = {}):
+    _validated(p)
+    if not training or p == 0:
+        return x.copy(), None
+    key = (x.shape, p)
+    if key not in _cache:
+        _cache[key] = (rng if rng is not None else np.random.default_rng()).random(x.shape) >= p
+    mask = _cache[key]
+    return np.where(mask, x / (1 - p), 0.0), mask
+
+
+def raises_zero_division_at_one(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    if p < 0:
+        raise ValueError("p must be >= 0")
+    return dropout_forward(x, p, training, rng) if p < 1 else (x * (1 / (1 - p)), None)
+
+
+# --- wrong backward passes -----------------------------------------------------------------
+
+
+def backward_resamples_mask(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    if mask is None:
+        return grad_out.copy()
+    if mask.shape != grad_out.shape:
+        raise ValueError("shape mismatch")
+    fresh = np.random.default_rng().random(grad_out.shape) >= p
+    return grad_out * fresh / (1 - p)
+
+
+def backward_forgets_scale(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    if mask is None:
+        return grad_out.copy()
+    if mask.shape != grad_out.shape:
+        raise ValueError("shape mismatch")
+    return grad_out * mask
+
+
+def backward_ignores_mask(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    if mask is not None and mask.shape != grad_out.shape:
+        raise ValueError("shape mismatch")
+    return grad_out / (1 - p)
+
+
+def backward_scales_by_one_minus_p(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    if mask is None:
+        return grad_out.copy()
+    if mask.shape != grad_out.shape:
+        raise ValueError("shape mismatch")
+    return grad_out * mask * (1 - p)
+
+
+def backward_without_shape_check(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    return grad_out.copy() if mask is None else grad_out * mask / (1 - p)
+
+
+def backward_scales_unmasked_gradient(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    if mask is None:
+        return grad_out / (1 - p)
+    return dropout_backward(grad_out, mask, p)
+
+
+def backward_in_place(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    if mask is None:
+        return grad_out
+    if mask.shape != grad_out.shape:
+        raise ValueError("shape mismatch")
+    grad_out *= mask / (1 - p)
+    return grad_out
+
+
+def backward_returns_none(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    dropout_backward(grad_out, mask, p)
+
+
+def backward_returns_list(grad_out: np.ndarray, mask: np.ndarray | None, p: float):
+    return dropout_backward(grad_out, mask, p).tolist()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _failing_lines(report: CheckReport) -> list[str]:
+    return [result.line for result in report.failed]
+
+
+def _assert_rejected(report: CheckReport, property_fragment: str, *phrases: str) -> None:
+    """The report is falsy and the line of the named property fails, mentioning each phrase."""
+    assert not report
+    lines = [line for line in _failing_lines(report) if property_fragment in line]
+    assert lines, f"no failing line about {property_fragment!r} in {_failing_lines(report)}"
+    for phrase in phrases:
+        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
+
+
+# --- the reference passes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn", "count"),
+    [(check_dropout_forward, dropout_forward, 11), (check_dropout_backward, dropout_backward, 6)],
+)
+def test_reference_implementation_passes_every_property(checker, fn, count, capsys) -> None:
+    report = checker(fn)
+    lines = capsys.readouterr().out.splitlines()
+    assert report and len(report) == count
+    assert len(lines) == count and all(line.startswith("✓ ") for line in lines)
+    assert lines == report.lines()
+    assert repr(report) == f"CheckReport({fn.__name__}: {count}/{count} properties hold)"
+
+
+def test_gradient_check_line_states_the_error_and_the_tolerance(capsys) -> None:
+    check_dropout_backward(dropout_backward)
+    line = next(line for line in capsys.readouterr().out.splitlines() if "numerical gradient" in line)
+    assert line == "✓ numerical gradient check (float64, p = 0.5, relative error < 1e-8): relative error 0.0e+00"
+
+
+# --- wrong forward passes are rejected with a useful message -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fn", "property_fragment", "phrases"),
+    [
+        (no_rescaling, "survivors are x/(1-p)", ("x × 1.0000", "not rescaled", "1/(1-p)")),
+        (scaled_by_p, "survivors are x/(1-p)", ("x × 0.3000", "multiplied by p", "1/(1-p)")),
+        (scaled_by_one_minus_p, "survivors are x/(1-p)", ("x × 0.7000", "(1-p)", "1/(1-p)")),
+        (no_rescaling, "mean of out", ("1/(1-p)",)),
+        (scaled_by_one_minus_p, "mean of out", ("mean(out)/mean(x) = 0.4", "1/(1-p)")),
+        (keeps_with_probability_p, "kept fraction", ("kept fraction 0.30", "probability p", "1 - p")),
+        (rescales_at_inference, "training=False", ("x × 0.7000", "do not rescale when training=False")),
+        (drops_at_inference, "training=False", ("units zeroed", "nothing is dropped when training=False")),
+        (all_ones_mask_at_zero_rate, "p = 0 returns", ("return mask None",)),
+        (ignores_rng, "uses rng", ("identically seeded", "`rng`", "np.random")),
+        (fixed_seed_generator, "uses rng", ("the same mask", "`rng`")),
+        (float_mask, "returns (out, mask)", ("a float64 array", "boolean keep mask")),
+        (scaled_mask, "returns (out, mask)", ("boolean", "not a float or scaled mask")),
+        (inverted_mask, "survivors are x/(1-p)", ("True for *kept* units",)),
+        (caches_mask, "fresh mask", ("the same mask twice", "new mask")),
+        (modifies_input, "leaves x unchanged", ("in place",)),
+        (returns_only_out, "returns (out, mask)", ("a tuple (out, mask)", "return out, mask")),
+        (returns_none, "returns (out, mask)", ("got None", "did you forget")),
+        (not_implemented, "returns (out, mask)", ("NotImplementedError", "replace `raise NotImplementedError()`")),
+        (not_implemented, "raises ValueError", ("got NotImplementedError",)),
+        (no_validation, "raises ValueError", ("ValueError for p = -0.1", "got a return value")),
+        (raises_zero_division_at_one, "raises ValueError", ("ValueError for p = 1.0", "got ZeroDivisionError")),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_wrong_forward_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
+    report = check_dropout_forward(fn)
+    _assert_rejected(report, property_fragment, *phrases)
+    assert "✗ " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn", "failing"),
+    [
+        (check_dropout_forward, no_rescaling, {"dropped units are 0 and survivors are x/(1-p)", "mean of out"}),
+        (check_dropout_forward, modifies_input, {"leaves x unchanged"}),
+        (check_dropout_forward, no_validation, {"p outside [0, 1) raises ValueError"}),
+        (check_dropout_backward, backward_in_place, {"leaves grad_out unchanged"}),
+        (check_dropout_backward, backward_without_shape_check, {"mask shape (4,) with grad_out shape (3, 4)"}),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
+)
+def test_a_single_mistake_fails_only_the_properties_it_breaks(checker, fn, failing: set[str]) -> None:
+    failed_names = [result.name for result in checker(fn).failed]
+    assert {prefix for prefix in failing if any(name.startswith(prefix) for name in failed_names)} == failing
+    assert all(any(name.startswith(prefix) for prefix in failing) for name in failed_names)
+
+
+# --- wrong backward passes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fn", "property_fragment", "phrases"),
+    [
+        (backward_resamples_mask, "grad_out * mask / (1 - p)", ("reuse the mask", "never draw a new one")),
+        (backward_resamples_mask, "deterministic", ("two different gradients", "reuse the forward mask")),
+        (backward_resamples_mask, "numerical gradient", ("relative error < 1e-8",)),
+        (backward_forgets_scale, "grad_out * mask / (1 - p)", ("grad_out × 1.0000", "1/(1-p)")),
+        (backward_forgets_scale, "numerical gradient", ("relative error < 1e-8", "got 5.0e-01")),
+        (backward_scales_by_one_minus_p, "grad_out * mask / (1 - p)", ("grad_out × 0.7000", "1/(1-p)")),
+        (backward_ignores_mask, "grad_out * mask / (1 - p)", ("no zero gradients", "multiply by the mask")),
+        (backward_without_shape_check, "raises ValueError", ("got a return value", "mask.shape")),
+        (backward_scales_unmasked_gradient, "mask None passes", ("return grad_out unchanged",)),
+        (backward_in_place, "leaves grad_out unchanged", ("in place",)),
+        (backward_returns_none, "grad_out * mask / (1 - p)", ("got None", "did you forget")),
+        (backward_returns_list, "grad_out * mask / (1 - p)", ("a float array", "got a list")),
+        (not_implemented, "grad_out * mask / (1 - p)", ("NotImplementedError",)),
+        (not_implemented, "raises ValueError", ("got NotImplementedError",)),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_wrong_backward_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
+    _assert_rejected(check_dropout_backward(fn), property_fragment, *phrases)
+
+
+def test_a_student_exception_fails_every_property_without_crashing(capsys) -> None:
+    forward, backward = check_dropout_forward(not_implemented), check_dropout_backward(not_implemented)
+    assert len(forward.failed) == len(forward) == 11
+    assert len(backward.failed) == len(backward) == 6
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 17 and all(line.startswith("✗ ") and "NotImplementedError" in line for line in lines)
+
+
+class _UncomparableArray(np.ndarray):
+    """An array whose comparisons raise: the checker must report it, not crash."""
+
+    def __eq__(self, other):
+        raise RuntimeError("comparison is not supported")
+
+    __ne__ = __eq__
+
+
+def returns_uncomparable_output(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    out, mask = dropout_forward(x, p, training, rng)
+    return out.view(_UncomparableArray), mask
+
+
+def test_a_result_the_checker_cannot_inspect_is_reported_not_raised() -> None:
+    report = check_dropout_forward(returns_uncomparable_output)
+    assert not report
+    assert any("raised RuntimeError: comparison is not supported when inspected" in line for line in report.lines())
+
+
+def raises_with_an_address_in_the_message(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    raise TypeError(f"cannot use {raises_with_an_address_in_the_message!r}")
+
+
+def test_object_addresses_are_removed_from_exception_messages() -> None:
+    lines = check_dropout_forward(raises_with_an_address_in_the_message).lines()
+    assert all("TypeError: cannot use <function raises_with_an_address_in_the_message>" in line for line in lines)
+    assert not any("0x" in line for line in lines)
+
+
+# --- CheckReport and determinism -----------------------------------------------------------
+
+
+def test_check_report_truthiness_and_repr() -> None:
+    good, bad = PropertyResult("a", True), PropertyResult("b", False, "expected 1, got 2 — hint")
+    assert CheckReport("f", [good, good])
+    assert not CheckReport("f", [good, bad])
+    assert not CheckReport("f", [])
+    report = CheckReport("f", [good, bad])
+    assert repr(report) == "CheckReport(f: 1/2 properties hold)"
+    assert report.passed == [good] and report.failed == [bad]
+    assert str(report) == "✓ a\n✗ b: expected 1, got 2 — hint"
+
+
+def test_check_report_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="results\\[0\\] must be a PropertyResult, got str"):
+        CheckReport("f", ["✓ a"])
+    with pytest.raises(TypeError, match="subject must be a non-empty str"):
+        CheckReport("", [])
+
+
+def test_checkers_reject_a_non_callable() -> None:
+    with pytest.raises(TypeError, match="fn must be a function"):
+        check_dropout_forward(np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn"),
+    [
+        (check_dropout_forward, dropout_forward),
+        (check_dropout_forward, keeps_with_probability_p),
+        (check_dropout_backward, dropout_backward),
+        (check_dropout_backward, backward_scales_by_one_minus_p),
+    ],
+)
+def test_printed_output_is_deterministic_and_has_no_addresses(checker, fn, capsys) -> None:
+    first = (repr(checker(fn)), capsys.readouterr().out)
+    second = (repr(checker(fn)), capsys.readouterr().out)
+    assert first == second
+    assert " at 0x" not in first[0] + first[1]
