@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 KERNEL := regularization-course
 READY := $(VENV)/.ready
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600
+# Jupyter refuses to run as root unless told to (containers often run as root).
+LAB_FLAGS := --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: venv lab test test-fast execute bench release pins clean
 
@@ -21,7 +23,7 @@ $(READY): pyproject.toml constraints.txt
 
 ## lab: start JupyterLab on the chapters (the student's main command)
 lab: venv
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab $(LAB_FLAGS)
 
 ## test: unit and property tests, nbval (strict) over every notebook, the nbgrader round trip
 test: venv
