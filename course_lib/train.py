@@ -1,0 +1,572 @@
+"""One small, readable training loop for every chapter, with early stopping and its pure rule.
+
+:func:`fit` trains a model on a :class:`course_lib.data.DataSplits` and returns
+a :class:`History` of per-epoch losses and accuracies; the over-fitting,
+early-stopping and regularization experiments of the book all read it. Each
+epoch is
+
+1. **training** (``model.train()``): shuffled mini-batches; for each, forward,
+   loss, backward, optional gradient-norm clipping, optimizer step;
+2. **measurement** (``model.eval()`` under ``torch.no_grad()``): the loss
+   (and accuracy) on the *whole* training set and on the validation set, with
+   dropout off, so that train and validation numbers are comparable and the
+   gap between them is the generalization gap, not dropout noise;
+3. the learning-rate scheduler's step, and the early-stopping rule.
+
+Early stopping (Prechelt, 1998, "Early Stopping -- But When?") watches the
+validation loss: :func:`early_stop_epoch` is the rule as a pure function of
+the list of losses, and :func:`fit` feeds its validation losses, epoch by
+epoch, to the very same rule object, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from numbers import Real
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from course_lib._validation import check_bool, check_int, check_positive
+from course_lib.data import _minibatches
+
+__all__ = [
+    "History",
+    "Evaluation",
+    "fit",
+    "evaluate",
+    "early_stop_epoch",
+    "best_epoch",
+    "PROGRESS_BAR_FORMAT",
+]
+
+#: tqdm ``bar_format`` of :func:`fit`: counts only, never elapsed time,
+#: remaining time or rate, so a stored notebook output (the widget's text
+#: representation) is the same on every run.
+PROGRESS_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} epochs"
+
+#: Rows per forward pass when :func:`evaluate` measures a whole split.
+EVALUATION_CHUNK = 8192
+
+LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+# ---------------------------------------------------------------------------
+# The early-stopping rule
+# ---------------------------------------------------------------------------
+
+
+class _ImprovementTracker:
+    """The early-stopping rule as a state machine, fed one validation loss per epoch.
+
+    An epoch *improves* when its loss is strictly below every earlier loss
+    (the first epoch always improves). With a ``patience``, training should
+    stop once the last ``patience`` epochs have all failed to improve.
+    """
+
+    def __init__(self, patience: int | None) -> None:
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_epoch: int | None = None
+        self.epochs = 0
+        self.epochs_without_improvement = 0
+
+    def update(self, loss: float) -> bool:
+        """Record the next epoch's loss; return whether it improved."""
+        improved = loss < self.best_loss
+        if improved:
+            self.best_loss, self.best_epoch = loss, self.epochs
+            self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
+        self.epochs += 1
+        return improved
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.epochs_without_improvement >= self.patience
+
+
+def _check_patience(patience: Any, name: str = "patience") -> int:
+    return check_int(name, patience, minimum=1)
+
+
+def _check_losses(val_losses: Any) -> list[float]:
+    if isinstance(val_losses, (np.ndarray, torch.Tensor)):
+        if val_losses.ndim != 1:
+            raise ValueError(f"val_losses must be a 1-D sequence of numbers, got shape {tuple(val_losses.shape)}")
+        val_losses = val_losses.tolist()
+    if not isinstance(val_losses, Sequence) or isinstance(val_losses, (str, bytes)):
+        raise TypeError(f"val_losses must be a sequence of numbers (e.g. a list), got {type(val_losses).__name__}")
+    if len(val_losses) == 0:
+        raise ValueError("val_losses must hold at least one loss, got an empty sequence")
+    losses = []
+    for epoch, loss in enumerate(val_losses):
+        if isinstance(loss, (bool, np.bool_)) or not isinstance(loss, Real):
+            raise ValueError(f"val_losses must hold numbers, got {loss!r} at epoch {epoch}")
+        if not math.isfinite(loss):
+            raise ValueError(f"val_losses must be finite, got {loss!r} at epoch {epoch}")
+        losses.append(float(loss))
+    return losses
+
+
+def early_stop_epoch(val_losses: Sequence[float], patience: int) -> int:
+    r"""The epoch after which early stopping ends training.
+
+    Epochs are indexed from 0. Epoch :math:`e` *improves* if its loss is
+    strictly lower than every earlier loss (epoch 0 always improves). Training
+    stops after the first epoch :math:`e` at which the last ``patience``
+    epochs :math:`e - \text{patience} + 1, \dots, e` all failed to improve.
+
+    Args:
+        val_losses: validation loss of each epoch, a non-empty sequence of
+            finite numbers.
+        patience: how many epochs in a row without improvement to tolerate,
+            an int >= 1.
+
+    Returns:
+        That epoch :math:`e`, or ``len(val_losses) - 1`` if it never happens.
+        The best epoch up to the stop (``best_epoch(val_losses, patience)``)
+        is then ``e - patience`` whenever training did stop.
+
+    Raises:
+        TypeError: ``patience`` not an int, or ``val_losses`` not a sequence.
+        ValueError: ``patience < 1``; ``val_losses`` empty or holding a
+            non-number, NaN or infinity.
+
+    Example:
+        >>> early_stop_epoch([1.0, 0.8, 0.9, 0.85, 0.7], patience=2)
+        3
+        >>> early_stop_epoch([1.0, 0.8, 0.9, 0.7, 0.75], patience=2)
+        4
+    """
+    patience = _check_patience(patience)
+    losses = _check_losses(val_losses)
+    rule = _ImprovementTracker(patience)
+    for epoch, loss in enumerate(losses):
+        rule.update(loss)
+        if rule.should_stop:
+            return epoch
+    return len(losses) - 1
+
+
+def best_epoch(val_losses: Sequence[float], patience: int | None = None) -> int:
+    """Index of the first minimum of ``val_losses`` (the last epoch that improved).
+
+    With a ``patience``, only the epochs up to and including
+    :func:`early_stop_epoch` are considered, i.e. what training with early
+    stopping would have seen. Arguments are checked as in
+    :func:`early_stop_epoch`.
+
+    Example:
+        >>> best_epoch([1.0, 0.8, 0.9, 0.85, 0.7])
+        4
+        >>> best_epoch([1.0, 0.8, 0.9, 0.85, 0.7], patience=2)
+        1
+    """
+    losses = _check_losses(val_losses)
+    if patience is not None:
+        losses = losses[: early_stop_epoch(losses, patience) + 1]
+    return int(np.argmin(losses))
+
+
+# ---------------------------------------------------------------------------
+# The record of a run
+# ---------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class History:
+    """What :func:`fit` measured, one entry per epoch run (plain Python floats).
+
+    Attributes:
+        train_loss: loss on the whole training set in **evaluation mode**
+            after the epoch's updates (dropout off): the number to compare with
+            ``val_loss``.
+        val_loss: loss on the validation set, evaluation mode.
+        train_batch_loss: mean of the training-mode mini-batch losses during
+            the epoch (what the optimizer saw: dropout on, weights changing
+            along the way); higher than ``train_loss`` under strong dropout.
+        train_accuracy, val_accuracy: fractions in [0, 1] in evaluation mode,
+            for classification (integer targets); ``None`` for regression.
+        lr: learning rate of the optimizer's first parameter group during
+            each epoch.
+        best_epoch: epoch with the lowest validation loss (the first one if
+            tied); with early stopping, the epoch whose weights were restored.
+        stopped_epoch: epoch after which early stopping (or divergence) ended
+            training, or ``None`` if all requested epochs ran.
+        diverged: True if a loss became NaN or infinite; training stopped there.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    train_batch_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] | None = None
+    val_accuracy: list[float] | None = None
+    lr: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_epoch: int | None = None
+    diverged: bool = False
+
+    @property
+    def epochs_run(self) -> int:
+        """Number of epochs trained (early stopping may end before the requested number)."""
+        return len(self.val_loss)
+
+    @property
+    def best_val_loss(self) -> float:
+        """Validation loss at :attr:`best_epoch`."""
+        return self.val_loss[self.best_epoch]
+
+    def generalization_gap(self, epoch: int | None = None) -> float:
+        """Validation loss minus training loss (both evaluation mode) at ``epoch``.
+
+        Args:
+            epoch: an epoch index (negative counts from the end, ``-1`` = last);
+                default :attr:`best_epoch`.
+        """
+        epoch = self.best_epoch if epoch is None else check_int("epoch", epoch)
+        if not -self.epochs_run <= epoch < self.epochs_run:
+            raise ValueError(f"epoch must be in [{-self.epochs_run}, {self.epochs_run}), got {epoch}")
+        return self.val_loss[epoch] - self.train_loss[epoch]
+
+    def generalization_gaps(self) -> list[float]:
+        """Validation minus training loss for every epoch."""
+        return [v - t for v, t in zip(self.val_loss, self.train_loss)]
+
+    def summary(self) -> str:
+        """One line for a notebook: epochs run, why it stopped, and the best epoch's numbers (fixed precision)."""
+        if self.diverged:
+            ending = f"diverged at epoch {self.stopped_epoch}"
+        elif self.stopped_epoch is not None:
+            ending = f"early stop after epoch {self.stopped_epoch}"
+        else:
+            ending = "all epochs"
+        e = self.best_epoch
+        line = (
+            f"{self.epochs_run} epochs ({ending}); best epoch {e}: "
+            f"train loss {self.train_loss[e]:.4f}, val loss {self.val_loss[e]:.4f}"
+        )
+        if self.train_accuracy is not None and self.val_accuracy is not None:
+            line += f", train acc {self.train_accuracy[e]:.1%}, val acc {self.val_accuracy[e]:.1%}"
+        return line
+
+    def __repr__(self) -> str:
+        return (
+            f"History(epochs_run={self.epochs_run}, best_epoch={self.best_epoch}, "
+            f"stopped_epoch={self.stopped_epoch}, diverged={self.diverged})"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------
+
+
+class Evaluation(NamedTuple):
+    """Loss and accuracy of a model on one data split (accuracy ``None`` for regression)."""
+
+    loss: float
+    accuracy: float | None
+
+
+def _is_classification(y: torch.Tensor) -> bool:
+    return not (torch.is_floating_point(y) or torch.is_complex(y))
+
+
+def _check_scalar_loss(loss: Any) -> torch.Tensor:
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        got = f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"loss_fn must return a scalar tensor (the mean loss over the batch), got {got}")
+    return loss
+
+
+@torch.no_grad()
+def _measure(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFunction) -> tuple[float, float | None]:
+    total_loss = torch.zeros((), device=X.device)
+    correct = torch.zeros((), device=X.device, dtype=torch.int64)
+    classification = _is_classification(y)
+    for start in range(0, len(X), EVALUATION_CHUNK):
+        xb, yb = X[start : start + EVALUATION_CHUNK], y[start : start + EVALUATION_CHUNK]
+        outputs = model(xb)
+        total_loss += _check_scalar_loss(loss_fn(outputs, yb)) * len(xb)
+        if classification:
+            correct += (outputs.argmax(dim=1) == yb).sum()
+    n = len(X)
+    return total_loss.item() / n, (correct.item() / n if classification else None)
+
+
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFunction) -> Evaluation:
+    """Mean loss and accuracy of ``model`` on ``(X, y)`` in evaluation mode, without gradients.
+
+    The model is switched to ``eval()`` for the measurement and back to the
+    mode it was in. Accuracy (for integer class labels ``y``) compares
+    ``model(X).argmax(dim=1)`` with ``y``. ``loss_fn`` must return the *mean*
+    loss of a batch (the default of torch's losses); large inputs are
+    processed in chunks of :data:`EVALUATION_CHUNK` rows and the chunk means
+    are weighted by their sizes.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
+    if X.ndim == 0 or len(X) == 0 or y.shape[:1] != X.shape[:1]:
+        raise ValueError(f"X and y must have the same non-zero number of rows, got {tuple(X.shape)} and {tuple(y.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        return Evaluation(*_measure(model, X, y, loss_fn))
+    finally:
+        model.train(was_training)
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+
+
+def _resolve_device(device: Any) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be None, a torch.device or a device string like 'cpu', got {device!r}") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asks for CUDA, which is not available here")
+    return resolved
+
+
+def _check_data(data: Any) -> tuple[torch.Tensor, ...]:
+    tensors = []
+    for name in ("X_train", "y_train", "X_val", "y_val"):
+        value = getattr(data, name, None)
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"data must have tensors X_train, y_train, X_val and y_val (e.g. a DataSplits); "
+                f"data.{name} is {type(value).__name__}"
+            )
+        tensors.append(value)
+    for split, (X, y) in (("train", tensors[:2]), ("val", tensors[2:])):
+        if X.ndim == 0 or len(X) == 0 or y.shape[:1] != X.shape[:1]:
+            raise ValueError(
+                f"data.X_{split} and data.y_{split} must have the same non-zero number of rows, "
+                f"got {tuple(X.shape)} and {tuple(y.shape)}"
+            )
+    return tuple(tensors)
+
+
+def _check_optimizer(model: nn.Module, optimizer: Any) -> list[nn.Parameter]:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    model_parameters = {id(p) for p in model.parameters()}
+    optimized = [p for group in optimizer.param_groups for p in group["params"]]
+    if not optimized or any(id(p) not in model_parameters for p in optimized):
+        raise ValueError(
+            "optimizer must hold the model's parameters: build it from model.parameters() "
+            "after creating this model (it holds parameters of another model)"
+        )
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def _check_scheduler(scheduler: Any, optimizer: torch.optim.Optimizer) -> None:
+    if scheduler is None:
+        return
+    schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if not isinstance(scheduler, schedulers):
+        raise TypeError(f"scheduler must be a torch.optim.lr_scheduler scheduler or None, got {type(scheduler).__name__}")
+    if scheduler.optimizer is not optimizer:
+        raise ValueError("scheduler must be built on the optimizer passed to fit")
+
+
+@contextmanager
+def _training_randomness(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's generators for the run (dropout masks) and restore them afterwards."""
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def _train_one_epoch(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: LossFunction,
+    batch_size: int | None,
+    clip_grad_norm: float | None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None,
+    parameters: list[nn.Parameter],
+    generator: torch.Generator,
+) -> float:
+    """One pass over the training data in training mode; returns the mean mini-batch loss."""
+    model.train()
+    batch_losses, batch_sizes = [], []
+    for xb, yb in _minibatches(X, y, batch_size, True, generator):
+        optimizer.zero_grad(set_to_none=True)
+        loss = _check_scalar_loss(loss_fn(model(xb), yb))
+        objective = loss if penalty is None else loss + penalty(model)
+        objective.backward()
+        if clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(parameters, clip_grad_norm)
+        optimizer.step()
+        batch_losses.append(loss.detach())
+        batch_sizes.append(len(xb))
+    weights = torch.tensor(batch_sizes, dtype=batch_losses[0].dtype, device=batch_losses[0].device)
+    return (torch.stack(batch_losses) @ weights).item() / len(X)
+
+
+def fit(
+    model: nn.Module,
+    data: Any,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: LossFunction,
+    epochs: int,
+    *,
+    batch_size: int | None = None,
+    early_stopping_patience: int | None = None,
+    restore_best: bool = True,
+    clip_grad_norm: float | None = None,
+    scheduler: Any = None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    desc: str = "training",
+    seed: int = 0,
+) -> History:
+    """Train ``model`` on ``data`` for up to ``epochs`` epochs and return its :class:`History`.
+
+    Each epoch: mini-batch updates in training mode, then the training and
+    validation loss (and accuracy) measured in evaluation mode without
+    gradients, then the scheduler step and the early-stopping rule (see the
+    module docstring). The model ends in **evaluation mode** on ``device``.
+
+    Args:
+        model: the network; moved to ``device`` (in place, so ``optimizer``
+            keeps pointing at its parameters).
+        data: a :class:`course_lib.data.DataSplits`, or anything with tensors
+            ``X_train``, ``y_train``, ``X_val``, ``y_val``.
+        optimizer: a ``torch.optim`` optimizer built on ``model``'s parameters.
+        loss_fn: ``loss_fn(outputs, targets)`` -> the *mean* loss of a batch
+            as a scalar tensor (e.g. ``nn.CrossEntropyLoss()``).
+        epochs: maximum number of passes over the training set (int >= 1).
+        batch_size: mini-batch size (int >= 1); ``None`` = full batch
+            (gradient descent).
+        early_stopping_patience: stop once this many epochs in a row have not
+            improved the validation loss (rule: :func:`early_stop_epoch`);
+            ``None`` trains all ``epochs``.
+        restore_best: with early stopping, end with the weights (and buffers)
+            of :attr:`History.best_epoch`, whether or not training stopped
+            early. Without early stopping the model keeps its final weights.
+        clip_grad_norm: rescale the gradient before each step so its global
+            L2 norm is at most this (> 0), via ``nn.utils.clip_grad_norm_``.
+        scheduler: a ``torch.optim.lr_scheduler`` scheduler on ``optimizer``,
+            stepped once per epoch (``ReduceLROnPlateau`` is given the
+            validation loss).
+        penalty: ``penalty(model)`` -> a scalar added to the training objective
+            of every batch (e.g. an L1 term); the reported losses exclude it.
+        device: where to train; default CUDA if available, else CPU.
+        progress: show a tqdm progress bar over epochs
+            (:data:`PROGRESS_BAR_FORMAT`: counts only, no timings).
+        desc: the progress bar's label.
+        seed: seeds the mini-batch order (a dedicated CPU ``torch.Generator``)
+            and torch's global generators for the run (dropout masks) inside
+            ``torch.random.fork_rng``: the same seed, initial weights and data
+            give the same run, and the global random state is left as it was.
+
+    Returns:
+        The :class:`History`. If a loss becomes NaN or infinite, training stops
+        at that epoch with ``history.diverged = True`` (and, with early
+        stopping and ``restore_best``, the best finite epoch is restored).
+
+    Example:
+        >>> data = load_digits_splits()                       # doctest: +SKIP
+        >>> model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+        >>> history = fit(model, data, torch.optim.Adam(model.parameters(), 1e-3),
+        ...               nn.CrossEntropyLoss(), 100, batch_size=64,
+        ...               early_stopping_patience=10)          # doctest: +SKIP
+        >>> print(history.summary())                           # doctest: +SKIP
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    X_train, y_train, X_val, y_val = _check_data(data)
+    parameters = _check_optimizer(model, optimizer)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    epochs = check_int("epochs", epochs, minimum=1)
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+    patience = None if early_stopping_patience is None else _check_patience(
+        early_stopping_patience, "early_stopping_patience"
+    )
+    restore_best = check_bool("restore_best", restore_best)
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
+    _check_scheduler(scheduler, optimizer)
+    if penalty is not None and not callable(penalty):
+        raise TypeError(f"penalty must be callable or None, got {type(penalty).__name__}")
+    device = _resolve_device(device)
+    progress = check_bool("progress", progress)
+    seed = check_int("seed", seed, minimum=0)
+
+    model.to(device)
+    X_train, y_train, X_val, y_val = (t.to(device) for t in (X_train, y_train, X_val, y_val))
+    classification = _is_classification(y_train)
+    history = History(train_accuracy=[] if classification else None, val_accuracy=[] if classification else None)
+    tracker = _ImprovementTracker(patience)
+    keep_best = patience is not None and restore_best
+    best_state: dict[str, torch.Tensor] | None = None
+    shuffle_generator = torch.Generator().manual_seed(seed)
+
+    bar = tqdm(total=epochs, desc=desc, bar_format=PROGRESS_BAR_FORMAT, disable=not progress, leave=True)
+    with bar, _training_randomness(seed, device):
+        for epoch in range(epochs):
+            history.lr.append(float(optimizer.param_groups[0]["lr"]))
+            batch_loss = _train_one_epoch(
+                model, X_train, y_train, optimizer, loss_fn, batch_size, clip_grad_norm, penalty, parameters,
+                shuffle_generator,
+            )
+            model.eval()
+            train_loss, train_accuracy = _measure(model, X_train, y_train, loss_fn)
+            val_loss, val_accuracy = _measure(model, X_val, y_val, loss_fn)
+            history.train_batch_loss.append(batch_loss)
+            history.train_loss.append(train_loss)
+            history.val_loss.append(val_loss)
+            if classification:
+                history.train_accuracy.append(train_accuracy)
+                history.val_accuracy.append(val_accuracy)
+            bar.update(1)
+
+            if not all(math.isfinite(v) for v in (batch_loss, train_loss, val_loss)):
+                history.diverged, history.stopped_epoch = True, epoch
+                break
+            if tracker.update(val_loss):
+                history.best_epoch = epoch
+                if keep_best:
+                    best_state = copy.deepcopy(model.state_dict())
+            if scheduler is not None:
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    scheduler.step(val_loss)
+                else:
+                    scheduler.step()
+            if tracker.should_stop and epoch < epochs - 1:
+                history.stopped_epoch = epoch
+                break
+        if history.stopped_epoch is not None:
+            bar.set_description_str(f"{desc} (stopped early)" if not history.diverged else f"{desc} (diverged)")
+            bar.total = bar.n  # close as complete, not as an error
+
+    if keep_best and best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
