@@ -47,6 +47,8 @@ __all__ = [
     "plot_history_panels",
     "plot_generalization_gap",
     "plot_data_splits",
+    "MONOMIAL_FIGSIZE",
+    "plot_monomial_counts",
 ]
 
 NETWORK_FIGSIZE = (6.4, 3.6)
@@ -608,4 +610,35 @@ def plot_data_splits(
     if regression_1d:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     ax.set_title(title if title is not None else f"The {data.name.replace('_', ' ')} data set")
+    return fig
+
+
+MONOMIAL_FIGSIZE = (7.0, 3.6)
+
+
+def plot_monomial_counts(
+    variables: Sequence[int],
+    degrees: Sequence[int],
+    *,
+    ax: Axes | None = None,
+    title: str = "The number of polynomial features explodes with k and d",
+) -> Figure:
+    r"""Number of monomials of degree exactly :math:`d` in :math:`k` variables, :math:`\binom{k-1+d}{k-1}`, on a log scale.
+
+    One line per ``k`` in ``variables``, against the degrees ``degrees``.
+    """
+    ks = [int(k) for k in variables]
+    ds = [int(d) for d in degrees]
+    if not ks or any(k < 1 for k in ks):
+        raise ValueError(f"variables must be a non-empty sequence of ints >= 1, got {list(variables)!r}")
+    if not ds or any(d < 0 for d in ds):
+        raise ValueError(f"degrees must be a non-empty sequence of ints >= 0, got {list(degrees)!r}")
+    fig, ax = _new_axes(ax, MONOMIAL_FIGSIZE)
+    for k in ks:
+        ax.plot(ds, [math.comb(k - 1 + d, k - 1) for d in ds], "o-", ms=3, label=f"k = {k} variables")
+    ax.set_yscale("log")
+    ax.set_xlabel("degree d")
+    ax.set_ylabel("monomials of degree exactly d")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     return fig

@@ -182,3 +182,19 @@ def test_data_figure_rejects_other_data():
         plots.plot_data_splits(load_digits_splits())
     with pytest.raises(ValueError, match="true_function only applies"):
         plots.plot_data_splits(make_two_moons(), true_function=np.sin)
+
+
+def test_monomial_counts_plot_draws_the_binomial_counts() -> None:
+    import math
+
+    from course_lib.plots import plot_monomial_counts
+
+    fig = plot_monomial_counts([2, 10], range(1, 5))
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "degree d" and ax.get_ylabel()
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["k = 2 variables", "k = 10 variables"]
+    assert list(lines[1].get_ydata()) == [math.comb(9 + d, 9) for d in range(1, 5)]
+    with pytest.raises(ValueError, match="variables must be"):
+        plot_monomial_counts([0], [1])
+    plt.close(fig)
