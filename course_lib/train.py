@@ -439,6 +439,7 @@ def fit(
     clip_grad_norm: float | None = None,
     scheduler: Any = None,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+    on_epoch_end: Callable[[int, nn.Module], None] | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
     desc: str = "training",
@@ -515,6 +516,8 @@ def fit(
     _check_scheduler(scheduler, optimizer)
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty must be callable or None, got {type(penalty).__name__}")
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(f"on_epoch_end must be callable or None, got {type(on_epoch_end).__name__}")
     device = _resolve_device(device)
     progress = check_bool("progress", progress)
     seed = check_int("seed", seed, minimum=0)
@@ -546,6 +549,9 @@ def fit(
                 history.train_accuracy.append(train_accuracy)
                 history.val_accuracy.append(val_accuracy)
             bar.update(1)
+            if on_epoch_end is not None:
+                with torch.no_grad():
+                    on_epoch_end(epoch, model)
 
             if not all(math.isfinite(v) for v in (batch_loss, train_loss, val_loss)):
                 history.diverged, history.stopped_epoch = True, epoch

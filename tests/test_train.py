@@ -255,6 +255,25 @@ def test_early_stopping_stops_where_early_stop_epoch_says_and_restores_the_best_
     assert not stopped_model.training
 
 
+def test_on_epoch_end_sees_every_epoch_in_eval_mode_with_that_epochs_weights(small_moons):
+    calls: list[tuple[int, bool, bool, list[torch.Tensor]]] = []
+
+    def record(epoch: int, model: nn.Module) -> None:
+        calls.append((epoch, model.training, torch.is_grad_enabled(), _parameters(model)))
+
+    initial = _mlp(hidden=128, seed=3)
+    stopped_model = copy.deepcopy(initial)
+    history = _fit(stopped_model, small_moons, 150, lr=0.03, batch_size=16, early_stopping_patience=5,
+                   restore_best=False, on_epoch_end=record)
+    assert history.stopped_epoch is not None
+    assert [epoch for epoch, *_ in calls] == list(range(history.epochs_run))
+    assert not any(training or grad for _, training, grad, _ in calls)
+    assert _same_parameters(calls[-1][3], _parameters(stopped_model))
+    two_epochs = copy.deepcopy(initial)
+    _fit(two_epochs, small_moons, 2, lr=0.03, batch_size=16)
+    assert _same_parameters(calls[1][3], _parameters(two_epochs))
+
+
 def test_restore_best_false_keeps_the_last_weights(small_moons):
     initial = _mlp(hidden=128, seed=3)
     kept = copy.deepcopy(initial)
@@ -478,6 +497,7 @@ def test_history_gap_summary_and_repr():
         ({"loss_fn": "cross-entropy"}, TypeError, "loss_fn must be callable"),
         ({"loss_fn": nn.CrossEntropyLoss(reduction="none")}, ValueError, r"loss_fn must return a scalar tensor"),
         ({"penalty": 0.1}, TypeError, "penalty must be callable or None"),
+        ({"on_epoch_end": "snapshot"}, TypeError, "on_epoch_end must be callable or None"),
         ({"scheduler": "cosine"}, TypeError, "scheduler must be a torch.optim.lr_scheduler scheduler"),
     ],
 )
