@@ -1,0 +1,76 @@
+"""Small models shared by the chapters, initialised from NumPy so that every platform starts from the same weights.
+
+torch's own initialisers draw from torch's generator, whose streams for the
+same seed can differ between CPU builds; a NumPy ``Generator`` gives the same
+numbers everywhere, so a chapter's stored outputs do not depend on the machine
+that executed it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from course_lib._validation import check_int, check_probability
+
+__all__ = ["make_mlp", "init_uniform_"]
+
+
+def init_uniform_(module: nn.Module, seed: int = 0) -> nn.Module:
+    r"""Re-initialise every ``nn.Linear`` in ``module`` like torch's default, but from NumPy.
+
+    Weights and biases of a layer with ``fan_in`` inputs are drawn from
+    :math:`\mathcal U(-1/\sqrt{\text{fan\_in}},\ 1/\sqrt{\text{fan\_in}})` (torch's
+    default bound for ``nn.Linear``), layer by layer in ``module.modules()``
+    order, from ``np.random.default_rng(seed)``.
+
+    Returns ``module`` (changed in place).
+    """
+    seed = check_int("seed", seed, minimum=0)
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / math.sqrt(layer.in_features)
+                for tensor in (layer.weight, layer.bias):
+                    if tensor is not None:
+                        values = rng.uniform(-bound, bound, tuple(tensor.shape))
+                        tensor.copy_(torch.from_numpy(values).to(tensor.dtype))
+    return module
+
+
+def make_mlp(layer_sizes: Sequence[int], *, dropout: float = 0.0, seed: int = 0) -> nn.Sequential:
+    """A fully connected ReLU network ``Linear → ReLU [→ Dropout] → … → Linear``.
+
+    Args:
+        layer_sizes: widths from input to output, e.g. ``(64, 128, 10)`` (at
+            least two entries, each an int >= 1).
+        dropout: dropout rate after each hidden ReLU (0 = no dropout layers).
+        seed: seed of the NumPy initialisation (:func:`init_uniform_`).
+
+    Example:
+        >>> make_mlp((64, 32, 10))
+        Sequential(
+          (0): Linear(in_features=64, out_features=32, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=32, out_features=10, bias=True)
+        )
+    """
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise TypeError(f"layer_sizes must be a sequence of ints, got {type(layer_sizes).__name__}")
+    if len(layer_sizes) < 2:
+        raise ValueError(f"layer_sizes must have at least two entries (inputs, outputs), got {list(layer_sizes)!r}")
+    sizes = [check_int(f"layer_sizes[{i}]", size, minimum=1) for i, size in enumerate(layer_sizes)]
+    dropout = check_probability("dropout", dropout)
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return init_uniform_(nn.Sequential(*layers), seed)

@@ -1,0 +1,64 @@
+"""Tests for the NumPy-initialised models."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from course_lib.models import init_uniform_, make_mlp
+
+
+def test_make_mlp_builds_the_requested_layers():
+    model = make_mlp((64, 32, 16, 10), dropout=0.2)
+    kinds = [type(layer) for layer in model]
+    assert kinds == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert [layer.out_features for layer in model if isinstance(layer, nn.Linear)] == [32, 16, 10]
+    assert model(torch.zeros(3, 64)).shape == (3, 10)
+    assert [type(layer) for layer in make_mlp((5, 2))] == [nn.Linear]
+
+
+def test_initialisation_comes_from_numpy_and_respects_torch_bounds():
+    model = make_mlp((64, 32, 10), seed=3)
+    rng = np.random.default_rng(3)
+    for layer in (model[0], model[2]):
+        bound = 1 / math.sqrt(layer.in_features)
+        expected_weight = rng.uniform(-bound, bound, tuple(layer.weight.shape)).astype(np.float32)
+        expected_bias = rng.uniform(-bound, bound, tuple(layer.bias.shape)).astype(np.float32)
+        np.testing.assert_array_equal(layer.weight.detach().numpy(), expected_weight)
+        np.testing.assert_array_equal(layer.bias.detach().numpy(), expected_bias)
+        assert layer.weight.abs().max() <= bound
+
+
+def test_same_seed_same_weights_regardless_of_torch_state():
+    torch.manual_seed(0)
+    first = make_mlp((8, 4, 2), seed=1)
+    torch.manual_seed(123)
+    second = make_mlp((8, 4, 2), seed=1)
+    third = make_mlp((8, 4, 2), seed=2)
+    for a, b, c in zip(first.parameters(), second.parameters(), third.parameters()):
+        assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_init_uniform_keeps_dtype_and_returns_the_module():
+    model = nn.Sequential(nn.Linear(4, 3).double())
+    assert init_uniform_(model, seed=0) is model
+    assert model[0].weight.dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"layer_sizes": (64,)}, ValueError, "layer_sizes must have at least two entries"),
+        ({"layer_sizes": (64, 0, 10)}, ValueError, r"layer_sizes\[1\] must be an int >= 1, got 0"),
+        ({"layer_sizes": "64,10"}, TypeError, "layer_sizes must be a sequence of ints"),
+        ({"layer_sizes": (64, 10), "dropout": 1.0}, ValueError, r"dropout must be in \[0, 1\), got 1.0"),
+        ({"layer_sizes": (64, 10), "seed": -1}, ValueError, "seed must be an int >= 0"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        make_mlp(**kwargs)
