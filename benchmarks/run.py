@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import statistics
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -19,6 +20,7 @@ from torch import nn
 
 from course_lib.data import load_digits_splits
 from course_lib.dropout import InvertedDropout, dropout_forward
+from course_lib.regularizers import lasso_fit
 from course_lib.train import fit
 
 REPEATS = 15
@@ -110,12 +112,51 @@ def bench_fit_against_a_hand_written_loop(epochs: int = 4, batch_size: int = 32)
         torch.set_num_threads(threads)
 
 
+def bench_lasso_against_sklearn(n: int = 200, d: int = 1000, agreement: float = 1e-6) -> tuple[float, float]:
+    """course_lib.regularizers.lasso_fit against sklearn.linear_model.Lasso, both to the same accuracy.
+
+    A fixed 200x1000 problem with standardized columns, 20 non-zero true
+    coefficients and noise 0.1; alpha = 0.1 alpha_max gives a sparse solution.
+    The reference is sklearn at tol=1e-14. sklearn is timed at the largest tol
+    among 1e-4, 1e-6, ... whose answer is within ``agreement`` (max abs) of the
+    reference, ours at its default tol, which must reach it too. One BLAS
+    thread for both (threadpoolctl), so neither gains from parallel matrix
+    products.
+    """
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+    from sklearn.linear_model import Lasso
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    true_coef = np.zeros(d)
+    true_coef[rng.choice(d, size=20, replace=False)] = 2.0 * rng.standard_normal(20)
+    y = X @ true_coef + 0.1 * rng.standard_normal(n)
+    alpha = 0.1 * np.abs(X.T @ y).max() / n
+
+    def sklearn_coef(tol: float, max_iter: int = 1000) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SklearnConvergenceWarning)
+            return Lasso(alpha=alpha, fit_intercept=False, tol=tol, max_iter=max_iter).fit(X, y).coef_
+
+    with threadpool_limits(limits=1):
+        reference = sklearn_coef(1e-14, max_iter=10**6)
+        ours_error = np.abs(lasso_fit(X, y, alpha).coef - reference).max()
+        if ours_error > agreement:
+            raise AssertionError(f"lasso_fit is {ours_error:.2g} from the reference, more than {agreement:g}")
+        sklearn_tol = next(tol for tol in 10.0 ** -np.arange(4, 15, 2) if np.abs(sklearn_coef(tol) - reference).max() <= agreement)
+        print(f"  lasso: {np.count_nonzero(reference)} non-zeros; sklearn needs tol={sklearn_tol:g} for {agreement:g} agreement")
+        return median_seconds_alternating(lambda: lasso_fit(X, y, alpha), lambda: sklearn_coef(sklearn_tol))
+
+
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, numpy {np.__version__}; median of {REPEATS} alternating runs")
     rows = [
         ("InvertedDropout fwd+bwd vs F.dropout, 4096x4096 float32", bench_inverted_dropout_module(), 1.5),
         ("NumPy dropout_forward vs vectorised baseline, 2048x2048 float64", bench_numpy_dropout_forward(), 1.5),
         ("fit vs hand-written loop, MLP on digits, 4 epochs of 34 mini-batches", bench_fit_against_a_hand_written_loop(), 1.10),
+        ("lasso_fit vs sklearn Lasso, 200x1000, both within 1e-6 of the reference, 1 thread", bench_lasso_against_sklearn(), 3.0),
     ]
     for name, (ours, reference), target in rows:
         ratio = ours / reference

@@ -1,0 +1,945 @@
+r"""Weight decay, L2 and L1: penalties, priors, proximal steps, closed forms.
+
+Parameter-norm penalties add :math:`\lambda\,R(w)` to the training loss
+(Goodfellow, Bengio & Courville, 2016, *Deep Learning*, ch. 7):
+
+* **L2 / weight decay**, :math:`R(w) = \tfrac12\|w\|_2^2`. With plain SGD the
+  penalty's gradient :math:`\lambda w` turns every step into
+  :math:`w \leftarrow (1 - \eta\lambda)\,w - \eta\,\nabla L`: the weights decay
+  by the factor :math:`1 - \eta\lambda` before each gradient step (Krogh &
+  Hertz, 1991, "A Simple Weight Decay Can Improve Generalization", NIPS 4).
+  Near a minimum :math:`w^*` with Hessian :math:`H = Q\Lambda Q^\top` the
+  regularised optimum is :math:`\tilde w = (H + \lambda I)^{-1} H w^*`: the
+  component along eigenvector :math:`q_i` is shrunk by
+  :math:`\lambda_i / (\lambda_i + \lambda)`.
+* **L1**, :math:`R(w) = \|w\|_1` (the lasso, Tibshirani, 1996, "Regression
+  Shrinkage and Selection via the Lasso", JRSS B 58). Its proximal operator is
+  soft-thresholding, which sets small weights to *exactly* zero; iterating
+  "gradient step, then soft-threshold" with Nesterov momentum is FISTA (Beck &
+  Teboulle, 2009, "A Fast Iterative Shrinkage-Thresholding Algorithm for
+  Linear Inverse Problems", SIAM J. Imaging Sciences 2).
+* **Priors**: L2 is MAP estimation under a Gaussian prior, L1 under a Laplace
+  prior (:func:`l2_strength_from_prior_variance`).
+
+Closed forms and exact solvers (:func:`penalized_quadratic_optimum`,
+:func:`ridge_fit`, :func:`lasso_fit`) let the chapter check what gradient
+descent and the widgets show; :func:`prune_smallest_weights` is the
+magnitude-pruning baseline that L1's sparsity is compared with.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import warnings
+from collections.abc import Iterable
+from numbers import Real
+from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
+import scipy.linalg
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from course_lib._validation import check_int, check_non_negative, check_positive
+
+__all__ = [
+    "ConvergenceWarning",
+    "penalized_quadratic_optimum",
+    "hessian_shrinkage",
+    "l2_regularized_optimum",
+    "soft_threshold",
+    "l2_penalty",
+    "l1_penalty",
+    "sgd_l2_step",
+    "sgd_decoupled_step",
+    "decay_factor",
+    "decay_after_steps",
+    "l2_strength_from_prior_variance",
+    "prior_variance_from_l2_strength",
+    "l1_strength_from_laplace_scale",
+    "laplace_scale_from_l1_strength",
+    "LinearFit",
+    "ridge_fit",
+    "ridge_gradient_descent",
+    "LassoFit",
+    "lasso_fit",
+    "weight_matrices",
+    "prune_smallest_weights",
+]
+
+MAX_L1_DIMENSION = 8  # 3**8 = 6561 sign patterns for the exact L1 quadratic solver
+
+ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped at its iteration budget before meeting its tolerance."""
+
+
+# --- argument checks ------------------------------------------------------------------------
+
+def _float_array(name: str, value: Any, ndim: int) -> np.ndarray:
+    """``value`` as a finite float64 array with ``ndim`` dimensions (a new array, never a view)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a real array, got {type(value).__name__}") from error
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must not contain NaN or infinity")
+    return array
+
+
+def _check_spd(name: str, value: Any) -> np.ndarray:
+    """A symmetric positive definite matrix as float64 (ValueError naming ``name`` otherwise)."""
+    matrix = _float_array(name, value, 2)
+    if matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {matrix.shape}")
+    scale = max(float(np.abs(matrix).max()), np.finfo(float).tiny)
+    if not np.allclose(matrix, matrix.T, rtol=0.0, atol=1e-10 * scale):
+        raise ValueError(f"{name} must be symmetric, got max |H - H^T| = {np.abs(matrix - matrix.T).max():.3g}")
+    matrix = (matrix + matrix.T) / 2.0
+    smallest = float(np.linalg.eigvalsh(matrix)[0])
+    if smallest <= 1e-12 * scale:
+        raise ValueError(f"{name} must be positive definite, got smallest eigenvalue {smallest:.3g}")
+    return matrix
+
+
+def _check_center(name: str, value: Any, dimension: int) -> np.ndarray:
+    vector = _float_array(name, value, 1)
+    if vector.shape[0] != dimension:
+        raise ValueError(f"{name} has length {vector.shape[0]} but the hessian is {dimension}x{dimension}")
+    return vector
+
+
+# --- quadratic models: closed forms -----------------------------------------------------------
+
+def penalized_quadratic_optimum(
+    hessian: np.ndarray, center: np.ndarray, strength: float, norm: str = "l2"
+) -> np.ndarray:
+    r"""Exact minimiser of a quadratic plus an L2 or L1 penalty.
+
+    .. math::
+        \tilde w = \arg\min_w\; \tfrac12 (w - c)^\top H (w - c) + \lambda\, R(w),
+        \qquad R(w) = \tfrac12\|w\|_2^2 \;(\texttt{"l2"}) \quad\text{or}\quad \|w\|_1 \;(\texttt{"l1"}).
+
+    * ``"l2"``: :math:`\tilde w = (H + \lambda I)^{-1} H c`.
+    * ``"l1"``: no closed form unless :math:`H` is diagonal, so the minimiser
+      is found *exactly* by enumeration. For every support :math:`S` and sign
+      pattern :math:`s` (:math:`3^d` candidates) the stationarity condition
+      :math:`H_{SS} w_S = (Hc)_S - \lambda s_S`, :math:`w_{\bar S} = 0` is a
+      linear system; the answer is the candidate that satisfies the full KKT
+      conditions, :math:`\operatorname{sign}(w_S) = s_S` and
+      :math:`|(H(w - c))_j| \le \lambda` for :math:`j \notin S`. Coordinates
+      outside the support are exactly ``0.0`` — the corners of the L1 ball
+      that the constraint-geometry picture shows.
+
+    Args:
+        hessian: symmetric positive definite :math:`d\times d` matrix :math:`H`.
+        center: unpenalised minimiser :math:`c`, shape ``(d,)``.
+        strength: :math:`\lambda \ge 0`.
+        norm: ``"l2"`` or ``"l1"`` (for ``"l1"``, ``d <= 8``).
+
+    Returns:
+        :math:`\tilde w`, a new float64 array of shape ``(d,)``.
+
+    Example:
+        >>> penalized_quadratic_optimum(np.diag([1.0, 4.0]), np.array([0.5, 2.0]), 1.0, norm="l1").tolist()
+        [0.0, 1.75]
+    """
+    matrix = _check_spd("hessian", hessian)
+    c = _check_center("center", center, matrix.shape[0])
+    strength = check_non_negative("strength", strength)
+    if norm == "l2":
+        return np.linalg.solve(matrix + strength * np.eye(len(c)), matrix @ c)
+    if norm == "l1":
+        if len(c) > MAX_L1_DIMENSION:
+            raise ValueError(
+                f"norm='l1' enumerates 3**d sign patterns and supports d <= {MAX_L1_DIMENSION}, "
+                f"got d = {len(c)} (center has length {len(c)}); use lasso_fit for larger problems"
+            )
+        return _l1_quadratic_by_enumeration(matrix, c, strength)
+    raise ValueError(f"norm must be 'l2' or 'l1', got {norm!r}")
+
+
+def _l1_quadratic_by_enumeration(matrix: np.ndarray, c: np.ndarray, strength: float) -> np.ndarray:
+    """Try every (support, sign) pattern; keep the KKT point (the least-violating one if rounding blurs it)."""
+    d = len(c)
+    hc = matrix @ c
+    scale = max(float(np.abs(hc).max()), strength, np.finfo(float).tiny)
+    best, best_key = np.zeros(d), (math.inf, math.inf)
+    for signs in itertools.product((0, 1, -1), repeat=d):  # smaller supports first: ties snap to 0.0
+        s = np.array(signs, dtype=float)
+        support = s != 0
+        w = np.zeros(d)
+        if support.any():
+            w[support] = np.linalg.solve(matrix[np.ix_(support, support)], hc[support] - strength * s[support])
+        gradient = matrix @ (w - c)
+        sign_violation = np.max(-s[support] * w[support], initial=0.0)
+        subgradient_violation = np.max(np.abs(gradient[~support]) - strength, initial=0.0)
+        violation = max(sign_violation, subgradient_violation) / scale
+        objective = 0.5 * (w - c) @ matrix @ (w - c) + strength * np.abs(w).sum()
+        key = (max(violation, 1e-12), objective)  # violations below rounding level count as zero
+        if key < best_key:
+            best, best_key = w, key
+    return best
+
+
+def hessian_shrinkage(eigenvalues: np.ndarray, weight_decay: float) -> np.ndarray:
+    r"""Factor by which L2 shrinks the optimum along each Hessian eigenvector: :math:`\lambda_i / (\lambda_i + \alpha)`.
+
+    With :math:`H = Q \Lambda Q^\top`, the regularised optimum
+    :math:`\tilde w = (H + \alpha I)^{-1} H w^*` satisfies
+    :math:`q_i^\top \tilde w = \frac{\lambda_i}{\lambda_i + \alpha}\, q_i^\top w^*`:
+    directions of high curvature (:math:`\lambda_i \gg \alpha`) are kept,
+    flat ones (:math:`\lambda_i \ll \alpha`) are decayed towards zero.
+
+    Args:
+        eigenvalues: Hessian eigenvalues :math:`\lambda_i \ge 0`, any shape.
+        weight_decay: :math:`\alpha \ge 0`.
+
+    Returns:
+        The factors in [0, 1], a new float64 array of ``eigenvalues``' shape.
+
+    Example:
+        >>> hessian_shrinkage(np.array([100.0, 1.0, 0.01]), 1.0).round(4).tolist()
+        [0.9901, 0.5, 0.0099]
+    """
+    values = np.array(eigenvalues, dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(f"eigenvalues must be finite and >= 0, got {values!r}")
+    weight_decay = check_non_negative("weight_decay", weight_decay)
+    if weight_decay == 0.0 and np.any(values == 0.0):
+        raise ValueError(
+            "eigenvalues contains 0 and weight_decay is 0: the shrinkage 0/0 is undefined "
+            "(a flat direction has no unique optimum without weight decay)"
+        )
+    return values / (values + weight_decay)
+
+
+def l2_regularized_optimum(hessian: np.ndarray, w_star: np.ndarray, weight_decay: float) -> np.ndarray:
+    r"""Optimum of the quadratic approximation plus weight decay: :math:`\tilde w = (H + \alpha I)^{-1} H w^*`.
+
+    Minimises :math:`\tfrac12 (w - w^*)^\top H (w - w^*) + \tfrac{\alpha}{2}\|w\|^2`,
+    the view of Goodfellow et al. (2016, §7.1.1); the L2 branch of
+    :func:`penalized_quadratic_optimum`.
+
+    Args:
+        hessian: symmetric positive definite :math:`H` at the unregularised optimum.
+        w_star: the unregularised optimum :math:`w^*`, shape ``(d,)``.
+        weight_decay: :math:`\alpha \ge 0`.
+
+    Returns:
+        :math:`\tilde w`, a new float64 array of shape ``(d,)``.
+    """
+    matrix = _check_spd("hessian", hessian)
+    center = _check_center("w_star", w_star, matrix.shape[0])
+    weight_decay = check_non_negative("weight_decay", weight_decay)
+    return np.linalg.solve(matrix + weight_decay * np.eye(len(center)), matrix @ center)
+
+
+# --- the proximal operator of L1 and the penalties -------------------------------------------
+
+def soft_threshold(w: Any, threshold: float) -> Any:
+    r"""Soft-thresholding, the proximal operator of :math:`t\|\cdot\|_1`.
+
+    .. math::
+        S_t(v) = \operatorname{sign}(v)\,\max(|v| - t,\ 0)
+               = \arg\min_x\; \tfrac12 (x - v)^2 + t\,|x| .
+
+    Every entry moves towards zero by exactly :math:`t`; entries in
+    :math:`[-t, t]` become exactly zero (``+0.0``, never ``-0.0``). Scaled by a step size, it is the
+    "shrink" step of ISTA/FISTA and of :func:`lasso_fit`.
+
+    Args:
+        w: a NumPy array, a real scalar or a torch tensor (never modified).
+        threshold: :math:`t \ge 0`, a real scalar.
+
+    Returns:
+        A new ndarray for an array, a float for a scalar, a tensor of the same
+        dtype and device for a tensor (differentiable: the gradient is 1 on
+        the survivors and 0 on the zeroed entries).
+
+    Example:
+        >>> soft_threshold(np.array([-2.0, -0.5, 0.0, 0.3, 1.5]), 1.0).tolist()
+        [-1.0, 0.0, 0.0, 0.0, 0.5]
+    """
+    threshold = check_non_negative("threshold", threshold)
+    if isinstance(w, torch.Tensor):
+        if w.is_complex() or w.dtype == torch.bool:
+            raise TypeError(f"w must be a real tensor, got dtype {w.dtype}")
+        return torch.sign(w) * torch.clamp(w.abs() - threshold, min=0.0) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if isinstance(w, (bool, np.bool_)):
+        raise TypeError(f"w must be a real array, scalar or tensor, got {type(w).__name__}")
+    if isinstance(w, Real):
+        value = float(w)
+        return math.copysign(max(abs(value) - threshold, 0.0), value) + 0.0
+    if isinstance(w, np.ndarray):
+        if not (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer)):
+            raise TypeError(f"w must have a real numeric dtype, got {w.dtype}")
+        return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0) + 0.0
+    raise TypeError(f"w must be a numpy.ndarray, a real scalar or a torch.Tensor, got {type(w).__name__}")
+
+
+def _penalty_terms(weights: Any) -> tuple[str, list[Any]]:
+    """Split ``weights`` into ('numpy' | 'torch', list of arrays/tensors)."""
+    if isinstance(weights, torch.Tensor):
+        return "torch", [weights]
+    if isinstance(weights, np.ndarray):
+        return "numpy", [weights]
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+        raise TypeError(
+            "weights must be a numpy.ndarray, a torch.Tensor or an iterable of tensors "
+            f"(e.g. model.parameters()), got {type(weights).__name__}"
+        )
+    items = list(weights)
+    if not items:
+        raise ValueError("weights is empty: nothing to penalise")
+    if all(isinstance(item, torch.Tensor) for item in items):
+        return "torch", items
+    if all(isinstance(item, np.ndarray) for item in items):
+        return "numpy", items
+    kinds = sorted({type(item).__name__ for item in items})
+    raise TypeError(f"weights must hold only torch tensors or only numpy arrays, got {', '.join(kinds)}")
+
+
+def l2_penalty(weights: Any, strength: float) -> Any:
+    r"""The L2 (weight-decay) penalty :math:`\tfrac{\lambda}{2}\sum_i w_i^2`.
+
+    Its gradient is :math:`\lambda w`, so adding it to the loss is SGD with
+    weight decay :math:`\lambda` (:func:`sgd_l2_step`).
+
+    Args:
+        weights: a NumPy array, a torch tensor, or an iterable of tensors
+            (``model.parameters()``, :func:`weight_matrices`) or of arrays.
+        strength: :math:`\lambda \ge 0`.
+
+    Returns:
+        A Python float for NumPy input; for torch input a 0-d tensor that keeps
+        the autograd graph, ready to add to a training loss.
+
+    Example:
+        >>> l2_penalty(np.array([3.0, 4.0]), 0.1)
+        1.25
+    """
+    strength = check_non_negative("strength", strength)
+    kind, items = _penalty_terms(weights)
+    if kind == "numpy":
+        return 0.5 * strength * float(sum(np.sum(np.square(item, dtype=np.float64)) for item in items))
+    return 0.5 * strength * sum(item.pow(2).sum() for item in items)
+
+
+def l1_penalty(weights: Any, strength: float) -> Any:
+    r"""The L1 penalty :math:`\lambda\sum_i |w_i|` (subgradient :math:`\lambda\operatorname{sign}(w)`).
+
+    Arguments and return value as in :func:`l2_penalty`.
+
+    Example:
+        >>> l1_penalty(np.array([3.0, -4.0]), 0.1)
+        0.7000000000000001
+    """
+    strength = check_non_negative("strength", strength)
+    kind, items = _penalty_terms(weights)
+    if kind == "numpy":
+        return strength * float(sum(np.sum(np.abs(item), dtype=np.float64) for item in items))
+    return strength * sum(item.abs().sum() for item in items)
+
+
+# --- weight decay as an update rule -----------------------------------------------------------
+
+def _check_step_arguments(w: Any, grad: Any, lr: float, weight_decay: float) -> tuple[float, float]:
+    lr = check_positive("lr", lr)
+    weight_decay = check_non_negative("weight_decay", weight_decay)
+    tensors = isinstance(w, torch.Tensor), isinstance(grad, torch.Tensor)
+    arrays = isinstance(w, np.ndarray), isinstance(grad, np.ndarray)
+    if not (all(tensors) or all(arrays)):
+        raise TypeError(
+            "w and grad must both be numpy arrays or both be torch tensors, "
+            f"got {type(w).__name__} and {type(grad).__name__}"
+        )
+    if tuple(w.shape) != tuple(grad.shape):
+        raise ValueError(f"grad shape {tuple(grad.shape)} differs from w shape {tuple(w.shape)}")
+    return lr, weight_decay
+
+
+def sgd_l2_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_decay: float) -> ArrayOrTensor:
+    r"""One SGD step on the L2-penalised loss: :math:`w - \eta\,(\nabla L + \lambda w)`.
+
+    Args:
+        w: current weights (NumPy array or torch tensor; not modified).
+        grad: :math:`\nabla L(w)` of the *unpenalised* loss, same shape and kind.
+        lr: learning rate :math:`\eta > 0`.
+        weight_decay: :math:`\lambda \ge 0`.
+
+    Returns:
+        The new weights, a new array or tensor.
+    """
+    lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
+    return w - lr * (grad + weight_decay * w)
+
+
+def sgd_decoupled_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_decay: float) -> ArrayOrTensor:
+    r"""One SGD step with decoupled weight decay: :math:`(1 - \eta\lambda)\,w - \eta\,\nabla L`.
+
+    For plain SGD this equals :func:`sgd_l2_step` term by term; the two
+    differ only for adaptive methods such as Adam, where the L2 gradient is
+    rescaled per coordinate but decoupled decay is not (AdamW, Loshchilov &
+    Hutter, 2019). Arguments and return value as in :func:`sgd_l2_step`.
+    """
+    lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
+    return (1.0 - lr * weight_decay) * w - lr * grad
+
+
+def decay_factor(lr: float, weight_decay: float) -> float:
+    r"""Per-step multiplier of the weights under SGD weight decay: :math:`1 - \eta\lambda`.
+
+    Args:
+        lr: learning rate :math:`\eta > 0`.
+        weight_decay: :math:`\lambda \ge 0`, with :math:`\eta\lambda \le 1`.
+
+    Returns:
+        The factor, in [0, 1].
+
+    Example:
+        >>> round(decay_factor(1e-3, 1e-2), 10)
+        0.99999
+    """
+    lr = check_positive("lr", lr)
+    weight_decay = check_non_negative("weight_decay", weight_decay)
+    if lr * weight_decay > 1.0:
+        raise ValueError(
+            f"lr * weight_decay must be <= 1, got lr={lr!r} * weight_decay={weight_decay!r} = {lr * weight_decay!r}: "
+            "the factor 1 - lr * weight_decay would be negative and flip the sign of the weights every step"
+        )
+    return 1.0 - lr * weight_decay
+
+
+def decay_after_steps(lr: float, weight_decay: float, steps: int) -> float:
+    r"""What weight decay alone leaves of a weight after ``steps`` SGD steps: :math:`(1 - \eta\lambda)^{k}`.
+
+    Since :math:`(1 - x)^k \approx e^{-kx}`, the weights shrink by :math:`1/e`
+    after about :math:`1/(\eta\lambda)` steps.
+
+    Example:
+        >>> round(decay_after_steps(0.1, 0.01, 1000), 4)
+        0.3677
+    """
+    factor = decay_factor(lr, weight_decay)
+    steps = check_int("steps", steps, minimum=0)
+    return factor**steps
+
+
+# --- priors ------------------------------------------------------------------------------------
+
+def l2_strength_from_prior_variance(variance: float, noise_variance: float = 1.0) -> float:
+    r"""L2 strength equivalent to a Gaussian prior: :math:`\lambda = \sigma_n^2 / \sigma^2`.
+
+    MAP estimation under :math:`y_i \sim \mathcal N(x_i^\top w, \sigma_n^2)` and
+    :math:`w \sim \mathcal N(0, \sigma^2 I)` minimises the negative log posterior
+
+    .. math::
+        \frac{1}{2\sigma_n^2}\sum_i (y_i - x_i^\top w)^2 + \frac{1}{2\sigma^2}\|w\|^2 + \text{const},
+
+    and multiplying by :math:`\sigma_n^2` gives the loss
+    :math:`\tfrac12\sum_i (y_i - x_i^\top w)^2 + \tfrac{\lambda}{2}\|w\|^2` with
+    :math:`\lambda = \sigma_n^2/\sigma^2` — i.e. :math:`\lambda = 1/\sigma^2` for a
+    unit-scale likelihood. A tighter prior (small :math:`\sigma^2`) means stronger decay.
+
+    Args:
+        variance: prior variance :math:`\sigma^2 > 0`.
+        noise_variance: likelihood noise variance :math:`\sigma_n^2 > 0`.
+
+    Example:
+        >>> l2_strength_from_prior_variance(0.01)
+        100.0
+    """
+    variance = check_positive("variance", variance)
+    noise_variance = check_positive("noise_variance", noise_variance)
+    return noise_variance / variance
+
+
+def prior_variance_from_l2_strength(strength: float, noise_variance: float = 1.0) -> float:
+    r"""Gaussian prior variance equivalent to an L2 strength: :math:`\sigma^2 = \sigma_n^2/\lambda` (inverse of :func:`l2_strength_from_prior_variance`)."""
+    strength = check_positive("strength", strength)
+    noise_variance = check_positive("noise_variance", noise_variance)
+    return noise_variance / strength
+
+
+def l1_strength_from_laplace_scale(scale: float, noise_variance: float = 1.0) -> float:
+    r"""L1 strength equivalent to a Laplace prior: :math:`\lambda = \sigma_n^2 / b`.
+
+    With :math:`w_j \sim \mathrm{Laplace}(0, b)`, :math:`-\log p(w) = \|w\|_1/b + \text{const}`;
+    multiplying the negative log posterior by :math:`\sigma_n^2` as in
+    :func:`l2_strength_from_prior_variance` gives
+    :math:`\tfrac12\sum_i (y_i - x_i^\top w)^2 + \lambda\|w\|_1` with :math:`\lambda = \sigma_n^2/b`.
+
+    Args:
+        scale: Laplace scale :math:`b > 0` (the prior's variance is :math:`2b^2`).
+        noise_variance: likelihood noise variance :math:`\sigma_n^2 > 0`.
+    """
+    scale = check_positive("scale", scale)
+    noise_variance = check_positive("noise_variance", noise_variance)
+    return noise_variance / scale
+
+
+def laplace_scale_from_l1_strength(strength: float, noise_variance: float = 1.0) -> float:
+    r"""Laplace prior scale equivalent to an L1 strength: :math:`b = \sigma_n^2/\lambda` (inverse of :func:`l1_strength_from_laplace_scale`)."""
+    strength = check_positive("strength", strength)
+    noise_variance = check_positive("noise_variance", noise_variance)
+    return noise_variance / strength
+
+
+# --- ridge regression --------------------------------------------------------------------------
+
+class LinearFit(NamedTuple):
+    """Coefficients ``coef`` (shape ``(d,)``) and ``intercept`` of a fitted linear model."""
+
+    coef: np.ndarray
+    intercept: float
+
+
+def _check_regression_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    X = _float_array("X", X, 2)
+    y = _float_array("y", y, 1)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one row and one column, got shape {X.shape}")
+    return X, y
+
+
+def _centre(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    if not fit_intercept:
+        return X, y, np.zeros(X.shape[1]), 0.0
+    x_mean, y_mean = X.mean(axis=0), float(y.mean())
+    return X - x_mean, y - y_mean, x_mean, y_mean
+
+
+def ridge_fit(X: np.ndarray, y: np.ndarray, alpha: float, fit_intercept: bool = False) -> LinearFit:
+    r"""Exact ridge regression with scikit-learn's objective.
+
+    .. math::
+        \min_{w,\,b}\; \|y - Xw - b\mathbf 1\|_2^2 + \alpha\,\|w\|_2^2
+
+    — the objective of :class:`sklearn.linear_model.Ridge`: a plain sum of
+    squares, with **no** :math:`1/n` and **no** :math:`\tfrac12`. (Halving both
+    terms gives :math:`\tfrac12\|y - Xw\|^2 + \tfrac{\alpha}{2}\|w\|^2`, the
+    same minimiser; a *mean* squared error with penalty
+    :math:`\tfrac{\lambda}{2}\|w\|^2` corresponds to :math:`\alpha = n\lambda`.)
+    The intercept is not penalised.
+
+    Solved exactly: the primal normal equations
+    :math:`(X^\top X + \alpha I)\,w = X^\top y` when :math:`n \ge d`, the dual
+    form :math:`w = X^\top (X X^\top + \alpha I)^{-1} y` when :math:`n < d`
+    (an :math:`n\times n` system). With ``fit_intercept`` the columns of
+    :math:`X` and :math:`y` are centred first and
+    :math:`b = \bar y - \bar x^\top w`. ``alpha = 0`` gives the minimum-norm
+    least-squares solution.
+
+    Args:
+        X: design matrix, shape ``(n, d)``.
+        y: targets, shape ``(n,)``.
+        alpha: penalty strength :math:`\alpha \ge 0`.
+        fit_intercept: fit an unpenalised intercept :math:`b`.
+
+    Returns:
+        :class:`LinearFit` ``(coef, intercept)``.
+
+    Example:
+        >>> fit = ridge_fit(np.eye(2), np.array([2.0, 4.0]), alpha=1.0)
+        >>> fit.coef.round(12).tolist(), fit.intercept
+        ([1.0, 2.0], 0.0)
+    """
+    X, y = _check_regression_data(X, y)
+    alpha = check_non_negative("alpha", alpha)
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be a bool, got {type(fit_intercept).__name__} {fit_intercept!r}")
+    Xc, yc, x_mean, y_mean = _centre(X, y, bool(fit_intercept))
+    n, d = Xc.shape
+    if alpha == 0.0:
+        coef = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    elif n >= d:
+        coef = _solve_spd(Xc.T @ Xc + alpha * np.eye(d), Xc.T @ yc)
+    else:
+        coef = Xc.T @ _solve_spd(Xc @ Xc.T + alpha * np.eye(n), yc)
+    return LinearFit(coef=coef, intercept=float(y_mean - x_mean @ coef))
+
+
+def _solve_spd(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve a symmetric positive definite system by Cholesky (LU if rounding defeats Cholesky)."""
+    try:
+        return scipy.linalg.solve(matrix, rhs, assume_a="pos")
+    except np.linalg.LinAlgError:
+        return np.linalg.solve(matrix, rhs)
+
+
+def ridge_gradient_descent(
+    X: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    *,
+    steps: int = 10_000,
+    learning_rate: float | None = None,
+    tol: float = 1e-12,
+    w0: np.ndarray | None = None,
+) -> np.ndarray:
+    r"""Plain gradient descent on the ridge objective :math:`f(w) = \|y - Xw\|^2 + \alpha\|w\|^2` (no intercept).
+
+    .. math::
+        \nabla f(w) = 2\,X^\top (Xw - y) + 2\alpha w, \qquad
+        w_{k+1} = w_k - \eta\,\nabla f(w_k), \qquad
+        \eta = 1/L,\; L = 2\,(\sigma_{\max}(X)^2 + \alpha),
+
+    where :math:`L` is the Lipschitz constant of :math:`\nabla f`. The iterates
+    converge linearly to :func:`ridge_fit`'s solution, at rate
+    :math:`1 - (\sigma_{\min}^2 + \alpha)/(\sigma_{\max}^2 + \alpha)` per step:
+    weight decay also makes the problem better conditioned.
+
+    Stops when :math:`\|\nabla f(w)\| \le \text{tol}\,(1 + \|X^\top y\|)`; if
+    ``steps`` run out first, emits :class:`ConvergenceWarning` saying how far
+    from converged the last iterate is.
+
+    Args:
+        X: design matrix, shape ``(n, d)``.
+        y: targets, shape ``(n,)``.
+        alpha: :math:`\alpha \ge 0`.
+        steps: maximum number of steps (``>= 0``).
+        learning_rate: step size :math:`\eta > 0`; default :math:`1/L`.
+        tol: relative tolerance on the gradient norm (``> 0``).
+        w0: starting point, shape ``(d,)``; default zeros.
+
+    Returns:
+        The last iterate, a new array of shape ``(d,)``.
+    """
+    X, y = _check_regression_data(X, y)
+    alpha = check_non_negative("alpha", alpha)
+    steps = check_int("steps", steps, minimum=0)
+    tol = check_positive("tol", tol)
+    n, d = X.shape
+    w = np.zeros(d) if w0 is None else _check_center("w0", w0, d)
+    if learning_rate is None:
+        learning_rate = 1.0 / (2.0 * (np.linalg.norm(X, 2) ** 2 + alpha))
+    else:
+        learning_rate = check_positive("learning_rate", learning_rate)
+    Xty = X.T @ y
+    gram = X.T @ X if d <= n else None  # d*d flops per step instead of 2*n*d
+    threshold = tol * (1.0 + np.linalg.norm(Xty))
+    for _ in range(steps + 1):
+        Xtx = gram @ w if gram is not None else X.T @ (X @ w)
+        gradient = 2.0 * (Xtx - Xty + alpha * w)
+        gradient_norm = float(np.linalg.norm(gradient))
+        if gradient_norm <= threshold:
+            return w
+        if _ == steps:
+            break
+        w = w - learning_rate * gradient
+    warnings.warn(
+        f"ridge_gradient_descent stopped after {steps} steps with gradient norm {gradient_norm:.3g}, "
+        f"{gradient_norm / threshold:.3g} times the tolerance {threshold:.3g}; increase steps",
+        ConvergenceWarning,
+        stacklevel=2,
+    )
+    return w
+
+
+# --- the lasso ---------------------------------------------------------------------------------
+
+class LassoFit(NamedTuple):
+    """Result of :func:`lasso_fit`: coefficients, intercept, iterations used and the final duality gap."""
+
+    coef: np.ndarray
+    intercept: float
+    n_iter: int
+    duality_gap: float
+
+
+class _LeastSquares:
+    """The smooth part (1/2n)‖y − Xw‖² of the lasso, with its products through one matrix A.
+
+    A is X (so Aw = Xw) or, when d < 2n, the Gram matrix G = XᵀX (so Aw = Gw), whichever
+    makes a product cheaper. A product with a sparse w reads only the columns on its
+    support, which is most of FISTA's work once the iterates are sparse.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        n, d = X.shape
+        self.n, self.X, self.y = n, X, y
+        self.Xty = X.T @ y
+        self.yty = float(y @ y)
+        self.uses_gram = d < 2 * n
+        self.A = X.T @ X if self.uses_gram else X
+        # row j is column j of A (G is symmetric), contiguous for gathering a support
+        self.columns = self.A if self.uses_gram else np.ascontiguousarray(X.T)
+
+    def lipschitz(self) -> float:
+        """Lipschitz constant of the gradient of (1/2n)‖y − Xw‖²: σ_max(X)²/n."""
+        small = self.A if self.uses_gram else self.X @ self.X.T
+        top = len(small) - 1
+        return float(scipy.linalg.eigvalsh(small, subset_by_index=[top, top])[0]) / self.n
+
+    def product(self, w: np.ndarray) -> np.ndarray:
+        """Aw, through the columns on w's support when w is sparse."""
+        support = np.flatnonzero(w)
+        if support.size < 0.3 * w.size:
+            return w[support] @ self.columns[support]
+        return self.A @ w
+
+    def gradient(self, Aw: np.ndarray) -> np.ndarray:
+        """Gradient −Xᵀ(y − Xw)/n of the smooth part, given Aw."""
+        if self.uses_gram:
+            return (Aw - self.Xty) / self.n
+        return self.columns @ (Aw - self.y) / self.n
+
+    def duality_gap(self, w: np.ndarray, Aw: np.ndarray, alpha: float) -> float:
+        r"""Duality gap of (1/2n)‖y − Xw‖² + α‖w‖₁ at w, with the dual point rescaled to be feasible."""
+        if self.uses_gram:
+            w_dot_Xty = float(w @ self.Xty)
+            correlation = self.Xty - Aw  # Xᵀr for r = y − Xw
+            r_norm2 = max(self.yty - 2.0 * w_dot_Xty + float(w @ Aw), 0.0)
+            r_dot_y = self.yty - w_dot_Xty
+        else:
+            r = self.y - Aw
+            correlation, r_norm2, r_dot_y = self.columns @ r, float(r @ r), float(r @ self.y)
+        penalty = self.n * alpha  # the gap is computed for ½‖r‖² + nα‖w‖₁, then divided by n
+        dual_norm = float(np.max(np.abs(correlation), initial=0.0))
+        scale = 1.0 if dual_norm <= penalty else penalty / dual_norm
+        gap = 0.5 * r_norm2 * (1.0 + scale**2) + penalty * float(np.abs(w).sum()) - scale * r_dot_y
+        return gap / self.n
+
+    def solve_on_support(self, w: np.ndarray, alpha: float) -> np.ndarray | None:
+        """Exact lasso solution if w's support and signs are the right ones: X_Sᵀ X_S w_S = X_Sᵀ y − nα s_S."""
+        support = np.flatnonzero(w)
+        if support.size == 0 or support.size > self.n:
+            return None
+        signs = np.sign(w[support])
+        if self.uses_gram:
+            system = self.A[np.ix_(support, support)]
+        else:
+            columns = self.columns[support]
+            system = columns @ columns.T
+        try:
+            with warnings.catch_warnings():  # a singular X_S (e.g. more columns than rank) just means "not yet"
+                warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+                values = scipy.linalg.solve(system, self.Xty[support] - self.n * alpha * signs, assume_a="pos")
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgWarning):
+            return None
+        if not np.all(np.isfinite(values)) or np.any(np.sign(values) != signs):
+            return None
+        candidate = np.zeros_like(w)
+        candidate[support] = values
+        return candidate
+
+
+def lasso_fit(
+    X: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    *,
+    fit_intercept: bool = False,
+    tol: float = 1e-10,
+    max_iter: int = 100_000,
+    w0: np.ndarray | None = None,
+) -> LassoFit:
+    r"""The lasso with scikit-learn's objective, solved by FISTA to a duality-gap tolerance.
+
+    .. math::
+        \min_{w,\,b}\; \frac{1}{2n}\|y - Xw - b\mathbf 1\|_2^2 + \alpha\,\|w\|_1
+
+    — the objective of :class:`sklearn.linear_model.Lasso` (note the
+    :math:`1/(2n)`, unlike :func:`ridge_fit`). The intercept is not penalised;
+    with ``fit_intercept`` the columns of :math:`X` and :math:`y` are centred
+    and :math:`b = \bar y - \bar x^\top w`.
+
+    **Algorithm.** FISTA (Beck & Teboulle, 2009): a gradient step of size
+    :math:`1/L` on the smooth part, :math:`L = \sigma_{\max}(X)^2/n`, then the
+    proximal step :func:`soft_threshold` with threshold :math:`\alpha/L`, with
+    Nesterov momentum and adaptive restart (O'Donoghue & Candès, 2015: the
+    momentum is reset whenever it points uphill). Every 5 iterations:
+
+    * the **duality gap** is computed as scikit-learn does: the residual
+      :math:`r = y - Xw` is rescaled to the dual-feasible point
+      :math:`\theta = r\,\min(1, n\alpha/\|X^\top r\|_\infty)` and
+      :math:`\text{gap} = P(w) - D(\theta) \ge P(w) - P(w^\star) \ge 0`.
+      The fit stops when :math:`\text{gap} \le \text{tol}\cdot\|y\|^2/n`
+      (scikit-learn's criterion, with our objective scaled by :math:`1/n`);
+    * an **exact refinement** solves the optimality conditions on the current
+      support :math:`S` and signs :math:`s`,
+      :math:`X_S^\top X_S\, w_S = X_S^\top y - n\alpha\, s_S`; the candidate
+      is kept only if its signs agree and its duality gap is smaller. Once
+      FISTA has found the support this lands on the solution to rounding
+      error.
+
+    If ``alpha >= alpha_max`` :math:`= \|X^\top y\|_\infty / n` (after
+    centring), :math:`w = 0` satisfies the optimality conditions and the exact
+    zero vector is returned at once (``n_iter = 0``).
+
+    Args:
+        X: design matrix, shape ``(n, d)``; any ``n`` and ``d`` (``n < d`` is fine).
+        y: targets, shape ``(n,)``.
+        alpha: :math:`\alpha > 0` (for :math:`\alpha = 0` use :func:`ridge_fit`
+            with ``alpha=0``, i.e. least squares).
+        fit_intercept: fit an unpenalised intercept.
+        tol: relative duality-gap tolerance (``> 0``).
+        max_iter: iteration budget; if it runs out, :class:`ConvergenceWarning`
+            reports the gap reached and the last iterate is returned.
+        w0: starting point, shape ``(d,)``; default zeros.
+
+    Returns:
+        :class:`LassoFit` ``(coef, intercept, n_iter, duality_gap)``, the gap
+        in the units of the objective above.
+
+    Example:
+        >>> fit = lasso_fit(np.eye(2) * np.sqrt(2), np.array([2.0, 0.2]) * np.sqrt(2), alpha=0.5)
+        >>> fit.coef.round(12).tolist()
+        [1.5, 0.0]
+    """
+    X, y = _check_regression_data(X, y)
+    alpha = check_non_negative("alpha", alpha)
+    if alpha == 0.0:
+        raise ValueError(
+            "alpha must be > 0 for lasso_fit, got 0.0: without the penalty the problem is least squares "
+            "(use ridge_fit(X, y, alpha=0.0) or np.linalg.lstsq for the minimum-norm solution)"
+        )
+    tol = check_positive("tol", tol)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be a bool, got {type(fit_intercept).__name__} {fit_intercept!r}")
+    Xc, yc, x_mean, y_mean = _centre(X, y, bool(fit_intercept))
+    n, d = Xc.shape
+    w = np.zeros(d) if w0 is None else _check_center("w0", w0, d)
+    problem = _LeastSquares(Xc, yc)
+
+    def result(coef: np.ndarray, n_iter: int, gap: float) -> LassoFit:
+        coef = coef + 0.0  # no negative zeros from the soft-thresholding
+        return LassoFit(coef=coef, intercept=float(y_mean - x_mean @ coef), n_iter=n_iter, duality_gap=gap)
+
+    alpha_max = float(np.max(np.abs(problem.Xty))) / n
+    if alpha >= alpha_max:
+        zero = np.zeros(d)
+        return result(zero, 0, problem.duality_gap(zero, problem.product(zero), alpha))
+    gap_tolerance = tol * problem.yty / n
+    w, n_iter, gap = _fista(problem, alpha, w, gap_tolerance, max_iter)
+    if gap > gap_tolerance:
+        warnings.warn(
+            f"lasso_fit did not converge in {max_iter} iterations: duality gap {gap:.3g} > tolerance "
+            f"{gap_tolerance:.3g} (tol={tol:g} times ||y||^2/n); increase max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result(w, n_iter, gap)
+
+
+def _fista(
+    problem: _LeastSquares, alpha: float, w: np.ndarray, gap_tolerance: float, max_iter: int, check_every: int = 5
+) -> tuple[np.ndarray, int, float]:
+    """FISTA with gradient-based adaptive restart, duality-gap checks and support refinement.
+
+    Keeps Aw and Az (A = X or XᵀX) alongside the iterate w and the momentum point z:
+    Az = Aw_next + β (Aw_next − Aw) costs nothing, and Aw_next is a sparse product.
+    """
+    step = 1.0 / problem.lipschitz()
+    Aw = problem.product(w)
+    z, Az, t = w.copy(), Aw.copy(), 1.0
+    previous_support: np.ndarray | None = None
+    gap = math.inf
+    for iteration in range(1, max_iter + 1):
+        v = z - step * problem.gradient(Az)
+        w_next = np.sign(v) * np.maximum(np.abs(v) - step * alpha, 0.0)  # soft_threshold, without its checks
+        Aw_next = problem.product(w_next)
+        if (z - w_next) @ (w_next - w) > 0.0:  # momentum points uphill: restart it
+            t = 1.0
+        t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        beta = (t - 1.0) / t_next
+        z, Az = w_next + beta * (w_next - w), Aw_next + beta * (Aw_next - Aw)
+        w, Aw, t = w_next, Aw_next, t_next
+        if iteration % check_every and iteration != max_iter:
+            continue
+        gap = problem.duality_gap(w, Aw, alpha)
+        support = w != 0
+        stable = previous_support is not None and np.array_equal(support, previous_support)
+        if stable or gap <= gap_tolerance:  # also polish a converged iterate: the gap bounds the objective, not w
+            candidate = problem.solve_on_support(w, alpha)
+            if candidate is not None:
+                A_candidate = problem.product(candidate)
+                candidate_gap = problem.duality_gap(candidate, A_candidate, alpha)
+                if candidate_gap < gap:
+                    w, Aw, gap = candidate, A_candidate, candidate_gap
+                    z, Az, t = w.copy(), Aw.copy(), 1.0
+        previous_support = support
+        if gap <= gap_tolerance:
+            return w, iteration, gap
+    return w, max_iter, gap
+
+
+# --- magnitude pruning -------------------------------------------------------------------------
+
+_WEIGHTED_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
+
+
+def _weighted_layers(model: nn.Module) -> list[nn.Module]:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return [module for module in model.modules() if isinstance(module, _WEIGHTED_LAYERS)]
+
+
+def weight_matrices(model: nn.Module) -> list[torch.Tensor]:
+    r"""The ``.weight`` parameters of every Linear and Conv layer of ``model``, in module order.
+
+    Biases (and normalisation parameters) are left out, as weight decay and
+    pruning usually leave them alone. The tensors are the live parameters, so
+    ``l2_penalty(weight_matrices(model), lam)`` is a differentiable penalty on
+    the weights only; call ``.detach()`` before plotting a histogram.
+
+    Args:
+        model: a torch module.
+
+    Returns:
+        A list of parameters (empty if the model has no Linear/Conv layer).
+
+    Example:
+        >>> [tuple(w.shape) for w in weight_matrices(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)))]
+        [(4, 3), (2, 4)]
+    """
+    return [layer.weight for layer in _weighted_layers(model)]
+
+
+def prune_smallest_weights(model: nn.Module, fraction: float) -> nn.Module:
+    r"""Global magnitude pruning: a copy of ``model`` with the smallest ``fraction`` of its weights set to 0.
+
+    All weights of the Linear and Conv layers (not the biases) are ranked
+    together by :math:`|w|` and the smallest ``round(fraction * total)`` are
+    set to exactly zero, with
+    :func:`torch.nn.utils.prune.global_unstructured` and
+    :class:`~torch.nn.utils.prune.L1Unstructured`; :func:`~torch.nn.utils.prune.remove`
+    then folds the mask in, so the result is a plain module with ordinary
+    ``weight`` parameters. ``model`` itself is not modified.
+
+    Args:
+        model: a torch module with at least one Linear or Conv layer.
+        fraction: share of the weights to zero, in [0, 1].
+
+    Returns:
+        The pruned deep copy.
+
+    Example:
+        >>> pruned = prune_smallest_weights(nn.Linear(10, 10), 0.3)
+        >>> int((pruned.weight == 0).sum())
+        30
+    """
+    fraction = check_non_negative("fraction", fraction)
+    if fraction > 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+    if not _weighted_layers(model):
+        raise ValueError(f"model has no Linear or Conv layer to prune: {type(model).__name__}")
+    pruned = copy.deepcopy(model)
+    targets = [(layer, "weight") for layer in _weighted_layers(pruned)]
+    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=fraction)
+    for layer, name in targets:
+        prune.remove(layer, name)
+    return pruned
