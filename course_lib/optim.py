@@ -1,0 +1,752 @@
+r"""Optimizers from scratch: SGD, Adam and AdamW, written for reading, matching torch.optim.
+
+Each optimizer is one loop over the parameters in ``step`` that performs the
+same arithmetic, in the same order, as the single-tensor code path of its
+``torch.optim`` twin (``_single_tensor_sgd`` and ``_single_tensor_adam`` with
+``foreach=False``), so the two agree bit for bit in float64 and float32. The
+state keys are torch's (``"step"``, ``"exp_avg"``, ``"exp_avg_sq"``,
+``"max_exp_avg_sq"``, ``"momentum_buffer"``), so ``state_dict`` round-trips
+and a state saved by ``torch.optim`` loads here.
+
+* **SGD with momentum** — heavy-ball momentum and Nesterov's variant in the
+  form used by deep-learning libraries (Sutskever, Martens, Dahl & Hinton,
+  2013, "On the importance of initialization and momentum in deep learning",
+  ICML).
+* **Adam** — bias-corrected moving averages of the gradient and of its square
+  (Kingma & Ba, 2015, "Adam: A Method for Stochastic Optimization", ICLR),
+  with the AMSGrad variant that normalises by the running *maximum* of the
+  second moment (Reddi, Kale & Kumar, 2018, "On the Convergence of Adam and
+  Beyond", ICLR).
+* **AdamW** — weight decay *decoupled* from the adaptive step (Loshchilov &
+  Hutter, 2019, "Decoupled Weight Decay Regularization", ICLR).
+
+Why the distinction matters. For plain SGD, adding :math:`\lambda w` to the
+gradient (L2) and shrinking :math:`w \leftarrow (1 - \eta\lambda) w` (decoupled
+decay) are the same update. For Adam, the L2 term passes through the moment
+estimates and is divided by :math:`\sqrt{\hat v}`: weights with a large
+gradient history are decayed *less*, weights with small gradients *more* —
+:func:`effective_decay_rates` computes the per-weight rate. AdamW decays every
+weight by the same factor :math:`1 - \eta\lambda`.
+
+Which weights to decay is decided by :func:`param_groups` (by module type and
+dimensionality: weight matrices yes; biases, normalization parameters and
+embeddings no); :func:`name_substring_groups` is the widely copied name filter,
+kept to show how it miscounts. :func:`optimizer_path` records the trajectory of
+an optimizer on a small loss for the chapter's 2-D demo.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from course_lib._validation import check_bool, check_int, check_non_negative
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "param_groups",
+    "name_substring_groups",
+    "count_parameters",
+    "effective_decay_rates",
+    "optimizer_path",
+]
+
+# Modules whose parameters are never decayed: their scale and shift set the
+# statistics of activations, not a learned mapping that could overfit.
+NORMALIZATION_MODULES: tuple[type[nn.Module], ...] = tuple(
+    module_type
+    for module_type in (
+        nn.modules.batchnorm._NormBase,  # BatchNorm*d, InstanceNorm*d, SyncBatchNorm, the lazy variants
+        nn.LayerNorm,
+        nn.GroupNorm,
+        getattr(nn, "RMSNorm", None),  # torch >= 2.4
+        nn.LocalResponseNorm,
+        nn.CrossMapLRN2d,
+    )
+    if module_type is not None
+)
+EMBEDDING_MODULES: tuple[type[nn.Module], ...] = (nn.Embedding, nn.EmbeddingBag)
+
+
+# --- argument checks ------------------------------------------------------------------------
+
+def _check_hyperparameter(name: str, value: Any, torch_message: str) -> float:
+    """``value`` as a float after checking it is a finite real number >= 0.
+
+    The ValueError names the argument and, in brackets, repeats torch.optim's
+    wording ("Invalid learning rate: -1.0"), so either can be searched for.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r} ({torch_message}: {value!r})")
+    return value
+
+
+def _check_betas(name: str, betas: Any) -> tuple[float, float]:
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{name} must be a pair (beta1, beta2), got {type(betas).__name__} {betas!r}")
+    checked = []
+    for index, beta in enumerate(betas):
+        beta_name = f"{name}[{index}]"
+        if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, Real):
+            raise TypeError(f"{beta_name} must be a real number, got {type(beta).__name__} {beta!r}")
+        beta = float(beta)
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(
+                f"{beta_name} must be in [0, 1), got {beta!r} (Invalid beta parameter at index {index}: {beta!r})"
+            )
+        checked.append(beta)
+    return checked[0], checked[1]
+
+
+def _check_params(params: Any) -> Any:
+    """Reject the two common mix-ups before torch's generic message would."""
+    if isinstance(params, torch.optim.Optimizer):
+        raise TypeError(
+            f"params must be parameters or parameter groups, got an optimizer ({type(params).__name__}); "
+            "pass model.parameters() or param_groups(model, weight_decay)"
+        )
+    if isinstance(params, nn.Module):
+        raise TypeError(
+            f"params must be parameters or parameter groups, got a module ({type(params).__name__}); "
+            "pass model.parameters() or param_groups(model, weight_decay)"
+        )
+    return params
+
+
+def _dense_gradient(param: torch.Tensor, optimizer_name: str) -> torch.Tensor:
+    grad = param.grad
+    if grad.is_sparse:
+        raise RuntimeError(
+            f"{optimizer_name} does not support sparse gradients (got one for a parameter of shape "
+            f"{tuple(param.shape)}); use dense gradients, e.g. nn.Embedding(..., sparse=False)"
+        )
+    return grad
+
+
+class _ValidatedOptimizer(torch.optim.Optimizer):
+    """Checks every parameter group's hyper-parameters when it is added."""
+
+    def _check_group(self, group: dict[str, Any], prefix: str) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        index = len(self.param_groups) - 1
+        try:
+            self._check_group(self.param_groups[index], f"param_groups[{index}]")
+        except (TypeError, ValueError):
+            self.param_groups.pop()
+            raise
+
+
+# --- SGD --------------------------------------------------------------------------------------
+
+class SGD(_ValidatedOptimizer):
+    r"""Stochastic gradient descent with momentum, Nesterov momentum, and L2 or decoupled weight decay.
+
+    With gradient :math:`g_t = \nabla L(w_{t-1})`, learning rate :math:`\eta`,
+    momentum :math:`\mu`, dampening :math:`\tau` and weight decay :math:`\lambda`:
+
+    .. math::
+        \begin{aligned}
+        &\text{L2 (decoupled=False):} && g_t \leftarrow g_t + \lambda w_{t-1}, \\
+        &\text{decoupled (SGDW):} && w_{t-1} \leftarrow (1 - \eta\lambda)\, w_{t-1}, \\
+        &\text{momentum } (\mu > 0): && b_1 = g_1, \quad b_t = \mu\, b_{t-1} + (1 - \tau)\, g_t, \\
+        & && d_t = g_t + \mu\, b_t \;\text{(Nesterov)} \quad\text{or}\quad d_t = b_t, \\
+        &\text{step:} && w_t = w_{t-1} - \eta\, d_t \qquad (d_t = g_t \text{ when } \mu = 0).
+        \end{aligned}
+
+    ``decoupled=False`` is exactly ``torch.optim.SGD``. Without momentum the two
+    forms are the *same* update,
+    :math:`w_t = (1 - \eta\lambda) w_{t-1} - \eta \nabla L(w_{t-1})`. With
+    momentum they differ: under L2 the term :math:`\lambda w` enters the buffer,
+    and a constant contribution :math:`c` accumulates there to
+    :math:`c\,(1-\tau)/(1-\mu)`, so in steady state the decay is amplified by
+    :math:`1/(1-\mu)` (tenfold for :math:`\mu = 0.9`), while decoupled decay
+    stays at :math:`\eta\lambda` per step (:func:`effective_decay_rates`).
+
+    Args:
+        params: parameters, or parameter groups (dicts with ``"params"`` and
+            per-group hyper-parameters, e.g. from :func:`param_groups`).
+        lr: learning rate :math:`\eta \ge 0` (required).
+        momentum: :math:`\mu \ge 0`.
+        dampening: :math:`\tau \in [0, 1]`, scales the new gradient in the buffer.
+        weight_decay: :math:`\lambda \ge 0`.
+        nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        decoupled: shrink the weights directly instead of adding :math:`\lambda w` to the gradient.
+
+    Example:
+        >>> model = nn.Linear(3, 1)
+        >>> optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        >>> model(torch.ones(2, 3)).sum().backward()
+        >>> optimizer.step()
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        decoupled: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "decoupled": decoupled,
+        }
+        self._check_group(defaults, prefix="")
+        super().__init__(_check_params(params), defaults)
+
+    def _check_group(self, group: dict[str, Any], prefix: str) -> None:
+        def name(key: str) -> str:
+            return f"{prefix}[{key!r}]" if prefix else key
+
+        group["lr"] = _check_hyperparameter(name("lr"), group["lr"], "Invalid learning rate")
+        group["momentum"] = _check_hyperparameter(name("momentum"), group["momentum"], "Invalid momentum value")
+        group["dampening"] = _check_hyperparameter(name("dampening"), group["dampening"], "Invalid dampening value")
+        if group["dampening"] > 1.0:
+            raise ValueError(f"{name('dampening')} must be in [0, 1], got {group['dampening']!r}")
+        group["weight_decay"] = _check_hyperparameter(
+            name("weight_decay"), group["weight_decay"], "Invalid weight_decay value"
+        )
+        group["nesterov"] = check_bool(name("nesterov"), group["nesterov"])
+        group["decoupled"] = check_bool(name("decoupled"), group["decoupled"])
+        if group["nesterov"] and (group["momentum"] <= 0.0 or group["dampening"] != 0.0):
+            raise ValueError(
+                f"{name('nesterov')}=True needs momentum > 0 and dampening == 0, got momentum="
+                f"{group['momentum']!r} and dampening={group['dampening']!r} "
+                "(Nesterov momentum requires a momentum and zero dampening)"
+            )
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:  # a state saved by torch.optim.SGD has no "decoupled"
+            group.setdefault("nesterov", False)
+            group.setdefault("decoupled", False)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """Update every parameter that has a gradient; return ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            weight_decay, nesterov, decoupled = group["weight_decay"], group["nesterov"], group["decoupled"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                grad = _dense_gradient(param, "SGD")
+                if weight_decay != 0:
+                    if decoupled:
+                        param.mul_(1 - lr * weight_decay)  # w <- (1 - lr*wd) w
+                    else:
+                        grad = grad.add(param, alpha=weight_decay)  # g <- g + wd*w (a new tensor)
+                if momentum != 0:
+                    state = self.state[param]
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:  # first step: the buffer starts as the gradient itself
+                        buffer = state["momentum_buffer"] = grad.detach().clone()
+                    else:
+                        buffer.mul_(momentum).add_(grad, alpha=1 - dampening)
+                    grad = grad.add(buffer, alpha=momentum) if nesterov else buffer
+                param.add_(grad, alpha=-lr)
+        return loss
+
+
+# --- Adam and AdamW ---------------------------------------------------------------------------
+
+def _scalar_step_dtype() -> torch.dtype:
+    """torch.optim keeps Adam's step count as a float tensor: float64 if that is the default dtype."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+class Adam(_ValidatedOptimizer):
+    r"""Adam (Kingma & Ba, 2015) with L2 weight decay added to the gradient, and optional AMSGrad.
+
+    With gradient :math:`g_t`, learning rate :math:`\eta`, betas
+    :math:`(\beta_1, \beta_2)`, :math:`\epsilon` and weight decay :math:`\lambda`:
+
+    .. math::
+        \begin{aligned}
+        g_t &\leftarrow g_t + \lambda w_{t-1} &&\text{(L2: the decay term enters both moments)} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \hat v_t &= \frac{v_t}{1 - \beta_2^t}
+            \quad\text{or, with AMSGrad,}\quad \frac{\max(v_1, \dots, v_t)}{1 - \beta_2^t} \\
+        w_t &= w_{t-1} - \frac{\eta}{1 - \beta_1^t}\; \frac{m_t}{\sqrt{\hat v_t} + \epsilon}
+        \end{aligned}
+
+    As in torch, :math:`m_t` is computed as ``exp_avg.lerp_(grad, 1 - beta1)``
+    and the denominator as ``sqrt(v_t) / sqrt(1 - beta2**t) + eps``. Because
+    :math:`\lambda w` is divided by :math:`\sqrt{\hat v}`, weights with a large
+    gradient history are decayed *less* (:func:`effective_decay_rates`); use
+    :class:`AdamW` for decay that treats all weights alike.
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate :math:`\eta \ge 0`.
+        betas: :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
+        eps: :math:`\epsilon \ge 0`, added to :math:`\sqrt{\hat v}`.
+        weight_decay: L2 strength :math:`\lambda \ge 0`.
+        amsgrad: normalise by the running maximum of :math:`v_t` (Reddi et al., 2018).
+
+    Example:
+        >>> model = nn.Linear(3, 1)
+        >>> optimizer = Adam(model.parameters(), lr=1e-3)
+        >>> model(torch.ones(2, 3)).sum().backward()
+        >>> optimizer.step()
+        >>> sorted(optimizer.state[model.weight])
+        ['exp_avg', 'exp_avg_sq', 'step']
+    """
+
+    decoupled_weight_decay = False  # AdamW: True
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad}
+        self._check_group(defaults, prefix="")
+        super().__init__(_check_params(params), defaults)
+
+    def _check_group(self, group: dict[str, Any], prefix: str) -> None:
+        def name(key: str) -> str:
+            return f"{prefix}[{key!r}]" if prefix else key
+
+        group["lr"] = _check_hyperparameter(name("lr"), group["lr"], "Invalid learning rate")
+        group["betas"] = _check_betas(name("betas"), group["betas"])
+        group["eps"] = _check_hyperparameter(name("eps"), group["eps"], "Invalid epsilon value")
+        group["weight_decay"] = _check_hyperparameter(
+            name("weight_decay"), group["weight_decay"], "Invalid weight_decay value"
+        )
+        group["amsgrad"] = check_bool(name("amsgrad"), group["amsgrad"])
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """Update every parameter that has a gradient; return ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        name = type(self).__name__
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                grad = _dense_gradient(param, name)
+                if torch.is_complex(param):
+                    raise RuntimeError(f"{name} here supports real parameters only, got dtype {param.dtype}")
+                state = self.state[param]
+                if len(state) == 0:  # lazy initialisation, as torch.optim
+                    state["step"] = torch.tensor(0.0, dtype=_scalar_step_dtype())
+                    state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                state["step"] += 1
+                step = state["step"].item()
+
+                if weight_decay != 0:
+                    if self.decoupled_weight_decay:
+                        param.mul_(1 - lr * weight_decay)  # AdamW: w <- (1 - lr*wd) w
+                    else:
+                        grad = grad.add(param, alpha=weight_decay)  # Adam + L2: g <- g + wd*w
+
+                exp_avg.lerp_(grad, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
+                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v <- beta2 v + (1 - beta2) g^2
+
+                bias_correction1 = 1 - beta1**step
+                bias_correction2_sqrt = (1 - beta2**step) ** 0.5  # ** 0.5, not math.sqrt: torch's rounding
+                step_size = lr / bias_correction1
+                if amsgrad:
+                    max_exp_avg_sq = state["max_exp_avg_sq"]
+                    torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                    second_moment = max_exp_avg_sq
+                else:
+                    second_moment = exp_avg_sq
+                denom = second_moment.sqrt().div_(bias_correction2_sqrt).add_(eps)  # sqrt(v_hat) + eps
+                param.addcdiv_(exp_avg, denom, value=-step_size)  # w <- w - lr/bc1 * m / denom
+        return loss
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter, 2019): Adam with weight decay decoupled from the adaptive step.
+
+    .. math::
+        \begin{aligned}
+        w_{t-1} &\leftarrow (1 - \eta\lambda)\, w_{t-1} &&\text{(decay first, outside the moments)} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        w_t &= w_{t-1} - \frac{\eta}{1 - \beta_1^t}\; \frac{m_t}{\sqrt{\hat v_t} + \epsilon},
+        \qquad \hat v_t = \frac{v_t \text{ (or } \max_{s \le t} v_s)}{1 - \beta_2^t}
+        \end{aligned}
+
+    The gradient :math:`g_t` is the data gradient alone, so every weight loses
+    the same fraction :math:`\eta\lambda` per step whatever its gradient
+    history — the decay that L2 gives plain SGD. Matches ``torch.optim.AdamW``
+    (whose default ``weight_decay`` is also ``1e-2``). Like torch, the decay is
+    multiplied by the learning rate, :math:`(1 - \eta\lambda)`; in the paper's
+    Algorithm 2 it is multiplied only by the schedule multiplier
+    :math:`\eta_t`, not by the base step size :math:`\alpha`.
+
+    Args:
+        params: parameters or parameter groups (usually :func:`param_groups`).
+        lr: learning rate :math:`\eta \ge 0`.
+        betas: :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
+        eps: :math:`\epsilon \ge 0`.
+        weight_decay: :math:`\lambda \ge 0`.
+        amsgrad: normalise by the running maximum of :math:`v_t`.
+
+    Example:
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 1))
+        >>> optimizer = AdamW(param_groups(model, weight_decay=0.1), lr=3e-4, betas=(0.9, 0.95))
+        >>> model(torch.ones(2, 4)).sum().backward()
+        >>> optimizer.step()
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+# --- parameter groups -------------------------------------------------------------------------
+
+def _parameter_is_decayed(module: nn.Module, param: nn.Parameter, decay_embeddings: bool) -> bool:
+    """The rule for one use of a parameter: by the owning module's type, then by dimensionality."""
+    if isinstance(module, NORMALIZATION_MODULES):
+        return False
+    if isinstance(module, EMBEDDING_MODULES):
+        return decay_embeddings
+    return param.ndim >= 2  # weight matrices and kernels (Linear, conv, custom); not biases or scales
+
+
+def _count(params: Iterable[torch.Tensor]) -> tuple[int, int]:
+    params = list(params)
+    return sum(p.numel() for p in params), len(params)
+
+
+def param_groups(
+    model: nn.Module, weight_decay: float, *, decay_embeddings: bool = False, verbose: bool = False
+) -> list[dict[str, Any]]:
+    r"""Split a model's trainable parameters into a decayed and a not-decayed group.
+
+    Returns ``[{"params": decay, "weight_decay": weight_decay},
+    {"params": no_decay, "weight_decay": 0.0}]``, ready for :class:`AdamW` or
+    ``torch.optim.AdamW``. The decision is made by *module type and
+    dimensionality*, never by parameter name:
+
+    * **decayed**: weights with ``ndim >= 2`` — ``nn.Linear`` and convolution
+      weights, attention projections, and matrices held by custom modules;
+    * **not decayed**: every parameter of a normalization module
+      (``NORMALIZATION_MODULES``: BatchNorm/InstanceNorm, LayerNorm, GroupNorm,
+      RMSNorm), every other parameter with ``ndim <= 1`` (biases, scales), and
+      ``nn.Embedding``/``nn.EmbeddingBag`` weights unless ``decay_embeddings``.
+
+    Shared (tied) parameters appear once, at their first position in
+    ``model.parameters()`` order. **Tying rule**: a parameter used by several
+    modules is decayed if *any* of its uses is decayed — a language-model head
+    tied to the token embedding is decayed because the head is an
+    ``nn.Linear`` (as nanoGPT decays every 2-D tensor). Frozen parameters
+    (``requires_grad=False``) are left out.
+
+    Args:
+        model: the module whose parameters to group.
+        weight_decay: :math:`\lambda \ge 0` for the decayed group.
+        decay_embeddings: also decay embedding tables.
+        verbose: print the counts, e.g.
+            ``decay: 8,192 parameters in 2 tensors; no decay: 256 parameters in 4 tensors``.
+
+    Returns:
+        The two parameter groups (either may have an empty ``"params"`` list).
+
+    Example:
+        >>> model = nn.Sequential(nn.Linear(64, 64), nn.LayerNorm(64), nn.Linear(64, 64))
+        >>> groups = param_groups(model, weight_decay=0.1, verbose=True)
+        decay: 8,192 parameters in 2 tensors; no decay: 256 parameters in 4 tensors
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    weight_decay = check_non_negative("weight_decay", weight_decay)
+    decay_embeddings = check_bool("decay_embeddings", decay_embeddings)
+    verbose = check_bool("verbose", verbose)
+
+    decided: dict[int, bool] = {}  # id(param) -> decayed? (True if any use says so)
+    order: list[nn.Parameter] = []
+    for module in model.modules():
+        for param in module.parameters(recurse=False):
+            if not param.requires_grad:
+                continue
+            decayed = _parameter_is_decayed(module, param, decay_embeddings)
+            if id(param) not in decided:
+                order.append(param)
+                decided[id(param)] = decayed
+            else:
+                decided[id(param)] = decided[id(param)] or decayed
+    decay = [p for p in order if decided[id(p)]]
+    no_decay = [p for p in order if not decided[id(p)]]
+    if verbose:
+        (n_decay, t_decay), (n_rest, t_rest) = _count(decay), _count(no_decay)
+        print(f"decay: {n_decay:,} parameters in {t_decay} tensors; no decay: {n_rest:,} parameters in {t_rest} tensors")
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def name_substring_groups(
+    model: nn.Module, weight_decay: float, no_decay: tuple[str, ...] = ("bias", "LayerNorm.weight")
+) -> list[dict[str, Any]]:
+    """The widely copied *name filter* for weight-decay groups — fragile, kept to show why.
+
+    Reproduces the snippet found in many fine-tuning scripts::
+
+        no_decay = ["bias", "LayerNorm.weight"]
+        [{"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], ...},
+         {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], ...}]
+
+    It only works when the LayerNorm attribute happens to be *called*
+    ``LayerNorm``. Under ``nn.Sequential`` a LayerNorm's weight is named
+    ``"1.weight"``, so it is decayed: for Linear(64,64) → LayerNorm(64) →
+    Linear(64,64) this gives 8,256 decayed and 192 not decayed parameters
+    instead of 8,192 and 256. Use :func:`param_groups` instead. As in the
+    snippet, frozen parameters are not filtered out.
+
+    Args:
+        model: the module.
+        weight_decay: :math:`\\lambda \\ge 0` for the first group.
+        no_decay: substrings; a parameter whose name contains any is not decayed.
+
+    Returns:
+        ``[{"params": ..., "weight_decay": weight_decay}, {"params": ..., "weight_decay": 0.0}]``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    weight_decay = check_non_negative("weight_decay", weight_decay)
+    if isinstance(no_decay, str) or not all(isinstance(s, str) for s in no_decay):
+        raise TypeError(f"no_decay must be a sequence of strings, got {no_decay!r}")
+    named = list(model.named_parameters())
+    return [
+        {"params": [p for n, p in named if not any(nd in n for nd in no_decay)], "weight_decay": weight_decay},
+        {"params": [p for n, p in named if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    ]
+
+
+def count_parameters(groups: Iterable[dict[str, Any]] | torch.optim.Optimizer) -> tuple[int, int]:
+    """Numbers of scalar parameters in decayed and in not-decayed groups.
+
+    A group counts as decayed when its ``"weight_decay"`` is > 0 (so with
+    ``weight_decay=0`` everything is "not decayed"). A tensor listed twice is
+    counted once.
+
+    Args:
+        groups: parameter groups (dicts with ``"params"`` and ``"weight_decay"``),
+            or an optimizer, whose ``param_groups`` are used.
+
+    Returns:
+        ``(decayed, not_decayed)`` scalar counts.
+
+    Example:
+        >>> model = nn.Sequential(nn.Linear(64, 64), nn.LayerNorm(64), nn.Linear(64, 64))
+        >>> count_parameters(param_groups(model, 0.1))
+        (8192, 256)
+    """
+    if isinstance(groups, torch.optim.Optimizer):
+        groups = groups.param_groups
+    decayed, not_decayed, seen = 0, 0, set()
+    for index, group in enumerate(groups):
+        if not isinstance(group, dict) or "params" not in group or "weight_decay" not in group:
+            raise TypeError(f"groups[{index}] must be a dict with 'params' and 'weight_decay', got {group!r}")
+        strength = _check_hyperparameter(f"groups[{index}]['weight_decay']", group["weight_decay"], "Invalid weight_decay value")
+        params = [group["params"]] if isinstance(group["params"], torch.Tensor) else group["params"]
+        for param in params:
+            if id(param) in seen:
+                continue
+            seen.add(id(param))
+            if strength > 0:
+                decayed += param.numel()
+            else:
+                not_decayed += param.numel()
+    return decayed, not_decayed
+
+
+# --- how strongly each weight is decayed ------------------------------------------------------
+
+def effective_decay_rates(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    r"""Per weight, the fraction of the weight that weight decay removes per step, in steady state.
+
+    Write the update caused by the decay term as :math:`w \leftarrow (1 - r)\,w`.
+
+    * **SGD, decoupled**: :math:`r = \eta\lambda` by construction.
+    * **SGD with L2**, no momentum: the step contains :math:`\eta\lambda w`, so
+      :math:`r = \eta\lambda`. With momentum :math:`\mu` and dampening
+      :math:`\tau`, the buffer :math:`b \leftarrow \mu b + (1-\tau)\lambda w`
+      accumulates the (slowly varying) term to
+      :math:`b = (1-\tau)\lambda w / (1-\mu)`, so
+      :math:`r = \eta\lambda(1-\tau)/(1-\mu)` (with Nesterov, :math:`\tau = 0`:
+      :math:`\lambda w + \mu b = \lambda w/(1-\mu)`, the same).
+    * **Adam with L2**: the moving average of the constant part
+      :math:`\lambda w` of the gradient is :math:`\lambda w` (after bias
+      correction), and it is divided by :math:`\sqrt{\hat v} + \epsilon`, so
+      :math:`r = \eta\lambda / (\sqrt{\hat v} + \epsilon)` with
+      :math:`\hat v = v/(1-\beta_2^t)` (``max_exp_avg_sq`` under AMSGrad). A
+      weight with a large gradient history (large :math:`\hat v`) is decayed
+      *less* — the opposite of what a regularizer should do.
+    * **AdamW**: :math:`r = \eta\lambda` for every weight.
+
+    Args:
+        optimizer: a :class:`SGD`, :class:`Adam` or :class:`AdamW` from this
+            module (or the ``torch.optim`` class of the same name).
+
+    Returns:
+        One tensor per parameter, in the order of
+        ``[p for g in optimizer.param_groups for p in g["params"]]``, each of
+        the parameter's shape. For Adam with L2 the rate depends on
+        :math:`\hat v`, so every decayed parameter must have been stepped.
+    """
+    if isinstance(optimizer, (SGD, torch.optim.SGD)):
+        kind = "sgd"
+    elif isinstance(optimizer, (AdamW, torch.optim.AdamW)):
+        kind = "adamw"
+    elif isinstance(optimizer, (Adam, torch.optim.Adam)):
+        decoupled = getattr(optimizer, "decoupled_weight_decay", False)
+        kind = "adamw" if decoupled is True else "adam"
+    else:
+        raise TypeError(f"optimizer must be an SGD, Adam or AdamW optimizer, got {type(optimizer).__name__}")
+    rates = []
+    for group_index, group in enumerate(optimizer.param_groups):
+        lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
+        if kind == "adam" and group.get("decoupled_weight_decay", False):  # torch.optim.Adam(..., decoupled_weight_decay=True)
+            group_kind = "adamw"
+        else:
+            group_kind = kind
+        for param_index, param in enumerate(group["params"]):
+            if weight_decay == 0:
+                rate = torch.zeros_like(param)
+            elif group_kind == "sgd":
+                momentum, dampening = group["momentum"], group["dampening"]
+                if group.get("decoupled", False) or momentum == 0:
+                    rate = torch.full_like(param, lr * weight_decay)
+                elif momentum >= 1:
+                    raise ValueError(f"param_groups[{group_index}] has momentum {momentum!r} >= 1: no steady state")
+                else:
+                    rate = torch.full_like(param, lr * weight_decay * (1 - dampening) / (1 - momentum))
+            elif group_kind == "adamw":
+                rate = torch.full_like(param, lr * weight_decay)
+            else:
+                state = optimizer.state.get(param, {})
+                if "exp_avg_sq" not in state:
+                    raise ValueError(
+                        f"param_groups[{group_index}]['params'][{param_index}] has no Adam state yet: "
+                        "the L2 rate depends on its gradient history, call step() first"
+                    )
+                beta2 = group["betas"][1]
+                second_moment = state["max_exp_avg_sq"] if group["amsgrad"] else state["exp_avg_sq"]
+                v_hat = second_moment / (1 - beta2 ** float(state["step"]))
+                rate = lr * weight_decay / (v_hat.sqrt() + group["eps"])
+            rates.append(rate)
+    return rates
+
+
+# --- trajectories for the 2-D demo ------------------------------------------------------------
+
+def optimizer_path(
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    start: Any,
+    make_optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer],
+    steps: int,
+) -> np.ndarray:
+    """Positions of one parameter vector over ``steps`` optimizer steps on ``loss_fn``.
+
+    Args:
+        loss_fn: maps the position ``w`` (float64 tensor of shape ``(d,)``) to a scalar loss tensor.
+        start: the initial position, 1-D array-like of length ``d >= 1``, finite.
+        make_optimizer: builds an optimizer over the list of parameters it is
+            given, e.g. ``lambda params: AdamW(params, lr=0.05, weight_decay=0.5)``.
+        steps: number of steps, >= 1.
+
+    Returns:
+        A float64 array of shape ``(steps + 1, d)``; row 0 is ``start``.
+
+    Raises:
+        ValueError: if the loss or the position becomes non-finite (the message
+            names the step).
+
+    Example:
+        >>> path = optimizer_path(lambda w: (w**2).sum(), [1.0, -2.0], lambda ps: SGD(ps, lr=0.1), steps=3)
+        >>> path.shape
+        (4, 2)
+    """
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    if not callable(make_optimizer):
+        raise TypeError(f"make_optimizer must be callable, got {type(make_optimizer).__name__}")
+    steps = check_int("steps", steps, minimum=1)
+    try:
+        start_array = np.array(start.detach().cpu() if isinstance(start, torch.Tensor) else start, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"start must be a 1-D array of real numbers, got {type(start).__name__}") from error
+    if start_array.ndim != 1 or start_array.size == 0:
+        raise ValueError(f"start must be a non-empty 1-D array, got shape {start_array.shape}")
+    if not np.all(np.isfinite(start_array)):
+        raise ValueError(f"start must be finite, got {start_array}")
+
+    position = nn.Parameter(torch.tensor(start_array, dtype=torch.float64))
+    optimizer = make_optimizer([position])
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"make_optimizer must return a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not any(p is position for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError("make_optimizer must build the optimizer over the parameters it is given")
+
+    path = np.empty((steps + 1, start_array.size))
+    path[0] = start_array
+    for step in range(1, steps + 1):
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(position)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
+        if not torch.isfinite(loss).all():
+            raise ValueError(f"the loss became non-finite ({loss.item()}) at step {step} of {steps}, at w = {path[step - 1]}")
+        loss.backward()
+        optimizer.step()
+        path[step] = position.detach().numpy()
+        if not np.all(np.isfinite(path[step])):
+            raise ValueError(f"the position became non-finite at step {step} of {steps}: w = {path[step]}")
+    return path

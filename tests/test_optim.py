@@ -1,0 +1,644 @@
+"""Tests for course_lib.optim: bitwise agreement with torch.optim, state round-trips, parameter groups, decay rates."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from course_lib.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    count_parameters,
+    effective_decay_rates,
+    name_substring_groups,
+    optimizer_path,
+    param_groups,
+)
+
+seeds = st.integers(min_value=0, max_value=2**31 - 1)
+dtypes = st.sampled_from([torch.float64, torch.float32])
+
+TORCH_TWIN = {SGD: torch.optim.SGD, Adam: torch.optim.Adam, AdamW: torch.optim.AdamW}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny models: intra-op threads only add synchronisation, which stalls on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def mlp_with_layer_norm() -> nn.Module:
+    return nn.Sequential(nn.Linear(5, 12), nn.LayerNorm(12), nn.Tanh(), nn.Linear(12, 3))
+
+
+def small_conv_net() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 5 * 5, 3)
+    )
+
+
+def make_data(model_name: str, dtype: torch.dtype, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    shape = (6, 5) if model_name == "mlp" else (6, 2, 5, 5)
+    return torch.randn(shape, generator=generator).to(dtype), torch.randn(6, 3, generator=generator).to(dtype)
+
+
+def make_model(model_name: str, seed: int, dtype: torch.dtype) -> nn.Module:
+    torch.manual_seed(seed)
+    return (mlp_with_layer_norm() if model_name == "mlp" else small_conv_net()).to(dtype)
+
+
+def two_groups(model: nn.Module, first: dict, second: dict) -> list[dict]:
+    """The first layer's parameters with ``first``'s hyper-parameters, the rest with ``second``'s."""
+    params = list(model.parameters())
+    return [{"params": params[:2], **first}, {"params": params[2:], **second}]
+
+
+def train_side_by_side(
+    model_name: str,
+    seed: int,
+    dtype: torch.dtype,
+    ours: Callable[[nn.Module], torch.optim.Optimizer],
+    reference: Callable[[nn.Module], torch.optim.Optimizer],
+    steps: int,
+) -> tuple[nn.Module, nn.Module]:
+    """Train two copies of one model on the same random batches, one with each optimizer."""
+    model_ours = make_model(model_name, seed, dtype)
+    model_reference = copy.deepcopy(model_ours)
+    optimizer_ours, optimizer_reference = ours(model_ours), reference(model_reference)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        x, y = make_data(model_name, dtype, generator)
+        for model, optimizer in ((model_ours, optimizer_ours), (model_reference, optimizer_reference)):
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+    return model_ours, model_reference
+
+
+def assert_models_identical(first: nn.Module, second: nn.Module) -> None:
+    """Bitwise equal parameters and buffers, and finite (so the comparison is not NaN against NaN)."""
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.isfinite(a.float()).all()
+        torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
+
+
+sgd_settings = st.fixed_dictionaries(
+    {
+        "lr": st.floats(1e-3, 0.1),
+        "momentum": st.sampled_from([0.0, 0.5, 0.9, 0.99]),
+        "dampening": st.sampled_from([0.0, 0.1, 0.5]),
+        "weight_decay": st.floats(1e-4, 0.5),
+        "nesterov": st.booleans(),
+    }
+).map(lambda s: {**s, "dampening": 0.0} if s["nesterov"] else s).map(
+    lambda s: {**s, "momentum": 0.9} if s["nesterov"] and s["momentum"] == 0 else s
+)
+adam_settings = st.fixed_dictionaries(
+    {
+        "lr": st.floats(1e-4, 3e-2),
+        "betas": st.tuples(st.sampled_from([0.0, 0.5, 0.9]), st.sampled_from([0.9, 0.95, 0.999])),
+        "eps": st.sampled_from([1e-8, 1e-3, 1e-1]),
+        "weight_decay": st.floats(1e-4, 0.5),
+        "amsgrad": st.booleans(),
+    }
+)
+
+
+# --- agreement with torch.optim ---------------------------------------------------------------
+
+@settings(max_examples=25)
+@given(seed=seeds, dtype=dtypes, model_name=st.sampled_from(["mlp", "conv"]), hyper=sgd_settings)
+def test_sgd_matches_torch_bitwise(seed: int, dtype: torch.dtype, model_name: str, hyper: dict) -> None:
+    ours, theirs = train_side_by_side(
+        model_name, seed, dtype,
+        lambda m: SGD(m.parameters(), **hyper),
+        lambda m: torch.optim.SGD(m.parameters(), foreach=False, **hyper),
+        steps=150,
+    )
+    assert_models_identical(ours, theirs)
+
+
+@settings(max_examples=25)
+@given(seed=seeds, dtype=dtypes, model_name=st.sampled_from(["mlp", "conv"]), hyper=adam_settings, decoupled=st.booleans())
+def test_adam_and_adamw_match_torch_bitwise(seed: int, dtype: torch.dtype, model_name: str, hyper: dict, decoupled: bool) -> None:
+    ours_class = AdamW if decoupled else Adam
+    ours, theirs = train_side_by_side(
+        model_name, seed, dtype,
+        lambda m: ours_class(m.parameters(), **hyper),
+        lambda m: TORCH_TWIN[ours_class](m.parameters(), foreach=False, **hyper),
+        steps=200,
+    )
+    assert_models_identical(ours, theirs)
+
+
+@settings(max_examples=15)
+@given(seed=seeds, dtype=dtypes, first=adam_settings, second=adam_settings, decoupled=st.booleans())
+def test_adam_with_two_parameter_groups_matches_torch(seed: int, dtype: torch.dtype, first: dict, second: dict, decoupled: bool) -> None:
+    ours_class = AdamW if decoupled else Adam
+    ours, theirs = train_side_by_side(
+        "mlp", seed, dtype,
+        lambda m: ours_class(two_groups(m, first, second)),
+        lambda m: TORCH_TWIN[ours_class](two_groups(m, first, second), foreach=False),
+        steps=100,
+    )
+    assert_models_identical(ours, theirs)
+
+
+@settings(max_examples=15)
+@given(seed=seeds, dtype=dtypes, first=sgd_settings, second=sgd_settings)
+def test_sgd_with_two_parameter_groups_matches_torch(seed: int, dtype: torch.dtype, first: dict, second: dict) -> None:
+    ours, theirs = train_side_by_side(
+        "conv", seed, dtype,
+        lambda m: SGD(two_groups(m, first, second), lr=0.01),
+        lambda m: torch.optim.SGD(two_groups(m, first, second), lr=0.01, foreach=False),
+        steps=100,
+    )
+    assert_models_identical(ours, theirs)
+
+
+def test_defaults_match_torch() -> None:
+    model = nn.Linear(2, 2)
+    for ours_class, torch_class in ((Adam, torch.optim.Adam), (AdamW, torch.optim.AdamW)):
+        ours, theirs = ours_class(model.parameters()).defaults, torch_class(model.parameters()).defaults
+        assert {key: ours[key] for key in ("lr", "betas", "eps", "weight_decay", "amsgrad")} == {
+            key: theirs[key] for key in ("lr", "betas", "eps", "weight_decay", "amsgrad")
+        }
+    assert AdamW(model.parameters()).defaults["weight_decay"] == 1e-2
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+def test_closure_is_evaluated_with_gradients_and_its_loss_returned(optimizer_class: type) -> None:
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1, dtype=torch.float64)
+    reference_model = copy.deepcopy(model)
+    x, y = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 1, dtype=torch.float64)
+    kwargs = {"lr": 0.1, "weight_decay": 0.01} | ({"momentum": 0.9} if optimizer_class is SGD else {})
+    optimizer = optimizer_class(model.parameters(), **kwargs)
+    reference = TORCH_TWIN[optimizer_class](reference_model.parameters(), foreach=False, **kwargs)
+
+    def closure_for(m: nn.Module, o: torch.optim.Optimizer) -> Callable[[], torch.Tensor]:
+        def closure() -> torch.Tensor:
+            o.zero_grad()
+            loss = nn.functional.mse_loss(m(x), y)
+            loss.backward()
+            return loss
+        return closure
+
+    with torch.no_grad():  # the closure must still get gradients
+        for _ in range(5):
+            loss = optimizer.step(closure_for(model, optimizer))
+            reference_loss = reference.step(closure_for(reference_model, reference))
+            assert loss.item() == reference_loss.item()
+    assert_models_identical(model, reference_model)
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+def test_step_without_closure_returns_none_and_skips_parameters_without_gradients(optimizer_class: type) -> None:
+    used, unused = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(3))
+    optimizer = optimizer_class([used, unused], lr=0.1, weight_decay=0.1)
+    used.sum().backward()
+    assert optimizer.step() is None
+    assert not torch.equal(used.detach(), torch.ones(3))
+    torch.testing.assert_close(unused.detach(), torch.ones(3), rtol=0, atol=0)
+    assert unused not in optimizer.state or len(optimizer.state[unused]) == 0
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+def test_sparse_gradients_are_rejected(optimizer_class: type) -> None:
+    embedding = nn.Embedding(10, 3, sparse=True)
+    optimizer = optimizer_class(embedding.parameters(), lr=0.1)
+    embedding(torch.tensor([1, 2])).sum().backward()
+    with pytest.raises(RuntimeError, match="sparse gradients"):
+        optimizer.step()
+
+
+# --- state_dict ---------------------------------------------------------------------------------
+
+OPTIMIZER_FACTORIES = {
+    "sgd-momentum": lambda params: SGD(params, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "sgdw-nesterov": lambda params: SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2, decoupled=True),
+    "adam-amsgrad": lambda params: Adam(params, lr=1e-2, weight_decay=1e-2, amsgrad=True),
+    "adamw": lambda params: AdamW(params, lr=1e-2, betas=(0.9, 0.95), weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZER_FACTORIES))
+def test_state_dict_round_trip_continues_exactly(name: str) -> None:
+    make_optimizer = OPTIMIZER_FACTORIES[name]
+    model = make_model("mlp", 0, torch.float64)
+    optimizer = make_optimizer(model.parameters())
+    generator = torch.Generator().manual_seed(1)
+    batches = [make_data("mlp", torch.float64, generator) for _ in range(30)]
+
+    def train(m: nn.Module, o: torch.optim.Optimizer, data: list) -> None:
+        for x, y in data:
+            o.zero_grad()
+            nn.functional.mse_loss(m(x), y).backward()
+            o.step()
+
+    train(model, optimizer, batches[:10])
+    saved_model, saved_optimizer = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
+    train(model, optimizer, batches[10:])  # uninterrupted
+
+    resumed = make_model("mlp", 99, torch.float64)
+    resumed.load_state_dict(saved_model)
+    resumed_optimizer = make_optimizer(resumed.parameters())
+    resumed_optimizer.load_state_dict(saved_optimizer)
+    train(resumed, resumed_optimizer, batches[10:])
+    assert_models_identical(model, resumed)
+
+
+@pytest.mark.parametrize("ours_class", [SGD, Adam, AdamW])
+def test_a_state_saved_by_torch_optim_continues_identically_here(ours_class: type) -> None:
+    kwargs = {"lr": 0.02, "weight_decay": 0.01} | ({"momentum": 0.9} if ours_class is SGD else {"amsgrad": True})
+    model = make_model("mlp", 3, torch.float32)
+    reference = TORCH_TWIN[ours_class](model.parameters(), foreach=False, **kwargs)
+    generator = torch.Generator().manual_seed(4)
+    for _ in range(5):
+        x, y = make_data("mlp", torch.float32, generator)
+        reference.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        reference.step()
+    twin = copy.deepcopy(model)
+    ours = ours_class(twin.parameters(), **kwargs)
+    ours.load_state_dict(copy.deepcopy(reference.state_dict()))
+    assert set(ours.state[next(twin.parameters())]) == set(reference.state[next(model.parameters())])
+    for _ in range(20):
+        x, y = make_data("mlp", torch.float32, generator)
+        for m, o in ((model, reference), (twin, ours)):
+            o.zero_grad()
+            nn.functional.mse_loss(m(x), y).backward()
+            o.step()
+    assert_models_identical(model, twin)
+
+
+# --- SGD: L2 versus decoupled decay ------------------------------------------------------------
+
+@settings(max_examples=20)
+@given(seed=seeds, lr=st.floats(1e-3, 0.1), weight_decay=st.floats(1e-3, 0.5))
+def test_decoupled_sgd_without_momentum_equals_l2_sgd(seed: int, lr: float, weight_decay: float) -> None:
+    # one step from the same weights and gradient: (1 - lr wd) w - lr g  versus  w - lr (g + wd w)
+    generator = torch.Generator().manual_seed(seed)
+    w_coupled = nn.Parameter(torch.rand(1000, generator=generator, dtype=torch.float64) * 2 - 1)
+    w_decoupled = nn.Parameter(w_coupled.detach().clone())
+    gradient = torch.randn(1000, generator=generator, dtype=torch.float64)
+    for w, decoupled in ((w_coupled, False), (w_decoupled, True)):
+        w.grad = gradient.clone()
+        SGD([w], lr=lr, weight_decay=weight_decay, decoupled=decoupled).step()
+    torch.testing.assert_close(w_coupled, w_decoupled, rtol=0.0, atol=1e-15)
+    # and over 50 training steps, where rounding differences feed back through the network
+    coupled, decoupled = train_side_by_side(
+        "mlp", seed, torch.float64,
+        lambda m: SGD(m.parameters(), lr=lr, weight_decay=weight_decay),
+        lambda m: SGD(m.parameters(), lr=lr, weight_decay=weight_decay, decoupled=True),
+        steps=50,
+    )
+    for a, b in zip(coupled.parameters(), decoupled.parameters()):
+        torch.testing.assert_close(a, b, rtol=0.0, atol=1e-12)
+
+
+def test_decoupled_sgd_with_momentum_differs_from_l2_sgd() -> None:
+    coupled, decoupled = train_side_by_side(
+        "mlp", 0, torch.float64,
+        lambda m: SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=0.1),
+        lambda m: SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=0.1, decoupled=True),
+        steps=50,
+    )
+    difference = max((a - b).abs().max().item() for a, b in zip(coupled.parameters(), decoupled.parameters()))
+    assert difference > 1e-3
+    # the L2 run decays ~1/(1 - momentum) = 10x harder, so its weights end up smaller
+    assert coupled[0].weight.norm() < decoupled[0].weight.norm()
+
+
+# --- argument validation --------------------------------------------------------------------
+
+def some_params() -> list[nn.Parameter]:
+    return [nn.Parameter(torch.zeros(2))]
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: SGD(some_params(), lr=-1.0), r"lr must be .*-1\.0.*Invalid learning rate"),
+        (lambda: SGD(some_params(), lr=0.1, momentum=-0.5), r"momentum must be .*-0\.5"),
+        (lambda: SGD(some_params(), lr=0.1, weight_decay=-1e-4), r"weight_decay must be .*-0\.0001"),
+        (lambda: SGD(some_params(), lr=0.1, dampening=1.5), r"dampening must be in \[0, 1\], got 1\.5"),
+        (lambda: SGD(some_params(), lr=0.1, nesterov=True), r"nesterov=True needs momentum > 0"),
+        (lambda: SGD(some_params(), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), r"nesterov.*dampening=0\.1"),
+        (lambda: SGD(some_params(), lr=float("nan")), r"lr must be a finite number >= 0, got nan"),
+        (lambda: Adam(some_params(), lr=-1.0), r"lr must be .*-1\.0"),
+        (lambda: Adam(some_params(), eps=-1e-8), r"eps must be .*-1e-08.*Invalid epsilon value"),
+        (lambda: Adam(some_params(), weight_decay=-0.1), r"weight_decay must be .*-0\.1"),
+        (lambda: Adam(some_params(), betas=(1.0, 0.999)), r"betas\[0\] must be in \[0, 1\), got 1\.0"),
+        (lambda: Adam(some_params(), betas=(0.9, -0.1)), r"betas\[1\] must be in \[0, 1\), got -0\.1"),
+        (lambda: AdamW(some_params(), betas=(0.9, 1.0)), r"betas\[1\] must be in \[0, 1\)"),
+        (lambda: AdamW(some_params(), weight_decay=-0.01), r"weight_decay must be"),
+        (lambda: AdamW([{"params": some_params(), "lr": -2.0}]), r"param_groups\[0\]\['lr'\] must be .*-2\.0"),
+        (lambda: SGD([{"params": some_params()}, {"params": some_params(), "momentum": -1}], lr=0.1),
+         r"param_groups\[1\]\['momentum'\] must be"),
+        (lambda: SGD([], lr=0.1), r"empty parameter list"),
+        (lambda: Adam([]), r"empty parameter list"),
+        (lambda: AdamW(iter([])), r"empty parameter list"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(make: Callable[[], object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: SGD(some_params()), r"lr"),  # lr is required
+        (lambda: SGD(some_params(), lr="0.1"), r"lr must be a real number, got str"),
+        (lambda: SGD(some_params(), lr=0.1, nesterov=1), r"nesterov must be a bool"),
+        (lambda: SGD(some_params(), lr=0.1, decoupled="yes"), r"decoupled must be a bool"),
+        (lambda: Adam(some_params(), betas=0.9), r"betas must be a pair"),
+        (lambda: Adam(some_params(), amsgrad=1), r"amsgrad must be a bool"),
+        (lambda: AdamW(nn.Linear(2, 2)), r"got a module \(Linear\).*model.parameters\(\)"),
+        (lambda: AdamW(AdamW(some_params())), r"got an optimizer \(AdamW\)"),
+    ],
+)
+def test_bad_argument_types_raise_type_error(make: Callable[[], object], match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_a_rejected_parameter_group_is_not_added() -> None:
+    optimizer = AdamW(some_params())
+    with pytest.raises(ValueError, match=r"param_groups\[1\]\['eps'\]"):
+        optimizer.add_param_group({"params": some_params(), "eps": -1.0})
+    assert len(optimizer.param_groups) == 1
+
+
+# --- param_groups ---------------------------------------------------------------------------
+
+def test_param_groups_counts_for_sequential_with_layer_norm(capsys: pytest.CaptureFixture[str]) -> None:
+    model = nn.Sequential(nn.Linear(64, 64), nn.LayerNorm(64), nn.Linear(64, 64))
+    groups = param_groups(model, 0.1, verbose=True)
+    assert capsys.readouterr().out == "decay: 8,192 parameters in 2 tensors; no decay: 256 parameters in 4 tensors\n"
+    assert count_parameters(groups) == (8192, 256)
+    assert [g["weight_decay"] for g in groups] == [0.1, 0.0]
+    assert groups[0]["params"] == [model[0].weight, model[2].weight]
+    # the copied name filter misses the LayerNorm weight, named "1.weight" under nn.Sequential
+    assert count_parameters(name_substring_groups(model, 0.1)) == (8256, 192)
+    # ... and works only when the attribute happens to be called LayerNorm
+    named = nn.Module()
+    named.dense, named.LayerNorm = nn.Linear(64, 64), nn.LayerNorm(64)
+    assert count_parameters(name_substring_groups(named, 0.1)) == count_parameters(param_groups(named, 0.1))
+
+
+def test_param_groups_decays_custom_matrices_but_not_custom_vectors() -> None:
+    class Bilinear(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.matrix = nn.Parameter(torch.randn(4, 5))
+            self.scale = nn.Parameter(torch.ones(5))
+            self.temperature = nn.Parameter(torch.tensor(1.0))
+
+    model = nn.Sequential(Bilinear(), nn.Linear(5, 2))
+    groups = param_groups(model, 0.1)
+    assert groups[0]["params"] == [model[0].matrix, model[1].weight]
+    assert groups[1]["params"] == [model[0].scale, model[0].temperature, model[1].bias]
+
+
+def test_param_groups_for_conv_and_batch_norm() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Conv1d(8, 4, 1, bias=False), nn.GroupNorm(2, 4))
+    groups = param_groups(model, 0.05)
+    assert groups[0]["params"] == [model[0].weight, model[2].weight]
+    assert groups[1]["params"] == [model[0].bias, model[1].weight, model[1].bias, model[3].weight, model[3].bias]
+    assert count_parameters(groups) == (8 * 3 * 9 + 4 * 8, 8 + 16 + 8)
+
+
+@pytest.mark.skipif(not hasattr(nn, "RMSNorm"), reason="nn.RMSNorm needs torch >= 2.4")
+def test_param_groups_never_decays_a_normalization_weight_even_if_it_is_a_matrix() -> None:
+    model = nn.Sequential(nn.Linear(6, 6), nn.RMSNorm([2, 3]), nn.LayerNorm([2, 3]))
+    groups = param_groups(model, 0.1)
+    assert groups[0]["params"] == [model[0].weight]
+    assert count_parameters(groups) == (36, 6 + 6 + 6 + 6)
+
+
+def test_param_groups_embeddings_only_on_request() -> None:
+    model = nn.Sequential(nn.Embedding(100, 8), nn.Linear(8, 4))
+    assert param_groups(model, 0.1)[1]["params"][0] is model[0].weight
+    assert count_parameters(param_groups(model, 0.1)) == (32, 800 + 4)
+    assert count_parameters(param_groups(model, 0.1, decay_embeddings=True)) == (800 + 32, 4)
+    bag = nn.EmbeddingBag(10, 3)
+    assert count_parameters(param_groups(bag, 0.1)) == (0, 30)
+
+
+def test_param_groups_counts_tied_weights_once_and_decays_them() -> None:
+    class TinyLanguageModel(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(50, 16)
+            self.norm = nn.LayerNorm(16)
+            self.head = nn.Linear(16, 50, bias=False)
+            self.head.weight = self.embedding.weight  # weight tying
+
+    model = TinyLanguageModel()
+    groups = param_groups(model, 0.1)
+    all_params = groups[0]["params"] + groups[1]["params"]
+    assert len(all_params) == len({id(p) for p in all_params}) == len(list(model.parameters())) == 3
+    assert groups[0]["params"] == [model.embedding.weight]  # decayed: one of its uses is a Linear weight
+    assert count_parameters(groups) == (800, 32)
+    AdamW(groups, lr=1e-3)  # a valid optimizer: no parameter appears twice
+
+
+def test_param_groups_skips_frozen_parameters() -> None:
+    model = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4), nn.Linear(4, 2))
+    model[0].requires_grad_(False)
+    model[1].bias.requires_grad_(False)
+    groups = param_groups(model, 0.1)
+    assert groups[0]["params"] == [model[2].weight]
+    assert groups[1]["params"] == [model[1].weight, model[2].bias]
+
+
+def test_adamw_builds_and_steps_from_param_groups() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 8), nn.LayerNorm(8), nn.Linear(8, 1))
+    before = copy.deepcopy(model)
+    optimizer = AdamW(param_groups(model, 0.1), lr=1e-2)
+    model(torch.randn(4, 8)).sum().backward()
+    optimizer.step()
+    assert count_parameters(optimizer) == (72, 25)
+    for a, b in zip(model.parameters(), before.parameters()):
+        assert not torch.equal(a, b)
+
+
+def test_param_groups_and_count_parameters_validate_arguments() -> None:
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        param_groups(list(nn.Linear(2, 2).parameters()), 0.1)
+    with pytest.raises(ValueError, match=r"weight_decay must be a finite number >= 0, got -0\.1"):
+        param_groups(nn.Linear(2, 2), -0.1)
+    with pytest.raises(TypeError, match="verbose must be a bool"):
+        param_groups(nn.Linear(2, 2), 0.1, verbose=1)
+    with pytest.raises(TypeError, match=r"groups\[0\] must be a dict"):
+        count_parameters([{"params": []}])
+    with pytest.raises(TypeError, match="no_decay must be a sequence of strings"):
+        name_substring_groups(nn.Linear(2, 2), 0.1, no_decay="bias")
+
+
+# --- effective decay rates ------------------------------------------------------------------
+
+def measured_decay_per_step(make_optimizer: Callable[[list], torch.optim.Optimizer], noise_scales: torch.Tensor,
+                            steps: int, seed: int = 0) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Relative shrinkage per step that the decay term causes, and the optimizer's predicted rates.
+
+    Two copies of w = 1 get the same zero-mean noise gradients (one scale per
+    row), one with weight decay and one with weight_decay=0. The difference
+    of their last updates, divided by w, is what the decay removed that step.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    noises = [torch.randn(noise_scales.shape[0], 400, generator=generator, dtype=torch.float64) * noise_scales[:, None]
+              for _ in range(steps)]
+    runs = []
+    for with_decay in (True, False):
+        w = nn.Parameter(torch.ones(noise_scales.shape[0], 400, dtype=torch.float64))
+        optimizer = make_optimizer([w]) if with_decay else make_optimizer([{"params": [w], "weight_decay": 0.0}])
+        for noise in noises[:-1]:
+            w.grad = noise.clone()
+            optimizer.step()
+        before = w.detach().clone()
+        w.grad = noises[-1].clone()
+        optimizer.step()
+        runs.append((before, w.detach().clone(), optimizer))
+    (before, after, optimizer), (before_free, after_free, _) = runs
+    shrinkage = ((after_free - before_free) - (after - before)) / before
+    return shrinkage, effective_decay_rates(optimizer)
+
+
+def test_adam_l2_decays_large_gradient_weights_less_as_predicted() -> None:
+    scales = torch.tensor([10.0, 1.0, 0.1], dtype=torch.float64)
+    shrinkage, (rates,) = measured_decay_per_step(
+        lambda params: Adam(params, lr=1e-3, weight_decay=1e-2), scales, steps=300
+    )
+    # per weight the prediction holds up to the noise in the second moments; on average per row, closely
+    assert (shrinkage / rates - 1).abs().median() < 0.02
+    torch.testing.assert_close(shrinkage.mean(dim=1), rates.mean(dim=1), rtol=0.02, atol=0.0)
+    row_means = rates.mean(dim=1)
+    assert row_means[0] < row_means[1] < row_means[2]  # the weights with large gradients decay least
+    assert row_means[2] / row_means[0] > 50
+    # the prediction: lr * wd / (sqrt(v_hat) + eps) with v_hat close to the noise variance
+    torch.testing.assert_close(row_means, 1e-3 * 1e-2 / scales, rtol=0.1, atol=0.0)
+
+
+def test_adamw_decays_every_weight_by_the_same_proportion() -> None:
+    scales = torch.tensor([10.0, 1.0, 0.1], dtype=torch.float64)
+    shrinkage, (rates,) = measured_decay_per_step(
+        lambda params: AdamW(params, lr=1e-3, weight_decay=1e-2, amsgrad=True), scales, steps=300
+    )
+    torch.testing.assert_close(rates, torch.full_like(rates, 1e-5), rtol=0, atol=0)
+    torch.testing.assert_close(shrinkage, rates, rtol=1e-6, atol=0.0)
+
+
+def test_adam_amsgrad_rate_uses_the_running_maximum() -> None:
+    w = nn.Parameter(torch.ones(3, dtype=torch.float64))
+    optimizer = Adam([w], lr=0.1, betas=(0.9, 0.5), weight_decay=0.1, eps=1e-3, amsgrad=True)
+    for scale in (10.0, 0.01, 0.01, 0.01):
+        w.grad = torch.full((3,), scale, dtype=torch.float64)
+        optimizer.step()
+    state = optimizer.state[w]
+    v_hat = state["max_exp_avg_sq"] / (1 - 0.5**4)
+    torch.testing.assert_close(effective_decay_rates(optimizer)[0], 0.1 * 0.1 / (v_hat.sqrt() + 1e-3))
+    assert (state["max_exp_avg_sq"] > 5 * state["exp_avg_sq"]).all()  # the first, large gradient still counts
+
+
+@pytest.mark.parametrize(
+    "momentum, dampening, nesterov, decoupled, expected_factor",
+    [
+        (0.0, 0.0, False, False, 1.0),
+        (0.9, 0.0, False, False, 10.0),
+        (0.9, 0.5, False, False, 5.0),
+        (0.8, 0.0, True, False, 5.0),
+        (0.9, 0.0, False, True, 1.0),
+        (0.0, 0.0, False, True, 1.0),
+    ],
+)
+def test_sgd_rates_match_the_measured_steady_state_decay(
+    momentum: float, dampening: float, nesterov: bool, decoupled: bool, expected_factor: float
+) -> None:
+    lr, weight_decay = 0.01, 1e-3
+    scales = torch.tensor([1e-3, 0.0], dtype=torch.float64)  # weak noise: w stays near 1 while the buffer settles
+    shrinkage, (rates,) = measured_decay_per_step(
+        lambda params: SGD(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                           nesterov=nesterov, decoupled=decoupled),
+        scales, steps=400,
+    )
+    torch.testing.assert_close(rates, torch.full_like(rates, lr * weight_decay * expected_factor), rtol=1e-12, atol=0)
+    torch.testing.assert_close(shrinkage, rates, rtol=2e-3, atol=0.0)
+
+
+def test_effective_decay_rates_order_shapes_and_errors() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4))
+    optimizer = AdamW(param_groups(model, 0.1), lr=0.01)
+    rates = effective_decay_rates(optimizer)
+    assert [r.shape for r in rates] == [p.shape for g in optimizer.param_groups for p in g["params"]]
+    assert all(torch.all(r == 0.01 * 0.1) for r in rates[:1]) and all(torch.all(r == 0) for r in rates[1:])
+    assert all(torch.all(r == 0.001) for r in effective_decay_rates(torch.optim.AdamW(model.parameters(), lr=0.1)))
+    with pytest.raises(ValueError, match=r"no Adam state yet.*call step\(\) first"):
+        effective_decay_rates(Adam(model.parameters(), weight_decay=0.1))
+    with pytest.raises(TypeError, match="optimizer must be an SGD, Adam or AdamW"):
+        effective_decay_rates(torch.optim.RMSprop(model.parameters()))
+
+
+# --- optimizer_path ---------------------------------------------------------------------------
+
+def elongated_bowl(w: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (w[0] ** 2 + 25.0 * w[1] ** 2)
+
+
+def test_optimizer_path_shape_start_and_agreement_with_a_hand_loop() -> None:
+    path = optimizer_path(elongated_bowl, [1.5, -1.0], lambda ps: SGD(ps, lr=0.02, momentum=0.5), steps=30)
+    assert path.shape == (31, 2) and path.dtype == np.float64
+    np.testing.assert_array_equal(path[0], [1.5, -1.0])
+    w = torch.tensor([1.5, -1.0], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=0.02, momentum=0.5, foreach=False)
+    for step in range(30):
+        optimizer.zero_grad()
+        elongated_bowl(w).backward()
+        optimizer.step()
+        np.testing.assert_array_equal(path[step + 1], w.detach().numpy())
+    assert np.linalg.norm(path[-1]) < np.linalg.norm(path[0])
+
+
+def test_optimizer_path_adam_l2_converges_to_the_l2_optimum_and_adamw_elsewhere() -> None:
+    def shifted_bowl(w: torch.Tensor) -> torch.Tensor:  # minimum at (2, 1), curvatures 1 and 25
+        return 0.5 * ((w[0] - 2.0) ** 2 + 25.0 * (w[1] - 1.0) ** 2)
+
+    adam = optimizer_path(shifted_bowl, [0.0, 0.0], lambda ps: Adam(ps, lr=0.05, weight_decay=0.2), steps=400)
+    adamw = optimizer_path(shifted_bowl, [0.0, 0.0], lambda ps: AdamW(ps, lr=0.05, weight_decay=0.2), steps=400)
+    # Adam + L2 minimises loss + (0.2/2)|w|^2: the minimum (2/1.2, 25/25.2)
+    np.testing.assert_allclose(adam[-1], [2.0 / 1.2, 25.0 / 25.2], atol=1e-6)
+    assert np.abs(adam[-1] - adamw[-1]).max() > 0.05
+
+
+def test_optimizer_path_reports_divergence_and_bad_arguments() -> None:
+    with pytest.raises(ValueError, match=r"non-finite .* at step \d+ of 500"):
+        optimizer_path(lambda w: torch.exp(w**2).sum(), [3.0], lambda ps: SGD(ps, lr=10.0), steps=500)
+    with pytest.raises(ValueError, match="steps must be an int >= 1, got 0"):
+        optimizer_path(elongated_bowl, [1.0, 1.0], lambda ps: SGD(ps, lr=0.1), steps=0)
+    with pytest.raises(ValueError, match=r"start must be a non-empty 1-D array, got shape \(2, 1\)"):
+        optimizer_path(elongated_bowl, [[1.0], [1.0]], lambda ps: SGD(ps, lr=0.1), steps=1)
+    with pytest.raises(ValueError, match="start must be finite"):
+        optimizer_path(elongated_bowl, [math.inf, 1.0], lambda ps: SGD(ps, lr=0.1), steps=1)
+    with pytest.raises(TypeError, match="make_optimizer must return a torch.optim.Optimizer"):
+        optimizer_path(elongated_bowl, [1.0, 1.0], lambda ps: ps, steps=1)
+    with pytest.raises(ValueError, match="over the parameters it is given"):
+        optimizer_path(elongated_bowl, [1.0, 1.0], lambda ps: SGD([nn.Parameter(torch.zeros(1))], lr=0.1), steps=1)
+    with pytest.raises(TypeError, match="loss_fn must return a scalar tensor"):
+        optimizer_path(lambda w: w * 2, [1.0, 1.0], lambda ps: SGD(ps, lr=0.1), steps=1)

@@ -1,0 +1,295 @@
+"""Tests for the Adam-vs-AdamW widget: the demo loss, both paths, the readout and the documented picture."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from course_lib import plots
+from course_lib.optim import effective_decay_rates, optimizer_path
+from course_lib.widgets import (
+    ADAM_DEMO_LABELS,
+    ADAM_DEMO_LEARNING_RATE,
+    ADAM_DEMO_OPTIMUM,
+    ADAM_DEMO_SCALES,
+    ADAM_DEMO_START,
+    ADAM_DEMO_STEPS,
+    ADAM_DEMO_STRENGTH,
+    AdamPathsDemo,
+    adam_and_adamw_paths,
+    adam_demo_l2_optimum,
+    adam_demo_loss,
+    adam_demo_loss_numpy,
+    adam_paths_readout_html,
+)
+
+OPTIMUM = np.array(ADAM_DEMO_OPTIMUM)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def default_demo() -> AdamPathsDemo:
+    return AdamPathsDemo()
+
+
+def _torch_reference_paths(strength: float, learning_rate: float, steps: int = ADAM_DEMO_STEPS) -> dict:
+    """The two paths with the torch.optim built-ins instead of course_lib.optim."""
+    makers = {
+        "Adam + L2": lambda params: torch.optim.Adam(params, lr=learning_rate, weight_decay=strength),
+        "AdamW": lambda params: torch.optim.AdamW(params, lr=learning_rate, weight_decay=strength),
+    }
+    return {label: optimizer_path(adam_demo_loss, ADAM_DEMO_START, make, steps) for label, make in makers.items()}
+
+
+def _assert_paths_match_torch(paths: dict, strength: float, learning_rate: float) -> None:
+    reference = _torch_reference_paths(strength, learning_rate)
+    assert list(paths) == list(ADAM_DEMO_LABELS)
+    for label in ADAM_DEMO_LABELS:
+        assert paths[label].shape == (ADAM_DEMO_STEPS + 1, 2)
+        np.testing.assert_allclose(paths[label], reference[label], rtol=0, atol=1e-12)
+
+
+# --- the demo loss ---------------------------------------------------------------------------
+
+
+def test_demo_loss_and_its_numpy_twin_agree():
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-1.0, 3.0, size=(20, 2))
+    torch_values = [adam_demo_loss(torch.tensor(p)).item() for p in points]
+    np.testing.assert_allclose(adam_demo_loss_numpy(points[:, 0], points[:, 1]), torch_values, rtol=1e-14)
+    assert adam_demo_loss(torch.tensor(ADAM_DEMO_OPTIMUM, dtype=torch.float64)).item() == 0.0
+    assert adam_demo_loss_numpy(0.0, 0.0) == pytest.approx(0.5 * (10.0 * 4 + 0.1 * 4))
+    W1, W2 = np.meshgrid(np.linspace(0, 1, 3), np.linspace(0, 2, 4))
+    assert adam_demo_loss_numpy(W1, W2).shape == (4, 3)
+
+
+def test_demo_loss_gradient_of_w1_is_100_times_that_of_w2():
+    assert ADAM_DEMO_SCALES[0] / ADAM_DEMO_SCALES[1] == pytest.approx(100.0)
+    w = torch.tensor([1.5, 1.5], dtype=torch.float64, requires_grad=True)  # equally far from c = (2, 2)
+    adam_demo_loss(w).backward()
+    np.testing.assert_allclose(w.grad.numpy(), [-5.0, -0.05], rtol=1e-14)
+    assert adam_demo_loss(torch.zeros(2, dtype=torch.float32)).dtype == torch.float32
+
+
+def test_demo_loss_validates_its_input():
+    with pytest.raises(ValueError, match=r"w must be a floating-point tensor of shape \(2,\)"):
+        adam_demo_loss(torch.zeros(3))
+    with pytest.raises(ValueError, match="w must be a floating-point tensor"):
+        adam_demo_loss(np.zeros(2))
+    with pytest.raises(ValueError, match="w must be a floating-point tensor"):
+        adam_demo_loss(torch.zeros(2, dtype=torch.int64))
+    with pytest.raises(ValueError, match="w1 and w2 must have one shape"):
+        adam_demo_loss_numpy(np.zeros(2), np.zeros(3))
+
+
+def test_l2_optimum_zeroes_the_penalized_gradient():
+    for strength in (0.0, 0.3, 1.0):
+        w = adam_demo_l2_optimum(strength)
+        gradient = np.array(ADAM_DEMO_SCALES) * (w - OPTIMUM) + strength * w
+        np.testing.assert_allclose(gradient, 0.0, atol=1e-14)
+    np.testing.assert_allclose(adam_demo_l2_optimum(0.3), [20 / 10.3, 0.5])
+    with pytest.raises(ValueError, match="strength must be a finite number >= 0"):
+        adam_demo_l2_optimum(-0.1)
+
+
+# --- the two paths -------------------------------------------------------------------------------
+
+
+def test_paths_match_the_torch_built_ins_and_report_the_decay_rates():
+    paths, rates = adam_and_adamw_paths(0.3, 0.03)
+    _assert_paths_match_torch(paths, 0.3, 0.03)
+    np.testing.assert_array_equal(paths["AdamW"][0], ADAM_DEMO_START)
+    np.testing.assert_allclose(rates["AdamW"], [0.03 * 0.3] * 2, rtol=1e-15)
+    # Adam + L2: the decay rate of torch's own optimizer after the same steps
+    optimizers = []
+
+    def make(params):
+        optimizers.append(torch.optim.Adam(params, lr=0.03, weight_decay=0.3))
+        return optimizers[-1]
+
+    optimizer_path(adam_demo_loss, ADAM_DEMO_START, make, ADAM_DEMO_STEPS)
+    np.testing.assert_allclose(rates["Adam + L2"], effective_decay_rates(optimizers[0])[0].numpy(), rtol=1e-12)
+
+
+def test_without_weight_decay_the_two_optimizers_coincide():
+    paths, rates = adam_and_adamw_paths(0.0, 0.05, steps=50)
+    np.testing.assert_array_equal(paths["Adam + L2"], paths["AdamW"])
+    np.testing.assert_array_equal(rates["Adam + L2"], [0.0, 0.0])
+
+
+def test_paths_accept_steps_and_start_and_validate_them():
+    paths, _ = adam_and_adamw_paths(0.5, 0.01, steps=7, start=(1.0, -1.0))
+    for path in paths.values():
+        assert path.shape == (8, 2)
+        np.testing.assert_array_equal(path[0], [1.0, -1.0])
+    with pytest.raises(ValueError, match="strength must be a finite number >= 0"):
+        adam_and_adamw_paths(-1.0, 0.01)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0"):
+        adam_and_adamw_paths(0.1, 0.0)
+    with pytest.raises(ValueError, match="steps must be an int >= 1"):
+        adam_and_adamw_paths(0.1, 0.01, steps=0)
+
+
+# --- the demo at its defaults: the documented picture ---------------------------------------------
+
+
+def test_demo_default_state(default_demo):
+    demo = default_demo
+    assert demo.strength == ADAM_DEMO_STRENGTH == 0.3 and demo.learning_rate == ADAM_DEMO_LEARNING_RATE == 0.03
+    assert demo.steps == ADAM_DEMO_STEPS == 300
+    _assert_paths_match_torch(demo.paths, 0.3, 0.03)
+    assert set(demo.final_positions) == set(demo.final_norms) == set(ADAM_DEMO_LABELS)
+    for label, path in demo.paths.items():
+        np.testing.assert_array_equal(demo.final_positions[label], path[-1])
+        assert demo.final_norms[label] == pytest.approx(np.linalg.norm(path[-1]), rel=1e-15)
+    assert bytes(demo.image.value).startswith(b"\x89PNG")
+    assert demo.widget.children[0].children == (demo.strength_slider, demo.learning_rate_slider)
+    assert demo.widget.children[1:] == (demo.readout, demo.image)
+
+
+def test_demo_defaults_show_the_numbers_quoted_in_its_docstring(default_demo):
+    final, norms = default_demo.final_positions, default_demo.final_norms
+    assert [f"{x:.4f}" for x in final["Adam + L2"]] == ["1.9417", "0.5000"]
+    assert [f"{x:.4f}" for x in final["AdamW"]] == ["1.6439", "1.6439"]
+    assert f"{norms['Adam + L2']:.4f}" == "2.0051" and f"{norms['AdamW']:.4f}" == "2.3248"
+    kept = {label: 100 * w / OPTIMUM for label, w in final.items()}
+    assert [round(k) for k in kept["Adam + L2"]] == [97, 25] and [round(k) for k in kept["AdamW"]] == [82, 82]
+    rates = default_demo.decay_rates
+    assert f"{rates['Adam + L2'][0]:.1e}" == "1.7e-03" and f"{rates['Adam + L2'][1]:.2f}" == "0.33"
+    np.testing.assert_allclose(rates["AdamW"], [0.009, 0.009], rtol=1e-15)
+    assert "(1.9417, 0.5000), ‖w‖₂ = 2.0051" in AdamPathsDemo.__doc__
+    assert "(1.6439, 1.6439), ‖w‖₂ = 2.3248" in AdamPathsDemo.__doc__
+
+
+def test_demo_defaults_show_adam_l2_decaying_the_large_gradient_weight_less_than_adamw(default_demo):
+    adam, adamw = default_demo.final_positions["Adam + L2"], default_demo.final_positions["AdamW"]
+    kept_adam, kept_adamw = adam / OPTIMUM, adamw / OPTIMUM
+    # w₁ (gradient 100x larger): Adam + L2 keeps more of it than AdamW, i.e. decays it less ...
+    assert abs(1 - kept_adam[0]) < abs(1 - kept_adamw[0]) - 0.1
+    # ... and w₂ (small gradients): Adam + L2 decays it far more than AdamW
+    assert kept_adam[1] < kept_adamw[1] - 0.5
+    # AdamW shrinks both weights by the same proportion: its whole path stays on the diagonal w₁ = w₂
+    path = default_demo.paths["AdamW"]
+    assert np.max(np.abs(path[:, 0] - path[:, 1])) < 1e-6
+    # the decay per step: Adam + L2 divides ηλ by √v̂ (small for w₁, large for w₂); AdamW applies ηλ to both
+    rates = default_demo.decay_rates
+    assert rates["Adam + L2"][0] < rates["AdamW"][0] / 5 and rates["Adam + L2"][1] > rates["AdamW"][1] * 5
+
+
+def test_demo_defaults_adam_l2_has_converged_and_adamw_is_still_creeping(default_demo):
+    adam, adamw = default_demo.paths["Adam + L2"], default_demo.paths["AdamW"]
+    np.testing.assert_allclose(adam[-1], adam_demo_l2_optimum(0.3), atol=1e-5)
+    assert np.max(np.abs(adam[-50:] - adam[-1])) < 1e-4
+    creep = adamw[-1, 0] - adamw[-51, 0]
+    assert 0.015 < creep < 0.035  # "about 0.025 over the last 50 steps", outwards
+    assert np.all(np.diff(adamw[-50:, 0]) > 0)
+    longer, _ = adam_and_adamw_paths(0.3, 0.03, steps=1000)
+    assert longer["AdamW"][-1, 0] > adamw[-1, 0] + 0.1  # run longer: AdamW moves further towards c
+    assert longer["AdamW"][-1, 0] < OPTIMUM[0]
+    np.testing.assert_allclose(longer["Adam + L2"][-1], adam[-1], atol=1e-5)  # Adam + L2 stays put
+
+
+def test_demo_readout_contains_the_final_numbers(default_demo):
+    text = default_demo.readout.value
+    for piece in (
+        "λ = 0.3, η = 0.03",
+        "300 steps from (0.0000, 0.0000)",
+        "c = (2.0000, 2.0000)",
+        "(λ/2)‖w‖² = (1.9417, 0.5000)",
+        "<b>Adam + L2</b>: final w = (1.9417, 0.5000), ‖w‖₂ = 2.0051 "
+        "(97.1% of c<sub>1</sub>, 25.0% of c<sub>2</sub>)",
+        "<b>AdamW</b>: final w = (1.6439, 1.6439), ‖w‖₂ = 2.3248 (82.2% of c<sub>1</sub>, 82.2% of c<sub>2</sub>)",
+        "decay per step now (9.00e-03, 9.00e-03)",
+    ):
+        assert piece in text
+
+
+def test_readout_function_formats_what_it_is_given():
+    paths = {"A": np.array([[0.0, 0.0], [1.0, 0.5]]), "B": np.array([[0.0, 0.0], [0.25, 0.25]])}
+    rates = {"A": np.array([1e-3, 2e-2]), "B": np.array([5e-3, 5e-3])}
+    text = adam_paths_readout_html(paths, rates, 0.5, 0.01)
+    assert "λ = 0.5, η = 0.01</b>, 1 steps" in text
+    expected = "<b>A</b>: final w = (1.0000, 0.5000), ‖w‖₂ = 1.1180 (50.0% of c<sub>1</sub>, 25.0% of c<sub>2</sub>)"
+    assert expected in text
+    assert "decay per step now (1.00e-03, 2.00e-02)" in text and "‖w‖₂ = 0.3536" in text
+    assert "(λ/2)‖w‖² = (1.9048, 0.3333)" in text
+
+
+# --- driven like a user --------------------------------------------------------------------------
+
+
+def test_strength_slider_recomputes_both_paths_and_redraws():
+    demo = AdamPathsDemo()
+    image, readout = demo.image.value, demo.readout.value
+    demo.strength_slider.value = 0.6
+    _assert_paths_match_torch(demo.paths, 0.6, 0.03)
+    assert demo.image.value != image and demo.readout.value != readout
+    assert "λ = 0.6, η = 0.03" in demo.readout.value
+    adam = demo.final_positions["Adam + L2"]
+    norm = demo.final_norms["Adam + L2"]
+    assert f"final w = ({adam[0]:.4f}, {adam[1]:.4f}), ‖w‖₂ = {norm:.4f}" in demo.readout.value
+    demo.strength_slider.value = 0.0
+    np.testing.assert_array_equal(demo.paths["Adam + L2"], demo.paths["AdamW"])
+
+
+def test_learning_rate_slider_recomputes_both_paths_and_redraws():
+    demo = AdamPathsDemo()
+    image = demo.image.value
+    demo.learning_rate_slider.value = 0.1
+    _assert_paths_match_torch(demo.paths, 0.3, 0.1)
+    assert demo.image.value != image
+    assert "λ = 0.3, η = 0.1</b>" in demo.readout.value
+    adamw = demo.final_positions["AdamW"]
+    assert f"final w = ({adamw[0]:.4f}, {adamw[1]:.4f})" in demo.readout.value
+
+
+@pytest.mark.parametrize(("learning_rate", "margin"), [(1e-3, 0.05), (10**-0.5, 2.0)])
+def test_demo_effect_holds_across_the_learning_rate_range(learning_rate, margin):
+    # at η = 0.001 the 300 steps go only ~0.4 from the start, so the paths differ only a little
+    demo = AdamPathsDemo(learning_rate=learning_rate)
+    adam, adamw = demo.final_positions["Adam + L2"], demo.final_positions["AdamW"]
+    assert adam[0] / adam[1] > adamw[0] / adamw[1] + margin  # Adam + L2 favours the large-gradient weight
+    path = demo.paths["AdamW"]
+    assert np.max(np.abs(path[:, 0] - path[:, 1])) < 1e-6
+
+
+def test_demo_is_deterministic_and_its_static_figure_shows_the_defaults(default_demo):
+    other = AdamPathsDemo()
+    assert other.image.value == default_demo.image.value and other.readout.value == default_demo.readout.value
+    fig = default_demo.static_figure()
+    assert plt.fignum_exists(fig.number)
+    assert tuple(fig.get_size_inches()) == plots.OPTIMIZER_PATHS_FIGSIZE
+    ax = fig.axes[0]
+    assert ax.get_title() == "Adam + L2 vs AdamW: λ = 0.3, η = 0.03, 300 steps"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("w₁", "w₂")
+    for label in ADAM_DEMO_LABELS:
+        (marker,) = [line for line in ax.get_lines() if line.get_gid() == f"final-{label}"]
+        point = [marker.get_xdata()[0], marker.get_ydata()[0]]
+        np.testing.assert_array_equal(point, default_demo.final_positions[label])
+        (path,) = [line for line in ax.get_lines() if line.get_gid() == f"path-{label}"]
+        assert len(path.get_xdata()) == ADAM_DEMO_STEPS + 1
+    (optimum,) = [line for line in ax.get_lines() if line.get_gid() == "optimum"]
+    assert (optimum.get_xdata()[0], optimum.get_ydata()[0]) == ADAM_DEMO_OPTIMUM
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"strength": 1.5}, ValueError, r"strength must be in \[0, 1\] for this demo"),
+        ({"strength": -0.1}, ValueError, "strength must be a finite number >= 0"),
+        ({"strength": "0.3"}, TypeError, "strength must be a real number"),
+        ({"learning_rate": 0.0}, ValueError, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": 0.5}, ValueError, r"learning_rate must be in \[0.001, 0.316\] for this demo"),
+        ({"learning_rate": 1e-4}, ValueError, r"learning_rate must be in \[0.001, 0.316\]"),
+    ],
+)
+def test_demo_validates_its_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        AdamPathsDemo(**kwargs)
