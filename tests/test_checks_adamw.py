@@ -1,0 +1,595 @@
+"""Tests for the Adam checkers: right answers pass, typical wrong answers are rejected with their diagnosis."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.checks import (
+    ADAM_CASE_DECAY,
+    ADAM_CASE_EPS,
+    ADAM_CASE_LR,
+    ADAM_CASE_M,
+    ADAM_CASE_V,
+    ADAM_L2_CASE_EXPECTED,
+    ADAM_L2_CASE_GRAD,
+    ADAM_L2_CASE_W,
+    ADAMW_CASE_EXPECTED,
+    ADAMW_CASE_GRAD,
+    ADAMW_CASE_W,
+    CheckReport,
+    _ADAM_L2_RULE,
+    _ADAMW_RULE,
+    _AdamProblem,
+    _AdamVariant,
+    _adam_case,
+    _adam_gradients,
+    _torch_trajectory,
+    check_adam_l2_step,
+    check_adamw_step,
+)
+
+ADAM_LINES = 8
+HAND = "returns w = ["  # a fragment of the hand-made property's name
+TRAJECTORY = "over 100 steps"
+CHECKERS = [check_adamw_step, check_adam_l2_step]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _assert_rejected(report: CheckReport, property_fragment: str, *phrases: str) -> None:
+    """The report is falsy, and the failing line of the first property named with the fragment has each phrase."""
+    assert not report
+    lines = [result.line for result in report.failed if property_fragment in result.name]
+    assert lines, f"no failing line about {property_fragment!r} in {[r.line for r in report.failed]}"
+    for phrase in phrases:
+        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
+
+
+def _assert_fails_exactly(report: CheckReport, fragments: set[str]) -> None:
+    """Every fragment names a failed property, and every failed property contains one of the fragments."""
+    failed = [result.name for result in report.failed]
+    assert {f for f in fragments if any(f in name for name in failed)} == fragments, failed
+    assert all(any(f in name for f in fragments) for name in failed), failed
+
+
+def not_implemented(*args: Any, **kwargs: Any):
+    raise NotImplementedError()
+
+
+# --- right answers (what the exercise solutions do, and other correct ways) -----------------
+
+
+def adamw_step(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    w = w * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
+
+
+def adam_l2_step(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    g = grad + weight_decay * w
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
+
+
+def adamw_step_in_place_on_clones(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    """torch.optim.AdamW's own arithmetic (lerp_, addcmul_, addcdiv_), on clones of the inputs."""
+    beta1, beta2 = betas
+    w, m, v = w.clone(), m.clone(), v.clone()
+    w.mul_(1 - lr * weight_decay)
+    m.lerp_(grad, 1 - beta1)
+    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denominator = (v.sqrt() / math.sqrt(1 - beta2**t)).add_(eps)
+    w.addcdiv_(m, denominator, value=-lr / (1 - beta1**t))
+    return w, m, v
+
+
+def adam_l2_step_in_place_on_clones(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    g = grad.add(w, alpha=weight_decay)
+    m, v = m.clone().mul_(beta1).add_(g, alpha=1 - beta1), v.clone().mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    denominator = (v / (1 - beta2**t)).sqrt_().add_(eps)
+    return w.addcdiv(m / (1 - beta1**t), denominator, value=-lr), m, v
+
+
+# --- wrong AdamW steps ---------------------------------------------------------------------
+
+
+def _adam_update(w, g, m, v, t, lr, betas, eps):
+    """The plain Adam part, right, for the wrong answers that differ elsewhere."""
+    beta1, beta2 = betas
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    step = lr * (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps)
+    return step, m, v
+
+
+def adamw_decays_the_moments_too(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad + weight_decay * w, m, v, t, lr, betas, eps)
+    return w * (1 - lr * weight_decay) - step, m, v
+
+
+def adamw_decay_without_lr(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad, m, v, t, lr, betas, eps)
+    return w * (1 - weight_decay) - step, m, v
+
+
+def adamw_decay_after_the_step(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad, m, v, t, lr, betas, eps)
+    return (w - step) * (1 - lr * weight_decay), m, v
+
+
+def adamw_decay_sign_flipped(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad, m, v, t, lr, betas, eps)
+    return w * (1 + lr * weight_decay) - step, m, v
+
+
+def adamw_ignores_decay(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad, m, v, t, lr, betas, eps)
+    return w - step, m, v
+
+
+# --- wrong Adam+L2 steps -------------------------------------------------------------------
+
+
+def adam_l2_also_shrinks_w(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad + weight_decay * w, m, v, t, lr, betas, eps)
+    return w * (1 - lr * weight_decay) - step, m, v
+
+
+def adam_l2_decay_without_lr_outside(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad, m, v, t, lr, betas, eps)
+    return w * (1 - weight_decay) - step, m, v
+
+
+def adam_l2_subtracts_the_penalty(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    step, m, v = _adam_update(w, grad - weight_decay * w, m, v, t, lr, betas, eps)
+    return w - step, m, v
+
+
+# --- mistakes in the Adam part, in both forms ------------------------------------------------
+
+
+def _with_decay(adam_part):
+    """The AdamW and the Adam+L2 version of a step whose Adam part is ``adam_part(w, g, m, v, t, lr, betas, eps)``."""
+
+    def decoupled(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        step, m, v = adam_part(w, grad, m, v, t, lr, betas, eps)
+        return w * (1 - lr * weight_decay) - step, m, v
+
+    def l2(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        step, m, v = adam_part(w, grad + weight_decay * w, m, v, t, lr, betas, eps)
+        return w - step, m, v
+
+    decoupled.__name__ = f"adamw_{adam_part.__name__}"
+    l2.__name__ = f"adam_l2_{adam_part.__name__}"
+    return decoupled, l2
+
+
+def without_bias_correction(w, g, m, v, t, lr, betas, eps):
+    beta1, beta2 = betas
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    return lr * m / (v.sqrt() + eps), m, v
+
+
+def eps_inside_the_root(w, g, m, v, t, lr, betas, eps):
+    beta1, beta2 = betas
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    return lr * (m / (1 - beta1**t)) / (v / (1 - beta2**t) + eps).sqrt(), m, v
+
+
+def without_the_root(w, g, m, v, t, lr, betas, eps):
+    beta1, beta2 = betas
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    return lr * (m / (1 - beta1**t)) / (v / (1 - beta2**t) + eps), m, v
+
+
+def bias_correction_with_t_minus_1(w, g, m, v, t, lr, betas, eps):
+    return _adam_update(w, g, m, v, t - 1, lr, betas, eps)
+
+
+def bias_correction_with_t_plus_1(w, g, m, v, t, lr, betas, eps):
+    return _adam_update(w, g, m, v, t + 1, lr, betas, eps)
+
+
+def uphill(w, g, m, v, t, lr, betas, eps):
+    step, m, v = _adam_update(w, g, m, v, t, lr, betas, eps)
+    return -step, m, v
+
+
+def betas_swapped(w, g, m, v, t, lr, betas, eps):
+    beta1, beta2 = betas
+    m = (1 - beta1) * m + beta1 * g
+    v = (1 - beta2) * v + beta2 * g**2
+    return lr * (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps), m, v
+
+
+ADAMW_NO_BIAS, ADAM_L2_NO_BIAS = _with_decay(without_bias_correction)
+ADAMW_EPS_INSIDE, ADAM_L2_EPS_INSIDE = _with_decay(eps_inside_the_root)
+ADAMW_NO_ROOT, ADAM_L2_NO_ROOT = _with_decay(without_the_root)
+ADAMW_T_MINUS_1, ADAM_L2_T_MINUS_1 = _with_decay(bias_correction_with_t_minus_1)
+ADAMW_T_PLUS_1, ADAM_L2_T_PLUS_1 = _with_decay(bias_correction_with_t_plus_1)
+ADAMW_UPHILL, ADAM_L2_UPHILL = _with_decay(uphill)
+ADAMW_BETAS_SWAPPED, ADAM_L2_BETAS_SWAPPED = _with_decay(betas_swapped)
+
+
+def adamw_returns_bias_corrected_moments(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    m = (beta1 * m + (1 - beta1) * grad) / (1 - beta1**t)
+    v = (beta2 * v + (1 - beta2) * grad**2) / (1 - beta2**t)
+    return w * (1 - lr * weight_decay) - lr * m / (v.sqrt() + eps), m, v
+
+
+def adamw_returns_v_before_m(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    w, m, v = adamw_step(w, grad, m, v, t, lr, betas, eps, weight_decay)
+    return w, v, m
+
+
+# --- wrong in other ways: types, dtypes, in-place updates, state, exceptions ----------------
+
+
+def adamw_in_float32(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    return adamw_step(w.float(), grad.float(), m.float(), v.float(), t, lr, betas, eps, weight_decay)
+
+
+def adamw_in_float32_then_back(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    result = adamw_step(w.float(), grad.float(), m.float(), v.float(), t, lr, betas, eps, weight_decay)
+    return tuple(x.double() for x in result)
+
+
+def adam_l2_with_a_float32_bias_correction(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    """Right formulas, but 1 - β₂ᵗ is made a float32 tensor: the result is float64 with float32 rounding errors."""
+    beta1, beta2 = betas
+    g = grad + weight_decay * w
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    correction = torch.sqrt(torch.tensor(1 - beta2**t))  # float32
+    return w - lr * (m / (1 - beta1**t)) / (v.sqrt() / correction + eps), m, v
+
+
+def adamw_modifies_w(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    w.mul_(1 - lr * weight_decay)
+    step, m, v = _adam_update(w, grad, m, v, t, lr, betas, eps)
+    return w.sub_(step), m, v
+
+
+def adamw_modifies_the_moments(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    m.mul_(beta1).add_(grad, alpha=1 - beta1)
+    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    step = lr * (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps)
+    return w * (1 - lr * weight_decay) - step, m, v
+
+
+def adam_l2_modifies_grad(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    grad.add_(w, alpha=weight_decay)
+    step, m, v = _adam_update(w, grad, m, v, t, lr, betas, eps)
+    return w - step, m, v
+
+
+def adamw_returns_numpy(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    return tuple(x.numpy() for x in adamw_step(w, grad, m, v, t, lr, betas, eps, weight_decay))
+
+
+def adamw_returns_only_w(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    return adamw_step(w, grad, m, v, t, lr, betas, eps, weight_decay)[0]
+
+
+def adamw_returns_nothing(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    adamw_step(w, grad, m, v, t, lr, betas, eps, weight_decay)
+
+
+def adamw_sqrt_of_a_float(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    correction = torch.sqrt(1 - beta2**t)  # TypeError: sqrt(): argument 'input' must be Tensor, not float
+    return w, m, v * correction
+
+
+def adam_l2_rejects_zero_decay(w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    if weight_decay <= 0:
+        raise ValueError(f"weight_decay must be > 0, got {weight_decay}")
+    return adam_l2_step(w, grad, m, v, t, lr, betas, eps, weight_decay)
+
+
+class _CountsItsOwnSteps:
+    """Ignores t and counts calls instead: right only for the first trajectory it sees."""
+
+    __name__ = "adamw_counts_its_own_steps"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, w, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        self.calls += 1
+        return adamw_step(w, grad, m, v, self.calls, lr, betas, eps, weight_decay)
+
+
+# --- the references pass -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn"),
+    [
+        (check_adamw_step, adamw_step),
+        (check_adamw_step, adamw_step_in_place_on_clones),
+        (check_adam_l2_step, adam_l2_step),
+        (check_adam_l2_step, adam_l2_step_in_place_on_clones),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
+def test_a_right_implementation_passes_every_property(checker, fn, capsys) -> None:
+    report = checker(fn)
+    lines = capsys.readouterr().out.splitlines()
+    assert report and len(report) == ADAM_LINES
+    assert len(lines) == ADAM_LINES and all(line.startswith("✓ ") for line in lines)
+    assert lines == report.lines()
+
+
+def test_the_passing_lines_show_exact_values_and_counts(capsys) -> None:
+    check_adamw_step(adamw_step)
+    check_adam_l2_step(adam_l2_step)
+    out = capsys.readouterr().out
+    assert "returns w = [1.5, -0.5, 0.4375], m = [0.1, -0.3, 0.0], v = [0.001, 0.009, 0.0]" in out
+    assert "returns w = [1.75, -3.625, 1.0]" in out
+    assert "w × 0.999 per step, m = v = 0, for 10 of 10 steps" in out
+    assert "every |w| decreased by 0.1 (± 1e-6)" in out
+    assert out.count("200 of 200 steps agree") == 2 and out.count("20 of 20 steps agree") == 4
+
+
+# --- the hand-made cases and the models of the typical mistakes ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "w", "grad", "expected"),
+    [
+        (torch.optim.AdamW, ADAMW_CASE_W, ADAMW_CASE_GRAD, ADAMW_CASE_EXPECTED),
+        (torch.optim.Adam, ADAM_L2_CASE_W, ADAM_L2_CASE_GRAD, ADAM_L2_CASE_EXPECTED),
+    ],
+    ids=["AdamW", "Adam"],
+)
+def test_the_hand_made_cases_are_what_torch_computes(optimizer, w, grad, expected) -> None:
+    options = {"lr": ADAM_CASE_LR, "eps": ADAM_CASE_EPS, "weight_decay": ADAM_CASE_DECAY}
+    ((w1, m1, v1),) = _torch_trajectory(optimizer, np.array(w), np.array([grad]), **options)
+    assert np.array_equal(w1, expected)
+    assert np.allclose(m1, ADAM_CASE_M, rtol=1e-15, atol=0) and np.allclose(v1, ADAM_CASE_V, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("rule", [_ADAMW_RULE, _ADAM_L2_RULE], ids=lambda rule: rule.name)
+def test_every_modelled_mistake_gives_its_own_answer_at_the_hand_made_case(rule) -> None:
+    problem, _ = _adam_case(rule)
+    answers = [np.concatenate(problem.step(rule.variant))]
+    answers += [np.concatenate(problem.step(variant)) for variant, _ in rule.mistakes]
+    for i, a in enumerate(answers):
+        for b in answers[:i]:
+            assert np.isnan(a).any() != np.isnan(b).any() or np.nanmax(np.abs(a - b)) > 0.04
+    assert len({hint for _, hint in rule.mistakes}) == len(rule.mistakes)
+
+
+def test_decay_after_the_step_differs_by_lr_squared_times_decay_times_the_step() -> None:
+    problem, expected = _adam_case(_ADAMW_RULE)
+    right = problem.step(_AdamVariant(decoupled=True))[0]
+    after = problem.step(_AdamVariant(decoupled=True, decay_after=True))[0]
+    adam_step = (problem.w - problem.step(_AdamVariant())[0]) / ADAM_CASE_LR  # m̂/(√v̂ + ε)
+    assert np.allclose(after - right, ADAM_CASE_LR**2 * ADAM_CASE_DECAY * adam_step, rtol=1e-12, atol=1e-15)
+    assert np.max(np.abs(after - right)) > 0.04  # visible at the hand-made case
+
+
+@pytest.mark.parametrize(
+    ("variant", "optimizer", "weight_decay"),
+    [
+        (_AdamVariant(decoupled=True), torch.optim.AdamW, 0.3),
+        (_AdamVariant(l2=True), torch.optim.Adam, 0.3),
+        (_AdamVariant(), torch.optim.Adam, 0.0),
+    ],
+    ids=["AdamW", "Adam+L2", "Adam"],
+)
+def test_the_numpy_models_of_the_right_steps_follow_torch(variant, optimizer, weight_decay) -> None:
+    """The bias-correction property compares with the NumPy model, so the model must be torch's update."""
+    w0, grads = _adam_gradients(60, seed=7)
+    options = {"lr": 0.02, "betas": (0.85, 0.98), "eps": 1e-4, "weight_decay": weight_decay}
+    w, m, v = w0, np.zeros_like(w0), np.zeros_like(w0)
+    for t, (grad, expected) in enumerate(zip(grads, _torch_trajectory(optimizer, w0, grads, **options)), start=1):
+        w, m, v = _AdamProblem(w, grad, m, v, t, **options).step(variant)
+        for ours, theirs in zip((w, m, v), expected):
+            assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_the_gradient_rows_span_six_orders_of_magnitude() -> None:
+    _, grads = _adam_gradients(100, seed=0)
+    typical = np.sqrt(np.mean(grads**2, axis=(0, 2)))
+    assert np.all(np.diff(np.log10(typical)) > 1.5) and typical[-1] / typical[0] > 1e5
+
+
+# --- wrong steps are rejected with their diagnosis ------------------------------------------
+
+_ADAM_L2_NOT_ADAMW = "that is Adam with L2, not AdamW: decoupled decay must not go through m and v"
+
+
+@pytest.mark.parametrize(
+    ("fn", "property_fragment", "phrases"),
+    [
+        (
+            adam_l2_step,
+            HAND,
+            ("expected w = [1.5, -0.5, 0.4375], got w = [1.7, -0.617647, 0.444444]", _ADAM_L2_NOT_ADAMW),
+        ),
+        (adam_l2_step, "grad = 0 from m = v = 0", ("at step t = 1", _ADAM_L2_NOT_ADAMW)),
+        (adam_l2_step, TRAJECTORY, ("after step t = 1", _ADAM_L2_NOT_ADAMW)),
+        (adamw_decays_the_moments_too, HAND, ("moments are updated with the decayed gradient",)),
+        (adamw_decays_the_moments_too, TRAJECTORY, ("m and v see only grad",)),
+        (adamw_decay_without_lr, HAND, ("not multiplied by lr", "(1 - lr·weight_decay)")),
+        (adamw_decay_without_lr, "grad = 0 from", ("w = [3.96, 0.99, 0.2475, -0.495, -1.98]", "not multiplied by lr")),
+        (adamw_decay_after_the_step, HAND, ("applied after the Adam step", "lr²·weight_decay")),
+        (adamw_decay_after_the_step, TRAJECTORY, ("applied after the Adam step",)),
+        (adamw_decay_sign_flipped, HAND, ("sign error in the decay", "not grow")),
+        (adamw_ignores_decay, "grad = 0 from m = v = 0", ("weight_decay is ignored",)),
+        (ADAMW_NO_BIAS, HAND, ("no bias correction",)),
+        (ADAMW_NO_BIAS, "bias correction uses the t", ("no bias correction", "at t = 1")),
+        (ADAMW_EPS_INSIDE, HAND, ("ε is inside the square root",)),
+        (ADAMW_EPS_INSIDE, "eps = 1.0", ("after step t = 1", "ε is inside the square root")),
+        (ADAMW_EPS_INSIDE, TRAJECTORY, ("ε is inside the square root",)),
+        (ADAMW_NO_ROOT, HAND, ("the square root is missing",)),
+        (ADAMW_T_MINUS_1, HAND, ("got w = [nan, nan, nan]", "off by one", "not t - 1")),
+        (ADAMW_T_MINUS_1, "bias correction uses the t", ("off by one", "not t - 1")),
+        (ADAMW_T_PLUS_1, HAND, ("off by one", "not t + 1")),
+        (ADAMW_T_PLUS_1, "bias correction uses the t", ("not t + 1",)),
+        (ADAMW_UPHILL, HAND, ("sign error: the step goes uphill",)),
+        (ADAMW_BETAS_SWAPPED, HAND, ("β and 1 - β are swapped",)),
+        (adamw_returns_bias_corrected_moments, HAND, ("m = [1, -3, 0], v = [1, 9, 0]", "not the bias-corrected")),
+        (adamw_returns_bias_corrected_moments, TRAJECTORY, ("m and v differ (w agrees) after step t = 1",)),
+        (adamw_returns_v_before_m, HAND, ("m and v are swapped",)),
+        (_CountsItsOwnSteps(), "bias correction uses the t", ("keep no state",)),
+        (not_implemented, HAND, ("NotImplementedError", "replace `raise NotImplementedError()`")),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_wrong_adamw_step_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
+    report = check_adamw_step(fn)
+    _assert_rejected(report, property_fragment, *phrases)
+    assert "✗ " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("fn", "property_fragment", "phrases"),
+    [
+        (adamw_step, HAND, ("expected w = [1.75, -3.625, 1], got w = [1.58333, -3.16667, 0.975]", "not Adam with L2")),
+        (adamw_step, "grad = 0 from", ("expected every weight 0.1 closer to 0", "that is AdamW's decoupled decay")),
+        (adamw_step, TRAJECTORY, ("add weight_decay·w to grad before updating m and v",)),
+        (adam_l2_also_shrinks_w, HAND, ("w is also shrunk by (1 - lr·weight_decay)",)),
+        (adam_l2_decay_without_lr_outside, HAND, ("not multiplied by lr", "outside the gradient")),
+        (adam_l2_subtracts_the_penalty, HAND, ("sign error in the decay", "+λw")),
+        (adamw_ignores_decay, HAND, ("weight_decay is ignored",)),
+        (ADAM_L2_NO_BIAS, HAND, ("no bias correction",)),
+        (ADAM_L2_EPS_INSIDE, HAND, ("ε is inside the square root",)),
+        (ADAM_L2_EPS_INSIDE, "eps = 1.0", ("ε is inside the square root", "torch.optim.Adam's")),
+        (ADAM_L2_NO_ROOT, HAND, ("the square root is missing",)),
+        (ADAM_L2_T_MINUS_1, HAND, ("not t - 1",)),
+        (ADAM_L2_T_PLUS_1, HAND, ("not t + 1",)),
+        (ADAM_L2_UPHILL, HAND, ("the step goes uphill",)),
+        (ADAM_L2_BETAS_SWAPPED, TRAJECTORY, ("β and 1 - β are swapped",)),
+        (adam_l2_rejects_zero_decay, "weight_decay = 0", ("weight_decay = 0 is allowed",)),
+        (adam_l2_modifies_grad, "leaves w, grad, m and v unchanged", ("grad modified", "grad.add_")),
+        (not_implemented, TRAJECTORY, ("NotImplementedError",)),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_wrong_adam_l2_step_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
+    report = check_adam_l2_step(fn)
+    _assert_rejected(report, property_fragment, *phrases)
+    assert "✗ " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("fn", "property_fragment", "phrases"),
+    [
+        (adamw_in_float32, "returns (w, m, v)", ("got a float32 tensor of shape (3, 4)", "keep the input dtype")),
+        (adamw_in_float32, TRAJECTORY, ("keep the input dtype",)),
+        (adamw_in_float32_then_back, TRAJECTORY, ("float32 precision", "keep the input dtype")),
+        (adamw_in_float32_then_back, HAND, ("(equal to 6 digits only)", "float32 precision")),
+        (adamw_returns_numpy, "returns (w, m, v)", ("got a float64 array of shape (3, 4)", "return torch tensors")),
+        (adamw_returns_only_w, "returns (w", ("a tuple (w, m, v)", "float64 tensor of shape (3, 4)", "return w, m, v")),
+        (adamw_returns_nothing, "returns (w, m, v)", ("got None", "did you forget to `return w, m, v`")),
+        (adamw_modifies_w, "leaves w, grad, m and v unchanged", ("w modified", "w.clone()")),
+        (adamw_modifies_the_moments, "leaves w, grad, m and v unchanged", ("m modified", "m.clone()")),
+        (adamw_sqrt_of_a_float, HAND, ("got TypeError: sqrt(): argument 'input'",)),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_wrong_types_and_side_effects_are_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
+    _assert_rejected(check_adamw_step(fn), property_fragment, *phrases)
+
+
+def test_a_float32_intermediate_is_told_to_keep_the_dtype() -> None:
+    report = check_adam_l2_step(adam_l2_with_a_float32_bias_correction)
+    _assert_rejected(report, TRAJECTORY, "float32 precision", "keep the input dtype")
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn", "failing"),
+    [
+        (check_adamw_step, adamw_modifies_w, {"leaves w"}),
+        (check_adamw_step, adamw_modifies_the_moments, {"leaves w"}),
+        (check_adam_l2_step, adam_l2_modifies_grad, {"leaves w"}),
+        (check_adam_l2_step, adam_l2_rejects_zero_decay, {"weight_decay = 0 gives plain Adam"}),
+        # the decay mistakes vanish when weight_decay = 0: plain Adam is still right
+        (check_adamw_step, adam_l2_step, {HAND, "bias correction", "eps = 1.0", "grad = 0", TRAJECTORY}),
+        (check_adam_l2_step, adamw_step, {HAND, "bias correction", "eps = 1.0", "grad = 0", TRAJECTORY}),
+        # only the bias correction is wrong, so the pure decay with m = v = 0 is still right
+        (check_adamw_step, ADAMW_NO_BIAS, {HAND, "bias correction", "eps = 1.0", "plain Adam", TRAJECTORY}),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
+)
+def test_a_single_mistake_fails_only_the_properties_it_breaks(checker, fn, failing: set[str]) -> None:
+    _assert_fails_exactly(checker(fn), failing)
+
+
+# --- student exceptions and determinism ----------------------------------------------------
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
+def test_an_untouched_stub_fails_every_property_without_crashing(checker, capsys) -> None:
+    report = checker(not_implemented)
+    assert not report and len(report.failed) == len(report) == ADAM_LINES
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == ADAM_LINES
+    assert all(line.startswith("✗ ") and "NotImplementedError" in line for line in lines)
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
+def test_a_type_error_is_reported_not_raised(checker, capsys) -> None:
+    report = checker(adamw_sqrt_of_a_float)
+    assert not report and len(report.failed) == ADAM_LINES
+    failing = capsys.readouterr().out.splitlines()
+    assert all("got TypeError: " in line and "your function raised an exception" in line for line in failing)
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
+def test_checkers_reject_a_non_callable(checker) -> None:
+    with pytest.raises(TypeError, match="fn must be a function"):
+        checker(np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn"),
+    [
+        (check_adamw_step, adamw_step),
+        (check_adamw_step, adam_l2_step),
+        (check_adamw_step, ADAMW_T_MINUS_1),
+        (check_adamw_step, adamw_in_float32_then_back),
+        (check_adam_l2_step, adam_l2_step),
+        (check_adam_l2_step, adamw_step),
+        (check_adam_l2_step, not_implemented),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
+def test_printed_output_is_deterministic_and_has_no_addresses(checker, fn, capsys) -> None:
+    first = (repr(checker(fn)), capsys.readouterr().out)
+    second = (repr(checker(fn)), capsys.readouterr().out)
+    assert first == second
+    assert " at 0x" not in first[0] + first[1]
+
+
+def test_the_checkers_leave_torch_global_state_alone() -> None:
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    check_adamw_step(adamw_step)
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.get_default_dtype() == dtype and torch.get_num_threads() == threads
