@@ -10,7 +10,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600
 # Jupyter refuses to run as root unless told to (containers often run as root).
 LAB_FLAGS := --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: venv lab test test-fast execute bench release pins clean
+.PHONY: venv lab test execute bench release pins clean
 
 venv: $(READY)
 
@@ -25,9 +25,9 @@ $(READY): pyproject.toml constraints.txt
 lab: venv
 	$(BIN)/jupyter lab $(LAB_FLAGS)
 
-## test: unit and property tests, nbval (strict) over every notebook, the nbgrader round trip
+## test: unit and property tests, the docstring examples, nbval (strict) over every notebook, the nbgrader round trip
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_NBVAL) tests notebooks
+	$(BIN)/python -m pytest $(PYTEST_NBVAL) --doctest-modules tests course_lib notebooks
 
 ## execute: re-run every written notebook in place, storing fresh outputs
 execute: venv
