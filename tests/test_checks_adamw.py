@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
+from checker_assertions import assert_rejected, not_implemented
 from course_lib.checks import (
     ADAM_CASE_DECAY,
     ADAM_CASE_EPS,
@@ -42,24 +42,11 @@ CHECKERS = [check_adamw_step, check_adam_l2_step]
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _assert_rejected(report: CheckReport, property_fragment: str, *phrases: str) -> None:
-    """The report is falsy, and the failing line of the first property named with the fragment has each phrase."""
-    assert not report
-    lines = [result.line for result in report.failed if property_fragment in result.name]
-    assert lines, f"no failing line about {property_fragment!r} in {[r.line for r in report.failed]}"
-    for phrase in phrases:
-        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
-
-
 def _assert_fails_exactly(report: CheckReport, fragments: set[str]) -> None:
     """Every fragment names a failed property, and every failed property contains one of the fragments."""
     failed = [result.name for result in report.failed]
     assert {f for f in fragments if any(f in name for name in failed)} == fragments, failed
     assert all(any(f in name for f in fragments) for name in failed), failed
-
-
-def not_implemented(*args: Any, **kwargs: Any):
-    raise NotImplementedError()
 
 
 # --- right answers (what the exercise solutions do, and other correct ways) -----------------
@@ -461,7 +448,7 @@ _ADAM_L2_NOT_ADAMW = "that is Adam with L2, not AdamW: decoupled decay must not 
 )
 def test_wrong_adamw_step_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_adamw_step(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -491,7 +478,7 @@ def test_wrong_adamw_step_is_rejected(fn, property_fragment: str, phrases: tuple
 )
 def test_wrong_adam_l2_step_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_adam_l2_step(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -512,12 +499,12 @@ def test_wrong_adam_l2_step_is_rejected(fn, property_fragment: str, phrases: tup
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_types_and_side_effects_are_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    _assert_rejected(check_adamw_step(fn), property_fragment, *phrases)
+    assert_rejected(check_adamw_step(fn), property_fragment, *phrases)
 
 
 def test_a_float32_intermediate_is_told_to_keep_the_dtype() -> None:
     report = check_adam_l2_step(adam_l2_with_a_float32_bias_correction)
-    _assert_rejected(report, TRAJECTORY, "float32 precision", "keep the input dtype")
+    assert_rejected(report, TRAJECTORY, "float32 precision", "keep the input dtype")
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 
+from checker_assertions import assert_fails_exactly, assert_rejected, failed_names, not_implemented
 from course_lib.checks import (
     SPLIT_CLASS_SIZES,
     SPLIT_FRACTION,
-    CheckReport,
     _STOP_CASES,
     _STOP_MISTAKES,
     _early_stop_variant,
@@ -28,29 +26,6 @@ SPLIT_LINES = 10
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _assert_rejected(report: CheckReport, property_fragment: str, *phrases: str) -> None:
-    """The report is falsy, and the failing line of the first property named with the fragment has each phrase."""
-    assert not report
-    lines = [result.line for result in report.failed if property_fragment in result.name]
-    assert lines, f"no failing line about {property_fragment!r} in {[r.line for r in report.failed]}"
-    for phrase in phrases:
-        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
-
-
-def _failed_names(report: CheckReport) -> list[str]:
-    return [result.name for result in report.failed]
-
-
-def _assert_fails_exactly(failed: list[str], prefixes: set[str]) -> None:
-    """Every prefix names a failed property, and every failed property starts with one of the prefixes."""
-    assert {prefix for prefix in prefixes if any(name.startswith(prefix) for name in failed)} == prefixes
-    assert all(any(name.startswith(prefix) for prefix in prefixes) for name in failed), failed
-
-
-def not_implemented(*args: Any, **kwargs: Any):
-    raise NotImplementedError()
 
 
 # --- wrong early_stop_epoch ----------------------------------------------------------------
@@ -437,7 +412,7 @@ def test_split_data_is_designed_as_documented() -> None:
 )
 def test_wrong_early_stop_epoch_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_early_stop_epoch(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -464,7 +439,7 @@ def test_random_counterexample_shows_the_input_expected_and_got() -> None:
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_early_stop_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    _assert_fails_exactly(_failed_names(check_early_stop_epoch(fn)), failing)
+    assert_fails_exactly(failed_names(check_early_stop_epoch(fn)), failing)
 
 
 # --- wrong train_val_split is rejected with a useful message -------------------------------
@@ -499,7 +474,7 @@ def test_a_single_early_stop_mistake_fails_only_the_properties_it_breaks(fn, fai
 )
 def test_wrong_train_val_split_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_train_val_split(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -518,7 +493,7 @@ def test_wrong_train_val_split_is_rejected(fn, property_fragment: str, phrases: 
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_split_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    _assert_fails_exactly(_failed_names(check_train_val_split(fn)), failing)
+    assert_fails_exactly(failed_names(check_train_val_split(fn)), failing)
 
 
 def test_the_split_checker_leaves_np_random_global_state_as_it_found_it() -> None:

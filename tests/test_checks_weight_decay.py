@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import Ridge
 
+from checker_assertions import assert_fails_exactly, assert_rejected, failed_names, not_implemented
 from course_lib.checks import (
     RIDGE_ALPHAS,
     RIDGE_CASE_ALPHA,
@@ -25,7 +24,6 @@ from course_lib.checks import (
     STEP_CASE_GRAD,
     STEP_CASE_LR,
     STEP_CASE_W,
-    CheckReport,
     _RIDGE_MISTAKES,
     _SOFT_MISTAKES,
     _STEP_MISTAKES,
@@ -46,29 +44,6 @@ RIDGE_LINES = 10
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _assert_rejected(report: CheckReport, property_fragment: str, *phrases: str) -> None:
-    """The report is falsy, and the failing line of the first property named with the fragment has each phrase."""
-    assert not report
-    lines = [result.line for result in report.failed if property_fragment in result.name]
-    assert lines, f"no failing line about {property_fragment!r} in {[r.line for r in report.failed]}"
-    for phrase in phrases:
-        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
-
-
-def _failed_names(report: CheckReport) -> list[str]:
-    return [result.name for result in report.failed]
-
-
-def _assert_fails_exactly(failed: list[str], prefixes: set[str]) -> None:
-    """Every prefix names a failed property, and every failed property starts with one of the prefixes."""
-    assert {prefix for prefix in prefixes if any(name.startswith(prefix) for name in failed)} == prefixes
-    assert all(any(name.startswith(prefix) for prefix in prefixes) for name in failed), failed
-
-
-def not_implemented(*args: Any, **kwargs: Any):
-    raise NotImplementedError()
 
 
 # --- reference implementations (what the exercise solutions do) -----------------------------
@@ -478,7 +453,7 @@ _HAND = "== [1.5, -0.75, 0.9375]"
 )
 def test_wrong_l2_step_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_sgd_l2_step(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -506,7 +481,7 @@ def test_wrong_l2_step_is_rejected(fn, property_fragment: str, phrases: tuple[st
 )
 def test_wrong_decoupled_step_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_sgd_decoupled_step(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -522,7 +497,7 @@ def test_wrong_decoupled_step_is_rejected(fn, property_fragment: str, phrases: t
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_step_mistake_fails_only_the_properties_it_breaks(checker, fn, failing: set[str]) -> None:
-    _assert_fails_exactly(_failed_names(checker(fn)), failing)
+    assert_fails_exactly(failed_names(checker(fn)), failing)
 
 
 # --- wrong soft_threshold is rejected with a useful message --------------------------------
@@ -556,7 +531,7 @@ _SOFT_HAND = "== [-2.0, -0.5"
 )
 def test_wrong_soft_threshold_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_soft_threshold(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -570,7 +545,7 @@ def test_wrong_soft_threshold_is_rejected(fn, property_fragment: str, phrases: t
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_soft_threshold_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    _assert_fails_exactly(_failed_names(check_soft_threshold(fn)), failing)
+    assert_fails_exactly(failed_names(check_soft_threshold(fn)), failing)
 
 
 # --- wrong ridge_fit is rejected with a useful message -------------------------------------
@@ -603,7 +578,7 @@ def test_a_single_soft_threshold_mistake_fails_only_the_properties_it_breaks(fn,
 )
 def test_wrong_ridge_fit_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
     report = check_ridge_fit(fn)
-    _assert_rejected(report, property_fragment, *phrases)
+    assert_rejected(report, property_fragment, *phrases)
     assert "✗ " in capsys.readouterr().out
 
 
@@ -617,7 +592,7 @@ def test_wrong_ridge_fit_is_rejected(fn, property_fragment: str, phrases: tuple[
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_ridge_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    _assert_fails_exactly(_failed_names(check_ridge_fit(fn)), failing)
+    assert_fails_exactly(failed_names(check_ridge_fit(fn)), failing)
 
 
 # --- student exceptions and determinism ----------------------------------------------------
