@@ -17,6 +17,7 @@ from sklearn.linear_model import Lasso, Ridge
 from torch import nn
 
 from course_lib.regularizers import (
+    _LeastSquares,
     ConvergenceWarning,
     LassoFit,
     LinearFit,
@@ -472,6 +473,26 @@ def test_lasso_fit_agrees_with_sklearn_when_features_outnumber_samples(fit_inter
     fit = lasso_fit(X, y, alpha, fit_intercept=fit_intercept)
     assert 0 < np.count_nonzero(fit.coef) <= 20
     assert_lasso_matches(fit, sklearn_lasso(X, y, alpha, fit_intercept))
+
+
+def test_lasso_backtracking_recovers_from_a_step_size_estimate_far_too_small(monkeypatch) -> None:
+    # Start FISTA from a Lipschitz estimate a million times too small: every early step would
+    # overshoot, and backtracking has to raise the estimate until the quadratic model holds.
+    X, y = regression_problem(np.random.default_rng(11), 40, 25)
+    true_constant = np.linalg.norm(X, 2) ** 2 / len(y)
+    monkeypatch.setattr(_LeastSquares, "lipschitz_estimate", lambda self: 1e-6 * true_constant)
+    alpha = 0.1 * np.abs(X.T @ y).max() / len(y)
+    fit = lasso_fit(X, y, alpha)
+    assert_lasso_matches(fit, sklearn_lasso(X, y, alpha, False))
+    assert fit.duality_gap <= 1e-10 * (y @ y) / len(y)
+
+
+def test_lipschitz_estimate_never_exceeds_the_true_constant() -> None:
+    for seed in range(5):
+        X, y = regression_problem(np.random.default_rng(seed), 30, 50)
+        estimate = _LeastSquares(X, y).lipschitz_estimate()
+        true_constant = np.linalg.norm(X, 2) ** 2 / len(y)
+        assert 0.5 * true_constant < estimate <= true_constant * (1 + 1e-12)
 
 
 def test_lasso_above_alpha_max_is_exactly_zero() -> None:
