@@ -37,6 +37,7 @@ an optimizer on a small loss for the chapter's 2-D demo.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from numbers import Real
@@ -134,6 +135,11 @@ def _dense_gradient(param: torch.Tensor, optimizer_name: str) -> torch.Tensor:
     return grad
 
 
+def _group_key_name(prefix: str, key: str) -> str:
+    """How an error names a hyper-parameter: ``lr`` for the constructor, ``param_groups[1]['lr']`` for a group."""
+    return f"{prefix}[{key!r}]" if prefix else key
+
+
 class _ValidatedOptimizer(torch.optim.Optimizer):
     """Checks every parameter group's hyper-parameters when it is added."""
 
@@ -148,6 +154,14 @@ class _ValidatedOptimizer(torch.optim.Optimizer):
         except (TypeError, ValueError):
             self.param_groups.pop()
             raise
+
+    @staticmethod
+    def _closure_loss(closure: Callable[[], torch.Tensor] | None) -> torch.Tensor | None:
+        """``closure()`` with gradients enabled (it re-evaluates the loss and calls backward), or None."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
 
 
 # --- SGD --------------------------------------------------------------------------------------
@@ -215,9 +229,7 @@ class SGD(_ValidatedOptimizer):
         super().__init__(_check_params(params), defaults)
 
     def _check_group(self, group: dict[str, Any], prefix: str) -> None:
-        def name(key: str) -> str:
-            return f"{prefix}[{key!r}]" if prefix else key
-
+        name = functools.partial(_group_key_name, prefix)
         group["lr"] = _check_hyperparameter(name("lr"), group["lr"], "Invalid learning rate")
         group["momentum"] = _check_hyperparameter(name("momentum"), group["momentum"], "Invalid momentum value")
         group["dampening"] = _check_hyperparameter(name("dampening"), group["dampening"], "Invalid dampening value")
@@ -244,10 +256,7 @@ class SGD(_ValidatedOptimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
         """Update every parameter that has a gradient; return ``closure()`` if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, decoupled = group["weight_decay"], group["nesterov"], group["decoupled"]
@@ -334,9 +343,7 @@ class Adam(_ValidatedOptimizer):
         super().__init__(_check_params(params), defaults)
 
     def _check_group(self, group: dict[str, Any], prefix: str) -> None:
-        def name(key: str) -> str:
-            return f"{prefix}[{key!r}]" if prefix else key
-
+        name = functools.partial(_group_key_name, prefix)
         group["lr"] = _check_hyperparameter(name("lr"), group["lr"], "Invalid learning rate")
         group["betas"] = _check_betas(name("betas"), group["betas"])
         group["eps"] = _check_hyperparameter(name("eps"), group["eps"], "Invalid epsilon value")
@@ -353,10 +360,7 @@ class Adam(_ValidatedOptimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
         """Update every parameter that has a gradient; return ``closure()`` if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         name = type(self).__name__
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

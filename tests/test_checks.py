@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pytest
 
+from checker_assertions import assert_every_property_holds, assert_output_is_deterministic, not_implemented
 from course_lib.checks import CheckReport, PropertyResult, check_dropout_backward, check_dropout_forward
 from course_lib.dropout import dropout_backward, dropout_forward
 
@@ -80,10 +81,6 @@ def returns_only_out(x: np.ndarray, p: float, training: bool = True, rng: Rng = 
 
 def returns_none(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
     dropout_forward(x, p, training, rng)  # forgot the return
-
-
-def not_implemented(*args: Any, **kwargs: Any):
-    raise NotImplementedError()
 
 
 def no_validation(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
@@ -213,10 +210,7 @@ def _assert_rejected(report: CheckReport, property_fragment: str, *phrases: str)
 )
 def test_reference_implementation_passes_every_property(checker, fn, count, capsys) -> None:
     report = checker(fn)
-    lines = capsys.readouterr().out.splitlines()
-    assert report and len(report) == count
-    assert len(lines) == count and all(line.startswith("✓ ") for line in lines)
-    assert lines == report.lines()
+    assert_every_property_holds(report, capsys.readouterr().out, count)
     assert repr(report) == f"CheckReport({fn.__name__}: {count}/{count} properties hold)"
 
 
@@ -381,7 +375,4 @@ def test_checkers_reject_a_non_callable() -> None:
     ],
 )
 def test_printed_output_is_deterministic_and_has_no_addresses(checker, fn, capsys) -> None:
-    first = (repr(checker(fn)), capsys.readouterr().out)
-    second = (repr(checker(fn)), capsys.readouterr().out)
-    assert first == second
-    assert " at 0x" not in first[0] + first[1]
+    assert_output_is_deterministic(checker, fn, capsys)
