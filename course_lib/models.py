@@ -43,13 +43,23 @@ def init_uniform_(module: nn.Module, seed: int = 0) -> nn.Module:
     return module
 
 
-def make_mlp(layer_sizes: Sequence[int], *, dropout: float = 0.0, seed: int = 0) -> nn.Sequential:
-    """A fully connected ReLU network ``Linear → ReLU [→ Dropout] → … → Linear``.
+def make_mlp(
+    layer_sizes: Sequence[int], *, dropout: float = 0.0, batch_norm: bool = False, seed: int = 0
+) -> nn.Sequential:
+    """A fully connected ReLU network ``Linear [→ BatchNorm1d] → ReLU [→ Dropout] → … → Linear``.
+
+    With ``batch_norm=True`` every hidden ``Linear`` has no bias and is followed
+    by ``nn.BatchNorm1d`` (whose shift plays the bias's part). Such a layer is
+    *scale-invariant*: in training mode, multiplying a row of its weight by any
+    :math:`c > 0` leaves the network's output unchanged, because batch
+    normalization divides the scale out again. The output layer keeps its bias
+    and is not normalized.
 
     Args:
         layer_sizes: widths from input to output, e.g. ``(64, 128, 10)`` (at
             least two entries, each an int >= 1).
         dropout: dropout rate after each hidden ReLU (0 = no dropout layers).
+        batch_norm: normalize every hidden layer's pre-activations (bool).
         seed: seed of the NumPy initialisation (:func:`init_uniform_`).
 
     Example:
@@ -66,10 +76,15 @@ def make_mlp(layer_sizes: Sequence[int], *, dropout: float = 0.0, seed: int = 0)
         raise ValueError(f"layer_sizes must have at least two entries (inputs, outputs), got {list(layer_sizes)!r}")
     sizes = [check_int(f"layer_sizes[{i}]", size, minimum=1) for i, size in enumerate(layer_sizes)]
     dropout = check_probability("dropout", dropout)
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm must be a bool, got {batch_norm!r}")
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
+        hidden = i < len(sizes) - 2
+        layers.append(nn.Linear(n_in, n_out, bias=not (hidden and batch_norm)))
+        if hidden:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(n_out))
             layers.append(nn.ReLU())
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))

@@ -57,6 +57,7 @@ __all__ = [
     "name_substring_groups",
     "count_parameters",
     "effective_decay_rates",
+    "RelativeStepMeter",
     "optimizer_path",
 ]
 
@@ -687,6 +688,83 @@ def effective_decay_rates(optimizer: torch.optim.Optimizer) -> list[torch.Tensor
                 rate = lr * weight_decay / (v_hat.sqrt() + group["eps"])
             rates.append(rate)
     return rates
+
+
+# --- how far each step moves a weight, relative to its size ---------------------------------
+
+class RelativeStepMeter:
+    r"""Records :math:`\lVert w_t - w_{t-1}\rVert_2 / \lVert w_{t-1}\rVert_2` for one tensor at every optimizer step.
+
+    For a weight whose layer is followed by a normalization (batch norm, layer
+    norm, …), the network computes the same function for :math:`w` and
+    :math:`c\,w`; only the *direction* of :math:`w` matters, and the relative
+    step is the learning rate the direction actually sees (van Laarhoven, 2017,
+    "L2 regularization versus batch and weight normalization"). Weight decay
+    acts on such a weight only through this quantity: it keeps
+    :math:`\lVert w\rVert` from growing, and so keeps the relative step from
+    shrinking.
+
+    The meter hooks into ``optimizer.step`` (``register_step_pre_hook`` /
+    ``register_step_post_hook``, which every ``torch.optim.Optimizer`` has), so
+    it works inside any training loop, e.g. :func:`course_lib.train.fit`.
+
+    Args:
+        optimizer: the optimizer that updates ``tensor``.
+        tensor: a parameter of one of ``optimizer``'s groups.
+
+    Attributes:
+        values: one relative step per ``optimizer.step()`` so far (floats).
+
+    Example:
+        >>> w = nn.Parameter(torch.tensor([3.0, 4.0]))
+        >>> optimizer = SGD([w], lr=0.5)
+        >>> meter = RelativeStepMeter(optimizer, w)
+        >>> w.grad = torch.tensor([2.0, 0.0]); optimizer.step()  # w moves by 1, from a norm of 5
+        >>> meter.values
+        [0.2]
+        >>> meter.remove()
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, tensor: torch.Tensor) -> None:
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
+        if not any(param is tensor for group in optimizer.param_groups for param in group["params"]):
+            raise ValueError(f"tensor (shape {tuple(tensor.shape)}) is not a parameter of the optimizer's groups")
+        self.tensor = tensor
+        self.values: list[float] = []
+        self._before: torch.Tensor | None = None
+        self._handles = [
+            optimizer.register_step_pre_hook(lambda *_: self._remember()),
+            optimizer.register_step_post_hook(lambda *_: self._record()),
+        ]
+
+    def _remember(self) -> None:
+        self._before = self.tensor.detach().clone()
+
+    def _record(self) -> None:
+        assert self._before is not None
+        size = torch.linalg.vector_norm(self._before).item()
+        moved = torch.linalg.vector_norm(self.tensor.detach() - self._before).item()
+        self.values.append(moved / size if size > 0 else math.inf)
+        self._before = None
+
+    def mean(self, last: int | None = None) -> float:
+        """Mean relative step over all recorded steps, or over the ``last`` ones (int >= 1)."""
+        if last is not None:
+            last = check_int("last", last, minimum=1)
+            if last > len(self.values):
+                raise ValueError(f"last={last} is more than the {len(self.values)} steps recorded")
+        if not self.values:
+            raise ValueError("no step recorded yet: call optimizer.step() first")
+        return float(np.mean(self.values[-last:] if last is not None else self.values))
+
+    def remove(self) -> None:
+        """Detach from the optimizer (recorded values are kept)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
 
 # --- trajectories for the 2-D demo ------------------------------------------------------------

@@ -1428,6 +1428,8 @@ def plot_hyperparameter_grids(
     value_format: str = ".3f",
     colorbar_label: str = "validation loss",
     title: str = "Validation loss over learning rate η and weight decay λ",
+    xlabel: str = "weight decay λ",
+    mark_best: bool = True,
 ) -> Figure:
     """Side-by-side heat-maps of a validation loss over a learning rate × weight decay grid, one per optimizer.
 
@@ -1457,6 +1459,10 @@ def plot_hyperparameter_grids(
             (format ``value_format``; annotations with gid ``value-<label>``).
         colorbar_label: the colour bar's label.
         title: the figure title.
+        xlabel: the x-axis label of every panel.
+        mark_best: outline each panel's lowest cell and name it in the panel
+            title; ``False`` for grids of a quantity that has no "best" (the
+            panel title is then the label alone).
 
     The heat-maps are images with gid ``grid-<label>``; cell (i, j) is centred
     at x = j, y = i.
@@ -1478,9 +1484,12 @@ def plot_hyperparameter_grids(
         axes_by_label = {label: shared for label in losses}
     best_within = _check_best_within(best_within)
     n_columns = len(next(iter(axes_by_label.values())))
-    for name, flag in (("best_per_row", best_per_row), ("log_color", log_color), ("annotate", annotate)):
+    for name, flag in (("best_per_row", best_per_row), ("log_color", log_color), ("annotate", annotate),
+                       ("mark_best", mark_best)):
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(f"{name} must be a bool, got {flag!r}")
+    if not isinstance(xlabel, str):
+        raise ValueError(f"xlabel must be a str, got {xlabel!r}")
     try:
         format(1.0, value_format)
     except (TypeError, ValueError):
@@ -1515,7 +1524,9 @@ def plot_hyperparameter_grids(
             ax.plot(columns, finite_rows, "o", ms=5, color="white", mec="black", zorder=3, ls="",
                     gid=f"best-{label}", label="best λ for this η")
         panel_title = label
-        if np.any(np.isfinite(grid)):
+        if not mark_best:
+            pass
+        elif np.any(np.isfinite(grid)):
             i, j = np.unravel_index(int(np.nanargmin(grid)), grid.shape)
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1.0, 1.0, fill=False, edgecolor=BEST_CELL_COLOR, lw=2.2,
                                    zorder=4, gid=f"overall-best-{label}"))
@@ -1527,7 +1538,7 @@ def plot_hyperparameter_grids(
         ax.set_xticks(range(len(strengths)), [f"{s:g}" for s in strengths],
                       rotation=45 if rotate else 0, ha="right" if rotate else "center")
         ax.set_yticks(range(len(learning_rates)), [f"{r:g}" for r in learning_rates])
-        ax.set_xlabel("weight decay λ")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("learning rate η")
         ax.set_title(panel_title, fontsize=9)
     colorbar = fig.colorbar(image, ax=list(axes[0]), label=colorbar_label)

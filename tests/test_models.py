@@ -21,6 +21,30 @@ def test_make_mlp_builds_the_requested_layers():
     assert [type(layer) for layer in make_mlp((5, 2))] == [nn.Linear]
 
 
+def test_batch_norm_normalizes_every_hidden_layer_and_drops_its_bias():
+    model = make_mlp((64, 32, 16, 10), batch_norm=True, dropout=0.1)
+    kinds = [type(layer) for layer in model]
+    assert kinds == [nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Dropout,
+                     nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Dropout, nn.Linear]
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    assert [layer.bias is None for layer in linears] == [True, True, False]
+    assert [layer.num_features for layer in model if isinstance(layer, nn.BatchNorm1d)] == [32, 16]
+    assert [type(layer) for layer in make_mlp((5, 2), batch_norm=True)] == [nn.Linear]
+
+
+def test_batch_norm_layers_are_scale_invariant_in_training_mode():
+    model = make_mlp((8, 6, 6, 3), batch_norm=True, seed=0).double().train()
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(20, 8)))
+    before = model(x)
+    with torch.no_grad():
+        model[0].weight[2] *= 7.0  # one row (one hidden unit) scaled
+        model[3].weight.mul_(3.0)  # the whole second hidden matrix scaled
+    torch.testing.assert_close(model(x), before, rtol=1e-4, atol=1e-4)  # up to BatchNorm's eps
+    with torch.no_grad():
+        model[6].weight.mul_(2.0)  # the output layer is not normalized
+    assert not torch.allclose(model(x), before)
+
+
 def test_initialisation_comes_from_numpy_and_respects_torch_bounds():
     model = make_mlp((64, 32, 10), seed=3)
     rng = np.random.default_rng(3)
@@ -57,6 +81,7 @@ def test_init_uniform_keeps_dtype_and_returns_the_module():
         ({"layer_sizes": "64,10"}, TypeError, "layer_sizes must be a sequence of ints"),
         ({"layer_sizes": (64, 10), "dropout": 1.0}, ValueError, r"dropout must be in \[0, 1\), got 1.0"),
         ({"layer_sizes": (64, 10), "seed": -1}, ValueError, "seed must be an int >= 0"),
+        ({"layer_sizes": (64, 10), "batch_norm": 1}, TypeError, "batch_norm must be a bool, got 1"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, message):

@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from course_lib import optim
+from course_lib.models import make_mlp
 from course_lib.optim import (
     SGD,
     Adam,
@@ -642,3 +644,71 @@ def test_optimizer_path_reports_divergence_and_bad_arguments() -> None:
         optimizer_path(elongated_bowl, [1.0, 1.0], lambda ps: SGD([nn.Parameter(torch.zeros(1))], lr=0.1), steps=1)
     with pytest.raises(TypeError, match="loss_fn must return a scalar tensor"):
         optimizer_path(lambda w: w * 2, [1.0, 1.0], lambda ps: SGD(ps, lr=0.1), steps=1)
+
+
+# --- RelativeStepMeter ------------------------------------------------------------------------
+
+def test_relative_step_meter_records_every_step_with_any_optimizer() -> None:
+    model = make_mlp((6, 5, 3), batch_norm=True, seed=0)
+    weight = model[0].weight
+    for optimizer in (optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1),
+                      torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)):
+        meter = optim.RelativeStepMeter(optimizer, weight)
+        x = torch.from_numpy(np.random.default_rng(0).normal(size=(16, 6))).float()
+        expected = []
+        for _ in range(5):
+            before = weight.detach().clone()
+            optimizer.zero_grad()
+            model(x).square().mean().backward()
+            optimizer.step()
+            expected.append(((weight.detach() - before).norm() / before.norm()).item())
+        assert meter.values == pytest.approx(expected, rel=1e-6)
+        assert meter.mean() == pytest.approx(np.mean(expected), rel=1e-6)
+        assert meter.mean(last=2) == pytest.approx(np.mean(expected[-2:]), rel=1e-6)
+        meter.remove()
+        optimizer.step()  # no longer recorded
+        assert len(meter.values) == 5
+
+
+def test_relative_step_meter_matches_adamw_equilibrium_of_a_scale_invariant_weight() -> None:
+    """Under AdamW with per-step decay d, the relative step of a normalized layer settles near sqrt(2d(1-β1)/(1+β1))."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(size=(256, 16))).float()
+    y = torch.from_numpy(rng.integers(0, 4, size=256))
+    model = make_mlp((16, 32, 4), batch_norm=True, seed=0)
+    lr, per_step_decay = 1e-2, 1e-2
+    optimizer = optim.AdamW(optim.param_groups(model, weight_decay=per_step_decay / lr), lr=lr)
+    meter = optim.RelativeStepMeter(optimizer, model[0].weight)
+    for step in range(1500):
+        batch = torch.from_numpy(rng.integers(0, 256, size=16))
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+        optimizer.step()
+    predicted = math.sqrt(2 * per_step_decay * (1 - 0.9) / (1 + 0.9))
+    assert meter.mean(last=300) == pytest.approx(predicted, rel=0.3)
+
+
+def test_relative_step_meter_validates_its_arguments() -> None:
+    w = nn.Parameter(torch.ones(3))
+    optimizer = optim.SGD([w], lr=0.1)
+    with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer, got list"):
+        optim.RelativeStepMeter([w], w)
+    with pytest.raises(TypeError, match="tensor must be a torch.Tensor, got float"):
+        optim.RelativeStepMeter(optimizer, 1.0)
+    with pytest.raises(ValueError, match=r"tensor \(shape \(2,\)\) is not a parameter"):
+        optim.RelativeStepMeter(optimizer, nn.Parameter(torch.ones(2)))
+    meter = optim.RelativeStepMeter(optimizer, w)
+    with pytest.raises(ValueError, match="no step recorded yet"):
+        meter.mean()
+    w.grad = torch.ones(3)
+    optimizer.step()
+    with pytest.raises(ValueError, match="last=2 is more than the 1 steps recorded"):
+        meter.mean(last=2)
+    with pytest.raises(ValueError, match="last must be an int >= 1"):
+        meter.mean(last=0)
+    zero = nn.Parameter(torch.zeros(2))
+    zero_optimizer = optim.SGD([zero], lr=0.1)
+    zero_meter = optim.RelativeStepMeter(zero_optimizer, zero)
+    zero.grad = torch.ones(2)
+    zero_optimizer.step()
+    assert zero_meter.values == [math.inf]  # a step away from zero has no finite relative size

@@ -242,6 +242,14 @@ def test_hyperparameter_grids_options_annotate_log_colour_and_no_row_markers():
     assert adam.get_title() == "Adam + L2\nbest 0.50 at η = 0.001, λ = 0.001"
 
 
+def test_hyperparameter_grids_without_a_best_cell_and_with_another_axis_label():
+    fig = plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES, best_per_row=False, mark_best=False,
+                                          xlabel="per-step decay")
+    for ax, label in zip(_panels(fig), LOSSES):
+        assert ax.get_title() == label and ax.get_xlabel() == "per-step decay"
+        assert _by_gid(ax, f"overall-best-{label}") == [] and _by_gid(ax, f"best-{label}") == []
+
+
 def test_hyperparameter_grids_show_a_fully_diverged_panel_without_markers():
     losses = {"diverged": np.full((3, 4), np.nan), "fine": ADAMW}
     diverged, _ = _panels(plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, losses))
@@ -265,6 +273,8 @@ def test_hyperparameter_grids_show_a_fully_diverged_panel_without_markers():
         (LEARNING_RATES, STRENGTHS, {"a": np.zeros((3, 4))}, {"log_color": True}, r"losses\['a'\] must be > 0"),
         (LEARNING_RATES, STRENGTHS, LOSSES, {"value_format": "d"}, "value_format must be a float format spec"),
         (LEARNING_RATES, STRENGTHS, LOSSES, {"best_per_row": 1}, "best_per_row must be a bool"),
+        (LEARNING_RATES, STRENGTHS, LOSSES, {"mark_best": "no"}, "mark_best must be a bool"),
+        (LEARNING_RATES, STRENGTHS, LOSSES, {"xlabel": None}, "xlabel must be a str"),
     ],
 )
 def test_hyperparameter_grids_validate_their_arguments(learning_rates, strengths, losses, kwargs, message):
