@@ -713,7 +713,8 @@ class RelativeStepMeter:
         tensor: a parameter of one of ``optimizer``'s groups.
 
     Attributes:
-        values: one relative step per ``optimizer.step()`` so far (floats).
+        values: one relative step per ``optimizer.step()`` so far (floats;
+            from :math:`w = 0` a step that moves it counts as ``inf``).
 
     Example:
         >>> w = nn.Parameter(torch.tensor([3.0, 4.0]))
@@ -747,7 +748,10 @@ class RelativeStepMeter:
         assert self._before is not None
         size = torch.linalg.vector_norm(self._before).item()
         moved = torch.linalg.vector_norm(self.tensor.detach() - self._before).item()
-        self.values.append(moved / size if size > 0 else math.inf)
+        if size > 0:
+            self.values.append(moved / size)
+        else:  # from w = 0: no step is a step, any other step is infinitely large relative to |w| = 0
+            self.values.append(0.0 if moved == 0 else math.inf)
         self._before = None
 
     def mean(self, last: int | None = None) -> float:

@@ -1462,7 +1462,8 @@ def plot_hyperparameter_grids(
         xlabel: the x-axis label of every panel.
         mark_best: outline each panel's lowest cell and name it in the panel
             title; ``False`` for grids of a quantity that has no "best" (the
-            panel title is then the label alone).
+            panel title is then the label, plus "every run diverged" where
+            that is so).
 
     The heat-maps are images with gid ``grid-<label>``; cell (i, j) is centred
     at x = j, y = i.
@@ -1524,16 +1525,14 @@ def plot_hyperparameter_grids(
             ax.plot(columns, finite_rows, "o", ms=5, color="white", mec="black", zorder=3, ls="",
                     gid=f"best-{label}", label="best λ for this η")
         panel_title = label
-        if not mark_best:
-            pass
-        elif np.any(np.isfinite(grid)):
+        if not np.any(np.isfinite(grid)):
+            panel_title += "\nevery run diverged"
+        elif mark_best:
             i, j = np.unravel_index(int(np.nanargmin(grid)), grid.shape)
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1.0, 1.0, fill=False, edgecolor=BEST_CELL_COLOR, lw=2.2,
                                    zorder=4, gid=f"overall-best-{label}"))
             best = format(grid[i, j], value_format)
             panel_title += f"\nbest {best} at η = {learning_rates[i]:g}, λ = {strengths[j]:g}"
-        else:
-            panel_title += "\nevery run diverged"
         rotate = len(strengths) > 4
         ax.set_xticks(range(len(strengths)), [f"{s:g}" for s in strengths],
                       rotation=45 if rotate else 0, ha="right" if rotate else "center")

@@ -709,6 +709,8 @@ def test_relative_step_meter_validates_its_arguments() -> None:
     zero = nn.Parameter(torch.zeros(2))
     zero_optimizer = optim.SGD([zero], lr=0.1)
     zero_meter = optim.RelativeStepMeter(zero_optimizer, zero)
+    zero.grad = torch.zeros(2)
+    zero_optimizer.step()
     zero.grad = torch.ones(2)
     zero_optimizer.step()
-    assert zero_meter.values == [math.inf]  # a step away from zero has no finite relative size
+    assert zero_meter.values == [0.0, math.inf]  # standing still at zero is no step; leaving zero has no finite size

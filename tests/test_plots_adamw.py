@@ -254,6 +254,9 @@ def test_hyperparameter_grids_show_a_fully_diverged_panel_without_markers():
     losses = {"diverged": np.full((3, 4), np.nan), "fine": ADAMW}
     diverged, _ = _panels(plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, losses))
     assert diverged.get_title() == "diverged\nevery run diverged"
+    plt.close("all")
+    unmarked, _ = _panels(plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, losses, mark_best=False))
+    assert unmarked.get_title() == "diverged\nevery run diverged"
     assert _by_gid(diverged, "best-diverged") == [] and _by_gid(diverged, "overall-best-diverged") == []
 
 
