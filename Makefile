@@ -7,6 +7,14 @@ BIN := $(VENV)/bin
 KERNEL := regularization-course
 READY := $(VENV)/.ready
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600
+# Every core (pytest-xdist); tests/conftest.py keeps each notebook's cells together on one worker.
+PYTEST_PARALLEL := --numprocesses=auto
+# torch's CPU kernels take the same code path on every x86-64 machine with AVX2, Intel or AMD
+# (MKL's conditional numerical reproducibility, ATen's kernel choice), so a notebook's numbers do not
+# depend on the processor that executed it. The course kernel is registered with the same settings.
+export MKL_CBWR := AVX2
+export ATEN_CPU_CAPABILITY := avx2
+KERNEL_ENV := --env MKL_CBWR $(MKL_CBWR) --env ATEN_CPU_CAPABILITY $(ATEN_CPU_CAPABILITY)
 # Jupyter refuses to run as root unless told to (containers often run as root).
 LAB_FLAGS := --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -18,7 +26,7 @@ $(READY): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0] + " at $(PYTHON)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt --editable '.[course]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (regularization course)"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (regularization course)" $(KERNEL_ENV)
 	@touch $@
 
 ## lab: start JupyterLab on the chapters (the student's main command)
@@ -27,7 +35,7 @@ lab: venv
 
 ## test: unit and property tests, the docstring examples, nbval (strict) over every notebook, the nbgrader round trip
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_NBVAL) --doctest-modules tests course_lib notebooks
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_NBVAL) --doctest-modules tests course_lib notebooks
 
 ## execute: re-run every written notebook in place, storing fresh outputs
 execute: venv

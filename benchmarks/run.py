@@ -20,8 +20,8 @@ from torch import nn
 
 from course_lib.data import load_digits_splits
 from course_lib.dropout import InvertedDropout, dropout_forward
+from course_lib.linear_models import lasso_fit
 from course_lib.optim import AdamW
-from course_lib.regularizers import lasso_fit
 from course_lib.train import fit
 
 REPEATS = 15
@@ -114,7 +114,7 @@ def bench_fit_against_a_hand_written_loop(epochs: int = 4, batch_size: int = 32)
 
 
 def bench_lasso_against_sklearn(n: int = 200, d: int = 1000, agreement: float = 1e-6) -> tuple[float, float]:
-    """course_lib.regularizers.lasso_fit against sklearn.linear_model.Lasso, both to the same accuracy.
+    """course_lib.linear_models.lasso_fit against sklearn.linear_model.Lasso, both to the same accuracy.
 
     A fixed 200x1000 problem with standardized columns, 20 non-zero true
     coefficients and noise 0.1; alpha = 0.1 alpha_max gives a sparse solution.

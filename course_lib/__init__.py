@@ -1,7 +1,11 @@
 """course_lib: the tested library behind the executable textbook on regularization.
 
-One module per topic (``dropout``, ``gradcheck``, ``checks``, ``plots``,
-``widgets``, ``book`` …). Chapter notebooks start with::
+One module per topic for the algorithms (``dropout``, ``regularizers``,
+``linear_models``, ``optim`` …), shared experiment parts (``data``, ``models``,
+``train``, ``gradcheck``), the book's tooling (``book``, ``notebook``,
+``execution``, ``release``), and three packages with one module per chapter,
+named by its ``book.toml`` id: ``checks`` (autograding), ``plots`` (figures)
+and ``widgets`` (interactive demos). Chapter notebooks start with::
 
     import course_lib
     rng = course_lib.setup_notebook()

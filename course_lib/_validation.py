@@ -13,11 +13,26 @@ from typing import Any
 import numpy as np
 
 
-def check_probability(name: str, value: Any, *, allow_one: bool = False) -> float:
-    """Return ``value`` as a float after checking it lies in [0, 1) (or [0, 1])."""
+def _real_as_float(name: str, value: Any) -> float:
+    """Return ``value`` as a float after checking it is a real number (a bool is not)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    return float(value)
+
+
+def _check_finite_positive(name: str, value: Any, *, allow_zero: bool) -> float:
+    """Return ``value`` as a float after checking it is a finite number > 0 (or >= 0 with ``allow_zero``)."""
+    value = _real_as_float(name, value)
+    lower_ok = value >= 0.0 if allow_zero else value > 0.0
+    if not (math.isfinite(value) and lower_ok):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return value
+
+
+def check_probability(name: str, value: Any, *, allow_one: bool = False) -> float:
+    """Return ``value`` as a float after checking it lies in [0, 1) (or [0, 1])."""
+    value = _real_as_float(name, value)
     upper_ok = value <= 1.0 if allow_one else value < 1.0
     if math.isnan(value) or value < 0.0 or not upper_ok:
         interval = "[0, 1]" if allow_one else "[0, 1)"
@@ -27,12 +42,7 @@ def check_probability(name: str, value: Any, *, allow_one: bool = False) -> floa
 
 def check_positive(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking it is a finite number > 0."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
+    return _check_finite_positive(name, value, allow_zero=False)
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -73,9 +83,4 @@ def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
 
 def check_non_negative(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking it is a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
+    return _check_finite_positive(name, value, allow_zero=True)

@@ -12,6 +12,13 @@ probability ``p`` during training. With keep mask ``m_i ~ Bernoulli(1 - p)``:
 
 The backward pass of inverted dropout reuses the forward mask and scale:
 ``dL/dx_i = m_i / (1 - p) * dL/dy_i``. Drawing a fresh mask in backward is a bug.
+
+The widgets of the chapter (:mod:`course_lib.widgets.dropout`) show two
+things computed here: the keep masks and counts of one forward pass of a
+drawn network (:func:`keep_masks`, :func:`network_statistics`,
+:func:`expected_active_connections`), and a tiny fixed network whose
+training-mode outputs average to its eval-mode output (:func:`tiny_network`,
+:func:`training_mode_outputs`, :func:`eval_mode_output`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +52,15 @@ __all__ = [
     "dropout_ensemble",
     "running_mean_with_standard_error",
     "sample_dropout_regression_losses",
+    "draw_unit_uniforms",
+    "keep_masks",
+    "NetworkStatistics",
+    "network_statistics",
+    "expected_active_connections",
+    "TinyNetwork",
+    "tiny_network",
+    "eval_mode_output",
+    "training_mode_outputs",
 ]
 
 
@@ -145,11 +162,19 @@ def scaled_inference_dropout_forward(
     return np.where(mask, x, 0).astype(np.result_type(x, 1.0), copy=False), mask
 
 
+def _check_mask_generator(generator: Any) -> torch.Generator | np.random.Generator | None:
+    if generator is not None and not isinstance(generator, (torch.Generator, np.random.Generator)):
+        raise TypeError(
+            f"generator must be a torch.Generator, a numpy.random.Generator or None, got {type(generator).__name__}"
+        )
+    return generator
+
+
 def inverted_dropout(
     x: torch.Tensor,
     p: float = 0.5,
     training: bool = True,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | np.random.Generator | None = None,
 ) -> torch.Tensor:
     r"""Inverted dropout on a tensor, differentiable by autograd.
 
@@ -157,13 +182,29 @@ def inverted_dropout(
     :math:`x \odot m / (1-p)`. Autograd saves the scaled mask, so the backward
     pass multiplies the upstream gradient by the *same* :math:`m/(1-p)`.
     Same semantics as :func:`torch.nn.functional.dropout` (without ``inplace``).
+
+    The mask comes from ``generator``: torch's global generator (``None``), a
+    ``torch.Generator``, or a ``numpy.random.Generator`` (``m = u >= p`` with
+    :math:`u \sim \mathcal U[0, 1)`, as in :func:`dropout_forward`). torch's
+    Bernoulli sampler can give other masks for the same seed on another
+    processor; NumPy's streams are the same everywhere, so a NumPy generator
+    makes a training run reproducible across machines.
+
+    Example:
+        >>> y = inverted_dropout(torch.ones(2, 4), 0.5, generator=np.random.default_rng(0))
+        >>> sorted(set(y.flatten().tolist())) == [0.0, 2.0]
+        True
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     p = check_probability("p", p)
     training = check_bool("training", training)
+    generator = _check_mask_generator(generator)
     if not training or p == 0.0:
         return x
+    if isinstance(generator, np.random.Generator):
+        keep = torch.from_numpy(generator.random(tuple(x.shape)) >= p).to(device=x.device)
+        return x * keep.to(x.dtype).div_(1.0 - p)
     scaled_mask = torch.empty_like(x).bernoulli_(1.0 - p, generator=generator).div_(1.0 - p)
     return x * scaled_mask
 
@@ -179,10 +220,14 @@ class InvertedDropout(nn.Module):
         \qquad \mathbb{E}[y] = x .
 
     In evaluation mode (``module.eval()``) the module is the identity. A new
-    mask is drawn on every forward call, from torch's global generator.
+    mask is drawn on every forward call, from torch's global generator or from
+    ``generator`` (see :func:`inverted_dropout`: a NumPy generator gives the
+    same masks on every machine).
 
     Args:
         p: probability of an element being zeroed, in [0, 1). Default: 0.5.
+        generator: where masks come from: ``None`` (torch's global generator),
+            a ``torch.Generator`` or a ``numpy.random.Generator``.
 
     Shape:
         - Input: any shape. Output: the same shape.
@@ -194,15 +239,19 @@ class InvertedDropout(nn.Module):
         [1.0, 1.0]
     """
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, generator: torch.Generator | np.random.Generator | None = None) -> None:
         super().__init__()
         self.p = check_probability("p", p)
+        self.generator = _check_mask_generator(generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return inverted_dropout(x, self.p, self.training)
+        return inverted_dropout(x, self.p, self.training, self.generator)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        if self.generator is None:
+            return f"p={self.p}"
+        source = "numpy.random.Generator" if isinstance(self.generator, np.random.Generator) else "torch.Generator"
+        return f"p={self.p}, generator={source}"
 
 
 def all_keep_masks(n: int) -> np.ndarray:
@@ -527,3 +576,184 @@ def sample_dropout_regression_losses(
         X_dropped, _ = dropout_forward(X.astype(np.float64), p, rng=rng)
         losses[s] = np.sum((y - X_dropped @ w) ** 2)
     return losses
+
+
+# --- the masks and counts of one forward pass of a drawn dropout network ----------------------
+
+
+def _check_layer_sizes(layer_sizes: Sequence[int]) -> tuple[int, ...]:
+    sizes = tuple(layer_sizes)
+    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
+        raise ValueError(f"layer_sizes must list at least two positive ints, got {sizes!r}")
+    return tuple(int(n) for n in sizes)
+
+
+def _droppable_layers(n_layers: int, drop_inputs: bool) -> list[bool]:
+    """Hidden layers are droppable, the input layer only on request, the output layer never."""
+    return [drop_inputs if i == 0 else i < n_layers - 1 for i in range(n_layers)]
+
+
+def draw_unit_uniforms(layer_sizes: Sequence[int], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """One U(0, 1) number per unit, per layer: the randomness behind one dropout pass.
+
+    A unit is dropped when its number falls below ``p`` (:func:`keep_masks`), so
+    for fixed uniforms raising ``p`` only ever drops *more* units: a slider
+    moves smoothly instead of reshuffling the whole picture.
+    """
+    sizes = _check_layer_sizes(layer_sizes)
+    rng = check_generator("rng", rng)
+    return tuple(rng.random(n) for n in sizes)
+
+
+def keep_masks(
+    layer_sizes: Sequence[int],
+    uniforms: Sequence[np.ndarray],
+    p: float,
+    *,
+    training: bool = True,
+    drop_inputs: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """Boolean keep masks, one per layer, as a dropout network uses them in one forward pass.
+
+    In training mode a droppable unit is kept when its uniform is ``>= p``
+    (probability ``1 - p``); hidden layers are droppable, the input layer only
+    if ``drop_inputs``, the output layer never. In evaluation mode every unit is kept.
+    """
+    sizes = _check_layer_sizes(layer_sizes)
+    p = check_probability("p", p)
+    training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
+    uniforms = [np.asarray(u, dtype=np.float64) for u in uniforms]
+    if len(uniforms) != len(sizes) or any(u.shape != (n,) for u, n in zip(uniforms, sizes)):
+        raise ValueError(f"uniforms must hold one array per layer with shapes {[(n,) for n in sizes]}")
+    droppable = _droppable_layers(len(sizes), drop_inputs)
+    return tuple(
+        (u >= p) if (training and can_drop) else np.ones(n, dtype=bool)
+        for u, n, can_drop in zip(uniforms, sizes, droppable)
+    )
+
+
+@dataclass(frozen=True)
+class NetworkStatistics:
+    """What one forward pass of a dropout network looks like.
+
+    Attributes:
+        training: whether the network is in training mode.
+        p: the drop rate of the droppable layers.
+        units, droppable_units, dropped_units: unit counts (all layers; droppable layers; dropped now).
+        connections, active_connections: weights between consecutive layers; those whose two
+            end units are both kept (the weights that carry signal and get a gradient in this pass).
+        keep_probability: probability that a droppable unit survives (``1 - p`` in training, 1 in eval).
+        survivor_scale: factor applied to kept units (``1 / (1 - p)`` in training, 1 in eval).
+    """
+
+    training: bool
+    p: float
+    units: int
+    droppable_units: int
+    dropped_units: int
+    connections: int
+    active_connections: int
+    keep_probability: float
+    survivor_scale: float
+
+
+def network_statistics(
+    layer_sizes: Sequence[int],
+    masks: Sequence[np.ndarray],
+    p: float,
+    *,
+    training: bool,
+    drop_inputs: bool = False,
+) -> NetworkStatistics:
+    """Count dropped units and active connections of a fully connected network under ``masks``."""
+    sizes = _check_layer_sizes(layer_sizes)
+    p = check_probability("p", p)
+    training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
+    masks = [np.asarray(m) for m in masks]
+    if len(masks) != len(sizes) or any(m.dtype != np.bool_ or m.shape != (n,) for m, n in zip(masks, sizes)):
+        raise ValueError(f"masks must hold one boolean array per layer with shapes {[(n,) for n in sizes]}")
+    kept = [int(m.sum()) for m in masks]
+    droppable = _droppable_layers(len(sizes), drop_inputs)
+    return NetworkStatistics(
+        training=training,
+        p=p,
+        units=sum(sizes),
+        droppable_units=sum(n for n, d in zip(sizes, droppable) if d),
+        dropped_units=sum(sizes) - sum(kept),
+        connections=sum(a * b for a, b in zip(sizes[:-1], sizes[1:])),
+        active_connections=sum(a * b for a, b in zip(kept[:-1], kept[1:])),
+        keep_probability=1.0 - p if training else 1.0,
+        survivor_scale=1.0 / (1.0 - p) if training else 1.0,
+    )
+
+
+def expected_active_connections(
+    layer_sizes: Sequence[int], p: float, *, training: bool = True, drop_inputs: bool = False
+) -> float:
+    r"""Expected number of active connections, :math:`\sum_l n_l n_{l+1} q_l q_{l+1}`.
+
+    :math:`n_l` is the width and :math:`q_l` the keep probability of layer l
+    (``1 - p`` for a droppable layer in training mode, otherwise 1).
+    """
+    sizes = _check_layer_sizes(layer_sizes)
+    p = check_probability("p", p)
+    training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
+    keep = [1.0 - p if (training and d) else 1.0 for d in _droppable_layers(len(sizes), drop_inputs)]
+    return float(sum(a * b * qa * qb for a, b, qa, qb in zip(sizes[:-1], sizes[1:], keep[:-1], keep[1:])))
+
+
+# --- a tiny network: training-mode passes against the eval-mode output ------------------------
+
+
+@dataclass(frozen=True)
+class TinyNetwork:
+    r"""A fixed input and a two-layer network with dropout on its hidden units.
+
+    ``h = relu(W1 x + b1)``; training: ``y = W2 dropout(h) + b2``; eval: ``y = W2 h + b2``.
+    Dropout feeds the last, linear layer, so :math:`\mathbb{E}[y_{\text{train}}] = y_{\text{eval}}` exactly.
+    """
+
+    x: np.ndarray
+    W1: np.ndarray
+    b1: np.ndarray
+    W2: np.ndarray
+    b2: np.ndarray
+
+    @property
+    def hidden(self) -> np.ndarray:
+        return np.maximum(self.W1 @ self.x + self.b1, 0.0)
+
+
+def tiny_network(seed: int = 0, inputs: int = 5, hidden: int = 16, outputs: int = 3) -> TinyNetwork:
+    """A reproducible :class:`TinyNetwork` with standard-normal input and ``1/sqrt(fan_in)``-scaled weights."""
+    for name, value in (("inputs", inputs), ("hidden", hidden), ("outputs", outputs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    rng = np.random.default_rng(seed)
+    return TinyNetwork(
+        x=rng.standard_normal(inputs),
+        W1=rng.standard_normal((hidden, inputs)) / np.sqrt(inputs),
+        b1=np.full(hidden, 0.1),
+        W2=rng.standard_normal((outputs, hidden)) / np.sqrt(hidden),
+        b2=np.zeros(outputs),
+    )
+
+
+def eval_mode_output(network: TinyNetwork) -> np.ndarray:
+    """The deterministic evaluation-mode output (all hidden units, no scaling)."""
+    return network.W2 @ network.hidden + network.b2
+
+
+def training_mode_outputs(network: TinyNetwork, p: float, n_passes: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_passes, outputs)``: one training-mode output per pass, each with a fresh inverted-dropout mask."""
+    if not isinstance(network, TinyNetwork):
+        raise TypeError(f"network must be a TinyNetwork, got {type(network).__name__}")
+    p = check_probability("p", p)
+    if isinstance(n_passes, bool) or not isinstance(n_passes, (int, np.integer)) or n_passes < 1:
+        raise ValueError(f"n_passes must be a positive int, got {n_passes!r}")
+    rng = check_generator("rng", rng)
+    hidden = np.broadcast_to(network.hidden, (int(n_passes), network.hidden.size)).copy()
+    dropped, _ = dropout_forward(hidden, p, rng=rng)
+    return dropped @ network.W2.T + network.b2

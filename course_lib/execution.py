@@ -9,6 +9,7 @@ timing metadata and no widget state, so executing twice gives no git diff.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -19,10 +20,28 @@ from nbclient import NotebookClient
 
 from course_lib.book import Book, load_book
 
-__all__ = ["KERNEL_NAME", "KERNELSPEC", "WIDGET_VIEW", "ExecutionResult", "ensure_kernel", "execute_notebook", "book_notebooks"]
+__all__ = [
+    "KERNEL_NAME",
+    "KERNELSPEC",
+    "PORTABLE_CPU_ENV",
+    "WIDGET_VIEW",
+    "ExecutionResult",
+    "ensure_kernel",
+    "execute_notebook",
+    "book_notebooks",
+]
 
 KERNEL_NAME = "regularization-course"
 KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (regularization course)", "language": "python"}
+
+#: Environment of every kernel that executes the book: torch's CPU kernels take
+#: the same code path on any x86-64 processor with AVX2, Intel or AMD — MKL's
+#: conditional numerical reproducibility mode and ATen's vectorised kernels —
+#: so float32 training gives the same numbers, and the same stored outputs, on
+#: every machine (with AVX-512, MKL and ATen would otherwise pick other
+#: kernels, whose rounding differs). The Makefile exports the same values and
+#: registers the course kernel with them.
+PORTABLE_CPU_ENV = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +52,7 @@ class ExecutionResult:
 
 
 def ensure_kernel() -> None:
-    """Register the course kernel (this interpreter) if Jupyter does not know it yet."""
+    """Register the course kernel (this interpreter, :data:`PORTABLE_CPU_ENV`) if Jupyter does not know it yet."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
@@ -41,20 +60,24 @@ def ensure_kernel() -> None:
     except NoSuchKernel:
         from ipykernel.kernelspec import install
 
-        install(kernel_name=KERNEL_NAME, display_name=KERNELSPEC["display_name"], prefix=sys.prefix)
+        install(kernel_name=KERNEL_NAME, display_name=KERNELSPEC["display_name"], prefix=sys.prefix, env=PORTABLE_CPU_ENV)
 
 
 def execute_notebook(path: str | Path, *, write: bool = True, timeout: int = 600) -> ExecutionResult:
     """Run every cell of the notebook at ``path`` top to bottom in a fresh course kernel.
 
-    The working directory is the notebook's folder. With ``write=True`` the
-    outputs are stored back into the file, cleaned of volatile metadata.
-    Raises ``nbclient.exceptions.CellExecutionError`` if a cell fails.
+    The working directory is the notebook's folder; the kernel runs with
+    :data:`PORTABLE_CPU_ENV` (a value already set in the environment wins).
+    With ``write=True`` the outputs are stored back into the file, cleaned of
+    volatile metadata. Raises ``nbclient.exceptions.CellExecutionError`` if a
+    cell fails.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path {str(path)!r} is not a notebook file")
     ensure_kernel()
+    for name, value in PORTABLE_CPU_ENV.items():  # the kernel process inherits them
+        os.environ.setdefault(name, value)
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,

@@ -31,8 +31,9 @@ weight by the same factor :math:`1 - \eta\lambda`.
 Which weights to decay is decided by :func:`param_groups` (by module type and
 dimensionality: weight matrices yes; biases, normalization parameters and
 embeddings no); :func:`name_substring_groups` is the widely copied name filter,
-kept to show how it miscounts. :func:`optimizer_path` records the trajectory of
-an optimizer on a small loss for the chapter's 2-D demo.
+kept to show how it miscounts. The trajectories of these optimizers on 2-D
+toy losses, for the chapter's demo, are recorded by
+:func:`course_lib.optimizer_paths.optimizer_path`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ __all__ = [
     "count_parameters",
     "effective_decay_rates",
     "RelativeStepMeter",
-    "optimizer_path",
 ]
 
 # Modules whose parameters are never decayed: their scale and shift set the
@@ -769,70 +769,3 @@ class RelativeStepMeter:
         for handle in self._handles:
             handle.remove()
         self._handles = []
-
-
-# --- trajectories for the 2-D demo ------------------------------------------------------------
-
-def optimizer_path(
-    loss_fn: Callable[[torch.Tensor], torch.Tensor],
-    start: Any,
-    make_optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer],
-    steps: int,
-) -> np.ndarray:
-    """Positions of one parameter vector over ``steps`` optimizer steps on ``loss_fn``.
-
-    Args:
-        loss_fn: maps the position ``w`` (float64 tensor of shape ``(d,)``) to a scalar loss tensor.
-        start: the initial position, 1-D array-like of length ``d >= 1``, finite.
-        make_optimizer: builds an optimizer over the list of parameters it is
-            given, e.g. ``lambda params: AdamW(params, lr=0.05, weight_decay=0.5)``.
-        steps: number of steps, >= 1.
-
-    Returns:
-        A float64 array of shape ``(steps + 1, d)``; row 0 is ``start``.
-
-    Raises:
-        ValueError: if the loss or the position becomes non-finite (the message
-            names the step).
-
-    Example:
-        >>> path = optimizer_path(lambda w: (w**2).sum(), [1.0, -2.0], lambda ps: SGD(ps, lr=0.1), steps=3)
-        >>> path.shape
-        (4, 2)
-    """
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    if not callable(make_optimizer):
-        raise TypeError(f"make_optimizer must be callable, got {type(make_optimizer).__name__}")
-    steps = check_int("steps", steps, minimum=1)
-    try:
-        start_array = np.array(start.detach().cpu() if isinstance(start, torch.Tensor) else start, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"start must be a 1-D array of real numbers, got {type(start).__name__}") from error
-    if start_array.ndim != 1 or start_array.size == 0:
-        raise ValueError(f"start must be a non-empty 1-D array, got shape {start_array.shape}")
-    if not np.all(np.isfinite(start_array)):
-        raise ValueError(f"start must be finite, got {start_array}")
-
-    position = nn.Parameter(torch.tensor(start_array, dtype=torch.float64))
-    optimizer = make_optimizer([position])
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"make_optimizer must return a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if not any(p is position for group in optimizer.param_groups for p in group["params"]):
-        raise ValueError("make_optimizer must build the optimizer over the parameters it is given")
-
-    path = np.empty((steps + 1, start_array.size))
-    path[0] = start_array
-    for step in range(1, steps + 1):
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(position)
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
-        if not torch.isfinite(loss).all():
-            raise ValueError(f"the loss became non-finite ({loss.item()}) at step {step} of {steps}, at w = {path[step - 1]}")
-        loss.backward()
-        optimizer.step()
-        path[step] = position.detach().numpy()
-        if not np.all(np.isfinite(path[step])):
-            raise ValueError(f"the position became non-finite at step {step} of {steps}: w = {path[step]}")
-    return path

@@ -1,6 +1,15 @@
-"""Shared test set-up: a headless plotting backend and the book manifest."""
+"""Shared test set-up: portable CPU kernels, a headless plotting backend, the book manifest, parallel scheduling."""
 
 from __future__ import annotations
+
+import os
+
+from course_lib.execution import PORTABLE_CPU_ENV
+
+# Before torch computes anything in this process or in a notebook kernel it starts: the same CPU
+# kernels on every machine, so stored outputs and reference values do not depend on the processor.
+for _name, _value in PORTABLE_CPU_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 import matplotlib
 
@@ -25,20 +34,41 @@ settings.register_profile("course", derandomize=True, deadline=None, max_example
 settings.load_profile("course")
 
 
-# Notebook execution times measured by tests/test_notebooks.py, reported after the run.
-TIMINGS = pytest.StashKey[list]()
+def _scheduling_unit(nodeid: str) -> str:
+    """What one pytest-xdist worker runs as a whole: a notebook, the nbgrader round trip, or a single test.
+
+    nbval's cells of one notebook share one kernel and must run in order on one worker; the
+    round trip's tests share module-scoped releases. Every other test is scheduled on its own.
+    """
+    path = nodeid.split("::", 1)[0]
+    return path if path.endswith((".ipynb", "tests/test_release.py")) else nodeid
 
 
-@pytest.fixture(scope="session")
-def notebook_timings(pytestconfig: pytest.Config) -> list[tuple[str, float, float]]:
-    return pytestconfig.stash.setdefault(TIMINGS, [])
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebookScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scheduling_unit(nodeid)
+
+    return NotebookScheduling(config, log)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    timings = config.stash.get(TIMINGS, [])
-    if not timings:
+# Notebook execution times measured by tests/test_notebooks.py travel as a user property, so the
+# controller process collects them also when the tests ran on pytest-xdist workers.
+NOTEBOOK_TIMING = "notebook_timing"
+_timings: list[tuple[str, float, float]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _timings.extend(tuple(value) for name, value in report.user_properties if name == NOTEBOOK_TIMING)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _timings:
         return
     terminalreporter.section("notebook execution times (budget from book.toml)")
-    for name, seconds, budget in timings:
+    for name, seconds, budget in sorted(_timings):
         flag = "" if seconds <= budget else "  over budget (fails at 3x)"
         terminalreporter.write_line(f"{seconds:7.1f} s / {budget:4.0f} s  {name}{flag}")

@@ -100,3 +100,32 @@ def test_malformed_manifest_names_the_key(tmp_path: Path, text: str, message: st
 def test_missing_manifest_file(tmp_path: Path) -> None:
     with pytest.raises(BookError, match="no such manifest file"):
         load_book(tmp_path / "absent.toml")
+
+
+# --- the presentation packages follow the manifest ---------------------------------------------
+
+import pkgutil  # noqa: E402
+
+import course_lib.checks  # noqa: E402
+import course_lib.plots  # noqa: E402
+import course_lib.widgets  # noqa: E402
+
+SHARED_MODULES = {"checks": {"report"}, "plots": {"training"}, "widgets": set()}
+
+
+def _chapter_modules(package) -> set[str]:
+    return {info.name for info in pkgutil.iter_modules(package.__path__)}
+
+
+@pytest.mark.parametrize("package", [course_lib.checks, course_lib.plots, course_lib.widgets], ids=lambda p: p.__name__)
+def test_every_chapter_module_is_named_after_a_chapter_of_the_book(package, book: Book) -> None:
+    ids = {chapter.id for chapter in book.chapters}
+    shared = SHARED_MODULES[package.__name__.rsplit(".", 1)[1]]
+    strays = _chapter_modules(package) - ids - shared
+    assert not strays, f"{package.__name__} has modules named after no chapter in book.toml: {sorted(strays)}"
+
+
+def test_every_written_chapter_with_exercises_has_its_checks_and_plots_modules(book: Book) -> None:
+    for chapter in book.written_chapters:
+        assert chapter.id in _chapter_modules(course_lib.checks), f"course_lib/checks/{chapter.id}.py is missing"
+        assert chapter.id in _chapter_modules(course_lib.plots), f"course_lib/plots/{chapter.id}.py is missing"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -90,3 +91,34 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "make lab" in commands and "make test" in commands
     ci_lines = [line for line in (ROOT / ".ci/run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
     assert ci_lines == ["make test"]
+
+
+def test_the_makefile_exports_the_portable_cpu_settings_of_the_executor() -> None:
+    """`make test`, `make execute` and `make lab` run torch with the same CPU kernels as the executor."""
+    from course_lib.execution import PORTABLE_CPU_ENV
+
+    exported = dict(re.findall(r"^export (\w+) := (\S+)$", (ROOT / "Makefile").read_text(), flags=re.MULTILINE))
+    assert PORTABLE_CPU_ENV == {name: exported.get(name) for name in PORTABLE_CPU_ENV}
+
+
+def test_the_course_kernel_and_this_process_run_with_the_portable_cpu_settings() -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from course_lib.execution import KERNEL_NAME, PORTABLE_CPU_ENV, ensure_kernel
+
+    ensure_kernel()
+    spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    for name, value in PORTABLE_CPU_ENV.items():
+        assert spec.env.get(name) == value, f"kernel {KERNEL_NAME!r} lacks {name}={value}: run `make venv` again"
+        assert os.environ.get(name) == value  # set by tests/conftest.py before torch runs
+
+
+def test_the_package_config_ships_every_subpackage_of_course_lib() -> None:
+    """A non-editable install (wheel) must contain checks/, plots/, widgets/ and any later subpackage."""
+    from setuptools import find_packages
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    shipped = set(find_packages(where=str(ROOT), include=find["include"]))
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "course_lib").rglob("__init__.py")}
+    assert on_disk <= shipped, f"not packaged: {sorted(on_disk - shipped)}"
+    assert {"course_lib.checks", "course_lib.plots", "course_lib.widgets"} <= shipped

@@ -22,7 +22,6 @@ from course_lib.optim import (
     count_parameters,
     effective_decay_rates,
     name_substring_groups,
-    optimizer_path,
     param_groups,
 )
 
@@ -596,54 +595,6 @@ def test_effective_decay_rates_order_shapes_and_errors() -> None:
         effective_decay_rates(Adam(model.parameters(), weight_decay=0.1))
     with pytest.raises(TypeError, match="optimizer must be an SGD, Adam or AdamW"):
         effective_decay_rates(torch.optim.RMSprop(model.parameters()))
-
-
-# --- optimizer_path ---------------------------------------------------------------------------
-
-def elongated_bowl(w: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (w[0] ** 2 + 25.0 * w[1] ** 2)
-
-
-def test_optimizer_path_shape_start_and_agreement_with_a_hand_loop() -> None:
-    path = optimizer_path(elongated_bowl, [1.5, -1.0], lambda ps: SGD(ps, lr=0.02, momentum=0.5), steps=30)
-    assert path.shape == (31, 2) and path.dtype == np.float64
-    np.testing.assert_array_equal(path[0], [1.5, -1.0])
-    w = torch.tensor([1.5, -1.0], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.SGD([w], lr=0.02, momentum=0.5, foreach=False)
-    for step in range(30):
-        optimizer.zero_grad()
-        elongated_bowl(w).backward()
-        optimizer.step()
-        np.testing.assert_array_equal(path[step + 1], w.detach().numpy())
-    assert np.linalg.norm(path[-1]) < np.linalg.norm(path[0])
-
-
-def test_optimizer_path_adam_l2_converges_to_the_l2_optimum_and_adamw_elsewhere() -> None:
-    def shifted_bowl(w: torch.Tensor) -> torch.Tensor:  # minimum at (2, 1), curvatures 1 and 25
-        return 0.5 * ((w[0] - 2.0) ** 2 + 25.0 * (w[1] - 1.0) ** 2)
-
-    adam = optimizer_path(shifted_bowl, [0.0, 0.0], lambda ps: Adam(ps, lr=0.05, weight_decay=0.2), steps=400)
-    adamw = optimizer_path(shifted_bowl, [0.0, 0.0], lambda ps: AdamW(ps, lr=0.05, weight_decay=0.2), steps=400)
-    # Adam + L2 minimises loss + (0.2/2)|w|^2: the minimum (2/1.2, 25/25.2)
-    np.testing.assert_allclose(adam[-1], [2.0 / 1.2, 25.0 / 25.2], atol=1e-6)
-    assert np.abs(adam[-1] - adamw[-1]).max() > 0.05
-
-
-def test_optimizer_path_reports_divergence_and_bad_arguments() -> None:
-    with pytest.raises(ValueError, match=r"non-finite .* at step \d+ of 500"):
-        optimizer_path(lambda w: torch.exp(w**2).sum(), [3.0], lambda ps: SGD(ps, lr=10.0), steps=500)
-    with pytest.raises(ValueError, match="steps must be an int >= 1, got 0"):
-        optimizer_path(elongated_bowl, [1.0, 1.0], lambda ps: SGD(ps, lr=0.1), steps=0)
-    with pytest.raises(ValueError, match=r"start must be a non-empty 1-D array, got shape \(2, 1\)"):
-        optimizer_path(elongated_bowl, [[1.0], [1.0]], lambda ps: SGD(ps, lr=0.1), steps=1)
-    with pytest.raises(ValueError, match="start must be finite"):
-        optimizer_path(elongated_bowl, [math.inf, 1.0], lambda ps: SGD(ps, lr=0.1), steps=1)
-    with pytest.raises(TypeError, match="make_optimizer must return a torch.optim.Optimizer"):
-        optimizer_path(elongated_bowl, [1.0, 1.0], lambda ps: ps, steps=1)
-    with pytest.raises(ValueError, match="over the parameters it is given"):
-        optimizer_path(elongated_bowl, [1.0, 1.0], lambda ps: SGD([nn.Parameter(torch.zeros(1))], lr=0.1), steps=1)
-    with pytest.raises(TypeError, match="loss_fn must return a scalar tensor"):
-        optimizer_path(lambda w: w * 2, [1.0, 1.0], lambda ps: SGD(ps, lr=0.1), steps=1)
 
 
 # --- RelativeStepMeter ------------------------------------------------------------------------

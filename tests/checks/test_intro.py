@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checker_assertions import (
-    assert_every_property_holds,
-    assert_output_is_deterministic,
-    assert_fails_exactly,
-    assert_rejected,
-    failed_names,
-    not_implemented,
-)
-from course_lib.checks import (
+from course_lib.checks.intro import (
     SPLIT_CLASS_SIZES,
     SPLIT_FRACTION,
     _STOP_CASES,
@@ -27,6 +19,15 @@ from course_lib.checks import (
 )
 from course_lib.data import train_val_split
 from course_lib.train import early_stop_epoch
+
+from .checker_assertions import (
+    assert_every_property_holds,
+    assert_output_is_deterministic,
+    assert_fails_exactly,
+    assert_rejected,
+    failed_names,
+    not_implemented,
+)
 
 STOP_LINES = 12
 SPLIT_LINES = 10

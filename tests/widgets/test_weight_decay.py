@@ -1,4 +1,4 @@
-"""Tests for the weight-decay widgets: the constraint-geometry demo and the prior-variance quiz."""
+"""Tests for course_lib.widgets.weight_decay: the constraint-geometry demo and the prior-variance quiz."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from course_lib import plots
-from course_lib.regularizers import penalized_quadratic_optimum
-from course_lib.widgets import (
+from course_lib.plots import weight_decay as weight_decay_plots
+from course_lib.regularizers import penalized_quadratic_optimum, rotated_hessian
+from course_lib.widgets.weight_decay import (
     CONSTRAINT_DEMO_CENTER,
     CONSTRAINT_DEMO_HESSIAN,
     CONSTRAINT_DEMO_STRENGTH,
@@ -20,8 +20,6 @@ from course_lib.widgets import (
     constraint_readout_html,
     judge_prior_strength_answer,
     prior_question_text,
-    rotated_hessian,
-    shrinkage_percent,
 )
 
 
@@ -34,17 +32,9 @@ def close_figures():
 # --- the default geometry --------------------------------------------------------------------
 
 
-def test_rotated_hessian_has_the_stated_eigen_directions():
+def test_the_default_hessian_is_the_rotated_one():
     hessian = rotated_hessian((1.0, 8.0), 30.0)
-    np.testing.assert_allclose(hessian, hessian.T)
-    np.testing.assert_allclose(np.linalg.eigvalsh(hessian), [1.0, 8.0])
-    flat = np.array([math.cos(math.radians(30)), math.sin(math.radians(30))])
-    np.testing.assert_allclose(hessian @ flat, flat)  # eigenvalue 1 along 30°
     np.testing.assert_array_equal(CONSTRAINT_DEMO_HESSIAN, hessian)
-    with pytest.raises(ValueError, match="eigenvalues must be two positive numbers"):
-        rotated_hessian((1.0, -1.0))
-    with pytest.raises(ValueError, match="angle_degrees must be a finite number"):
-        rotated_hessian((1.0, 2.0), float("nan"))
 
 
 def test_default_geometry_l1_snaps_a_coordinate_to_zero_and_l2_does_not():
@@ -57,15 +47,6 @@ def test_default_geometry_l1_snaps_a_coordinate_to_zero_and_l2_does_not():
     # w₂ = 0 is no knife edge: the KKT condition |∂f/∂w₂| <= λ holds with a margin
     gradient = CONSTRAINT_DEMO_HESSIAN @ (l1 - np.asarray(CONSTRAINT_DEMO_CENTER))
     assert abs(gradient[1]) < CONSTRAINT_DEMO_STRENGTH - 0.2
-
-
-def test_shrinkage_percent_and_its_validation():
-    assert shrinkage_percent(np.array([1.5, 0.0]), np.array([3.0, 4.0])) == pytest.approx(70.0)
-    assert shrinkage_percent(np.array([3.0, 4.0]), np.array([3.0, 4.0])) == 0.0
-    with pytest.raises(ValueError, match="center must not be the origin"):
-        shrinkage_percent(np.zeros(2), np.zeros(2))
-    with pytest.raises(ValueError, match="one shape"):
-        shrinkage_percent(np.zeros(3), np.ones(2))
 
 
 def test_constraint_readout_reports_the_numbers():
@@ -139,7 +120,7 @@ def test_constraint_demo_is_deterministic_and_its_static_figure_shows_the_defaul
     assert a.image.value == b.image.value and a.readout.value == b.readout.value
     fig = a.static_figure()
     assert plt.fignum_exists(fig.number)
-    assert tuple(fig.get_size_inches()) == plots.CONSTRAINT_GEOMETRY_FIGSIZE
+    assert tuple(fig.get_size_inches()) == weight_decay_plots.CONSTRAINT_GEOMETRY_FIGSIZE
     ax = fig.axes[0]
     assert ax.get_title().startswith("L1 penalty, λ = 1:")
     (marker,) = [line for line in ax.get_lines() if line.get_gid() == "regularized-optimum"]

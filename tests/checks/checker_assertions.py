@@ -1,10 +1,10 @@
-"""Assertions shared by the checker tests (tests/test_checks_*.py): how a report must look when it rejects."""
+"""Assertions shared by the checker tests (tests/checks/test_*.py): how a report must look when it rejects."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from course_lib.checks import CheckReport
+from course_lib.checks.report import CheckReport
 
 
 def assert_every_property_holds(report: CheckReport, printed: str, count: int) -> None:

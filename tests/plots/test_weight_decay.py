@@ -1,4 +1,4 @@
-"""Tests for the weight-decay figures in course_lib.plots (constraint geometry, histograms, paths, pruning)."""
+"""Tests for course_lib.weight_decay_plots.weight_decay (constraint geometry, histograms, paths, pruning)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,13 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from course_lib import plots
+from course_lib.plots import weight_decay as weight_decay_plots
 from course_lib.regularizers import penalized_quadratic_optimum
 
 ANGLE = np.deg2rad(30.0)
 ROTATION = np.array([[np.cos(ANGLE), -np.sin(ANGLE)], [np.sin(ANGLE), np.cos(ANGLE)]])
 HESSIAN = ROTATION @ np.diag([1.0, 8.0]) @ ROTATION.T
 CENTER = np.array([2.0, 0.6])
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _by_gid(ax, gid: str) -> list:
@@ -43,9 +37,9 @@ def _assert_labelled(fig: Figure, figsize: tuple[float, float]) -> None:
 
 @pytest.mark.parametrize("norm", ["l1", "l2"])
 def test_constraint_geometry_marks_both_optima_at_their_exact_coordinates(norm):
-    fig = plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, norm)
+    fig = weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, norm)
     ax = fig.axes[0]
-    _assert_labelled(fig, plots.CONSTRAINT_GEOMETRY_FIGSIZE)
+    _assert_labelled(fig, weight_decay_plots.CONSTRAINT_GEOMETRY_FIGSIZE)
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("w₁", "w₂")
     optimum = penalized_quadratic_optimum(HESSIAN, CENTER, 1.0, norm=norm)
     np.testing.assert_array_equal(_one_point(ax, "unregularized-optimum"), CENTER)
@@ -58,7 +52,7 @@ def test_constraint_geometry_marks_both_optima_at_their_exact_coordinates(norm):
 
 
 def test_constraint_geometry_l2_ball_is_the_disc_through_the_optimum():
-    ax = plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, "l2").axes[0]
+    ax = weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, "l2").axes[0]
     optimum = penalized_quadratic_optimum(HESSIAN, CENTER, 1.0)
     (ball,) = _by_gid(ax, "constraint-ball")
     assert ball.get_radius() == pytest.approx(np.linalg.norm(optimum))
@@ -69,7 +63,7 @@ def test_constraint_geometry_l2_ball_is_the_disc_through_the_optimum():
 
 
 def test_constraint_geometry_l1_ball_is_a_diamond_and_the_title_names_the_zero():
-    ax = plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, "l1").axes[0]
+    ax = weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, "l1").axes[0]
     optimum = penalized_quadratic_optimum(HESSIAN, CENTER, 1.0, norm="l1")
     assert optimum[1] == 0.0 and optimum[0] != 0.0  # the default geometry's point: a corner
     (ball,) = _by_gid(ax, "constraint-ball")
@@ -82,7 +76,7 @@ def test_constraint_geometry_l1_ball_is_a_diamond_and_the_title_names_the_zero()
 
 def test_constraint_geometry_emphasised_level_passes_through_the_optimum():
     for norm in ("l1", "l2"):
-        ax = plots.plot_constraint_geometry(HESSIAN, CENTER, 0.7, norm).axes[0]
+        ax = weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 0.7, norm).axes[0]
         optimum = penalized_quadratic_optimum(HESSIAN, CENTER, 0.7, norm=norm)
         (ring,) = _by_gid(ax, "optimum-level")
         points = np.column_stack([ring.get_xdata(), ring.get_ydata()])
@@ -96,20 +90,20 @@ def test_constraint_geometry_emphasised_level_passes_through_the_optimum():
 
 
 def test_constraint_geometry_strong_l1_penalty_zeroes_both_coordinates():
-    ax = plots.plot_constraint_geometry(HESSIAN, CENTER, 4.0, "l1").axes[0]
+    ax = weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 4.0, "l1").axes[0]
     np.testing.assert_array_equal(_one_point(ax, "regularized-optimum"), [0.0, 0.0])
     assert "shrunk by 100.0%" in ax.get_title() and "w₁ = w₂ = 0 exactly" in ax.get_title()
 
 
 def test_constraint_geometry_without_penalty_leaves_the_optimum_in_place():
-    ax = plots.plot_constraint_geometry(HESSIAN, CENTER, 0.0, "l2").axes[0]
+    ax = weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 0.0, "l2").axes[0]
     np.testing.assert_allclose(_one_point(ax, "regularized-optimum"), CENTER)
     assert "shrunk by 0.0%" in ax.get_title()
 
 
 def test_constraint_geometry_draws_into_a_given_axes():
     fig = Figure()
-    assert plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, ax=fig.add_subplot()) is fig
+    assert weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, ax=fig.add_subplot()) is fig
     assert not plt.get_fignums()
 
 
@@ -129,7 +123,7 @@ def test_constraint_geometry_draws_into_a_given_axes():
 )
 def test_constraint_geometry_validates_its_input(hessian, center, strength, norm, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_constraint_geometry(hessian, center, strength, norm)
+        weight_decay_plots.plot_constraint_geometry(hessian, center, strength, norm)
 
 
 # --- weight histograms and norms ---------------------------------------------------------------
@@ -143,9 +137,9 @@ def _snapshots(epochs: int = 7) -> dict[float, list[np.ndarray]]:
 
 def test_weight_histograms_one_panel_per_strength_with_first_middle_last_epochs():
     snapshots = _snapshots()
-    fig = plots.plot_weight_histograms(snapshots)
-    assert tuple(fig.get_size_inches()) == (3 * plots.WEIGHT_HISTOGRAM_PANEL_FIGSIZE[0],
-                                            2 * plots.WEIGHT_HISTOGRAM_PANEL_FIGSIZE[1])
+    fig = weight_decay_plots.plot_weight_histograms(snapshots)
+    assert tuple(fig.get_size_inches()) == (3 * weight_decay_plots.WEIGHT_HISTOGRAM_PANEL_FIGSIZE[0],
+                                            2 * weight_decay_plots.WEIGHT_HISTOGRAM_PANEL_FIGSIZE[1])
     panels, norms = fig.axes[:3], fig.axes[3]
     assert [ax.get_title() for ax in panels] == ["λ = 0", "λ = 0.1", "λ = 0.3"]
     assert fig.get_suptitle()
@@ -166,7 +160,7 @@ def test_weight_histograms_one_panel_per_strength_with_first_middle_last_epochs(
 
 
 def test_weight_histograms_with_chosen_epochs_and_without_norms():
-    fig = plots.plot_weight_histograms(_snapshots(), epochs_to_show=[1, 5], bins=10, show_norms=False)
+    fig = weight_decay_plots.plot_weight_histograms(_snapshots(), epochs_to_show=[1, 5], bins=10, show_norms=False)
     assert len(fig.axes) == 3
     steps = _by_gid(fig.axes[0], "weight-histogram")
     assert [s.get_label() for s in steps] == ["epoch 1", "epoch 5"]
@@ -188,22 +182,22 @@ def test_weight_histograms_with_chosen_epochs_and_without_norms():
 )
 def test_weight_histograms_validate_their_input(snapshots, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_weight_histograms(snapshots, **kwargs)
+        weight_decay_plots.plot_weight_histograms(snapshots, **kwargs)
 
 
 def test_weight_norms_figure_and_its_validation():
-    fig = plots.plot_weight_norms({0.0: [3.0, 3.5, 4.0], 1e-3: [3.0, 2.0, 1.0]}, log_y=True)
+    fig = weight_decay_plots.plot_weight_norms({0.0: [3.0, 3.5, 4.0], 1e-3: [3.0, 2.0, 1.0]}, log_y=True)
     ax = fig.axes[0]
-    _assert_labelled(fig, plots.WEIGHT_NORMS_FIGSIZE)
+    _assert_labelled(fig, weight_decay_plots.WEIGHT_NORMS_FIGSIZE)
     assert ax.get_yscale() == "log"
     assert [line.get_label() for line in _by_gid(ax, "weight-norm")] == ["λ = 0", "λ = 0.001"]
     np.testing.assert_array_equal(_by_gid(ax, "weight-norm")[1].get_xdata(), [0, 1, 2])
     with pytest.raises(ValueError, match="norms_by_strength must map"):
-        plots.plot_weight_norms({})
+        weight_decay_plots.plot_weight_norms({})
     with pytest.raises(ValueError, match=r"norms_by_strength\[0.1\] must hold norms"):
-        plots.plot_weight_norms({0.1: [1.0, -1.0]})
+        weight_decay_plots.plot_weight_norms({0.1: [1.0, -1.0]})
     with pytest.raises(ValueError, match=r"norms_by_strength\[0.1\] must be a non-empty"):
-        plots.plot_weight_norms({0.1: []})
+        weight_decay_plots.plot_weight_norms({0.1: []})
 
 
 # --- sparsity path, error vs strength, pruning, Hessian shrinkage ---------------------------------
@@ -212,9 +206,9 @@ STRENGTHS = np.logspace(-3, 1, 5)
 
 
 def test_sparsity_path_counts_zeros_on_a_log_axis_with_a_comparison_series():
-    fig = plots.plot_sparsity_path(STRENGTHS, [0, 2, 5, 9, 10], 10, other={"L2 penalty": [0] * 5})
+    fig = weight_decay_plots.plot_sparsity_path(STRENGTHS, [0, 2, 5, 9, 10], 10, other={"L2 penalty": [0] * 5})
     ax = fig.axes[0]
-    _assert_labelled(fig, plots.SPARSITY_PATH_FIGSIZE)
+    _assert_labelled(fig, weight_decay_plots.SPARSITY_PATH_FIGSIZE)
     assert ax.get_xscale() == "log"
     (l1,) = _by_gid(ax, "zero-counts")
     (l2,) = _by_gid(ax, "other-zero-counts")
@@ -239,14 +233,14 @@ def test_sparsity_path_counts_zeros_on_a_log_axis_with_a_comparison_series():
 )
 def test_sparsity_path_validates_its_input(strengths, counts, n_weights, other, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_sparsity_path(strengths, counts, n_weights, other=other)
+        weight_decay_plots.plot_sparsity_path(strengths, counts, n_weights, other=other)
 
 
 def test_error_vs_strength_marks_the_lowest_test_error():
     errors = {"training": [0.0, 0.1, 0.3, 0.6, 0.9], "test": [2.0, 1.1, 0.7, 0.8, 1.0]}
-    fig = plots.plot_error_vs_strength(STRENGTHS, errors)
+    fig = weight_decay_plots.plot_error_vs_strength(STRENGTHS, errors)
     ax = fig.axes[0]
-    _assert_labelled(fig, plots.ERROR_VS_STRENGTH_FIGSIZE)
+    _assert_labelled(fig, weight_decay_plots.ERROR_VS_STRENGTH_FIGSIZE)
     assert ax.get_xscale() == "log"
     (best_line,) = _by_gid(ax, "best-strength")
     assert best_line.get_xdata()[0] == STRENGTHS[2]
@@ -258,12 +252,12 @@ def test_error_vs_strength_marks_the_lowest_test_error():
 
 def test_error_vs_strength_best_of_a_named_series_or_none():
     errors = {"a": [3.0, 2.0, 1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0, 4.0, 5.0]}
-    ax = plots.plot_error_vs_strength(STRENGTHS, errors).axes[0]  # no "test": the last series
+    ax = weight_decay_plots.plot_error_vs_strength(STRENGTHS, errors).axes[0]  # no "test": the last series
     assert _by_gid(ax, "best-strength")[0].get_xdata()[0] == STRENGTHS[0]
-    ax = plots.plot_error_vs_strength(STRENGTHS, errors, best_of="a", log_y=True).axes[0]
+    ax = weight_decay_plots.plot_error_vs_strength(STRENGTHS, errors, best_of="a", log_y=True).axes[0]
     assert _by_gid(ax, "best-strength")[0].get_xdata()[0] == STRENGTHS[2]
     assert ax.get_yscale() == "log"
-    ax = plots.plot_error_vs_strength(STRENGTHS, errors, best=False).axes[0]
+    ax = weight_decay_plots.plot_error_vs_strength(STRENGTHS, errors, best=False).axes[0]
     assert not _by_gid(ax, "best-strength") and not _by_gid(ax, "best-point")
 
 
@@ -281,31 +275,31 @@ def test_error_vs_strength_best_of_a_named_series_or_none():
 )
 def test_error_vs_strength_validates_its_input(strengths, errors, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_error_vs_strength(strengths, errors, **kwargs)
+        weight_decay_plots.plot_error_vs_strength(strengths, errors, **kwargs)
 
 
 def test_pruning_curves_one_line_per_model_in_percent():
     accuracies = {"no weight decay": [0.95, 0.9, 0.5], "λ = 0.001": [0.95, 0.94, 0.8]}
-    fig = plots.plot_pruning_curves([0.0, 0.5, 0.9], accuracies)
+    fig = weight_decay_plots.plot_pruning_curves([0.0, 0.5, 0.9], accuracies)
     ax = fig.axes[0]
-    _assert_labelled(fig, plots.PRUNING_CURVES_FIGSIZE)
+    _assert_labelled(fig, weight_decay_plots.PRUNING_CURVES_FIGSIZE)
     lines = _by_gid(ax, "pruning-curve")
     assert [line.get_label() for line in lines] == list(accuracies)
     np.testing.assert_allclose(lines[0].get_xdata(), [0.0, 50.0, 90.0])
     np.testing.assert_array_equal(lines[1].get_ydata(), accuracies["λ = 0.001"])
     with pytest.raises(ValueError, match=r"fractions must be strictly increasing values in \[0, 1\]"):
-        plots.plot_pruning_curves([0.0, 1.5], {"a": [1.0, 0.5]})
+        weight_decay_plots.plot_pruning_curves([0.0, 1.5], {"a": [1.0, 0.5]})
     with pytest.raises(ValueError, match=r"accuracies\['a'\] must have 2 values"):
-        plots.plot_pruning_curves([0.0, 0.5], {"a": [1.0]})
+        weight_decay_plots.plot_pruning_curves([0.0, 0.5], {"a": [1.0]})
     with pytest.raises(ValueError, match="accuracies must map at least one label"):
-        plots.plot_pruning_curves([0.0, 0.5], {})
+        weight_decay_plots.plot_pruning_curves([0.0, 0.5], {})
 
 
 def test_hessian_shrinkage_points_lie_on_the_curve_and_half_way_is_marked():
     eigenvalues = np.array([0.01, 0.5, 2.0, 40.0])
-    fig = plots.plot_hessian_shrinkage(eigenvalues, 0.5)
+    fig = weight_decay_plots.plot_hessian_shrinkage(eigenvalues, 0.5)
     ax = fig.axes[0]
-    _assert_labelled(fig, plots.HESSIAN_SHRINKAGE_FIGSIZE)
+    _assert_labelled(fig, weight_decay_plots.HESSIAN_SHRINKAGE_FIGSIZE)
     assert ax.get_xscale() == "log"
     (points,) = _by_gid(ax, "hessian-eigenvalues")
     np.testing.assert_array_equal(points.get_xdata(), eigenvalues)
@@ -331,18 +325,18 @@ def test_hessian_shrinkage_points_lie_on_the_curve_and_half_way_is_marked():
 )
 def test_hessian_shrinkage_validates_its_input(eigenvalues, weight_decay, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_hessian_shrinkage(eigenvalues, weight_decay)
+        weight_decay_plots.plot_hessian_shrinkage(eigenvalues, weight_decay)
 
 
 def test_weight_decay_figures_render_without_warnings(tmp_path):
     """Every glyph (λ, ‖, subscripts) exists in the font: saving raises no warning (warnings are errors)."""
     figures = [
-        plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, "l1"),
-        plots.plot_weight_histograms(_snapshots()),
-        plots.plot_sparsity_path(STRENGTHS, [0, 1, 2, 3, 4], 4, other={"L2 penalty": [0] * 5}),
-        plots.plot_error_vs_strength(STRENGTHS, {"test": [5.0, 4.0, 3.0, 4.0, 5.0]}),
-        plots.plot_pruning_curves([0.0, 0.5], {"λ = 0.001": [0.9, 0.8]}),
-        plots.plot_hessian_shrinkage([0.1, 10.0], 1.0),
+        weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 1.0, "l1"),
+        weight_decay_plots.plot_weight_histograms(_snapshots()),
+        weight_decay_plots.plot_sparsity_path(STRENGTHS, [0, 1, 2, 3, 4], 4, other={"L2 penalty": [0] * 5}),
+        weight_decay_plots.plot_error_vs_strength(STRENGTHS, {"test": [5.0, 4.0, 3.0, 4.0, 5.0]}),
+        weight_decay_plots.plot_pruning_curves([0.0, 0.5], {"λ = 0.001": [0.9, 0.8]}),
+        weight_decay_plots.plot_hessian_shrinkage([0.1, 10.0], 1.0),
     ]
     for k, fig in enumerate(figures):
         fig.savefig(tmp_path / f"figure{k}.png")
@@ -350,19 +344,20 @@ def test_weight_decay_figures_render_without_warnings(tmp_path):
 
 
 def test_error_vs_strength_names_the_strength_as_asked():
-    fig = plots.plot_error_vs_strength([0.01, 0.1, 1.0], {"train": [0.1, 0.2, 0.3], "test": [0.5, 0.3, 0.4]},
-                                       strength_name="α")
+    fig = weight_decay_plots.plot_error_vs_strength(
+        [0.01, 0.1, 1.0], {"train": [0.1, 0.2, 0.3], "test": [0.5, 0.3, 0.4]}, strength_name="α"
+    )
     ax = fig.axes[0]
     assert ax.get_xlabel() == "penalty strength α"
     assert "lowest test error at α = 0.1" in [line.get_label() for line in ax.get_lines()]
     plt.close(fig)
     with pytest.raises(ValueError, match="strength_name"):
-        plots.plot_error_vs_strength([0.01, 0.1], {"test": [0.5, 0.3]}, strength_name="")
+        weight_decay_plots.plot_error_vs_strength([0.01, 0.1], {"test": [0.5, 0.3]}, strength_name="")
 
 
 def test_sparsity_path_names_the_strength_as_asked():
-    fig = plots.plot_sparsity_path([0.01, 0.1, 1.0], [1, 2, 3], 3, strength_name="α")
+    fig = weight_decay_plots.plot_sparsity_path([0.01, 0.1, 1.0], [1, 2, 3], 3, strength_name="α")
     assert fig.axes[0].get_xlabel() == "penalty strength α"
     plt.close(fig)
     with pytest.raises(ValueError, match="strength_name"):
-        plots.plot_sparsity_path([0.01, 0.1], [1, 2], 3, strength_name=None)
+        weight_decay_plots.plot_sparsity_path([0.01, 0.1], [1, 2], 3, strength_name=None)

@@ -1,4 +1,4 @@
-"""The nbgrader round trip: release the exercises, then autograde a solved and an untouched submission.
+"""course_lib.release and the nbgrader round trip: release the exercises, then autograde a solved and an untouched submission.
 
 Runs once for every chapter that book.toml marks written. This runs nbgrader for
 real (generate_assignment, then autograde, which executes the notebooks in the

@@ -7,15 +7,7 @@ import pytest
 import torch
 from sklearn.linear_model import Ridge
 
-from checker_assertions import (
-    assert_every_property_holds,
-    assert_output_is_deterministic,
-    assert_fails_exactly,
-    assert_rejected,
-    failed_names,
-    not_implemented,
-)
-from course_lib.checks import (
+from course_lib.checks.weight_decay import (
     RIDGE_ALPHAS,
     RIDGE_CASE_ALPHA,
     RIDGE_CASE_EXPECTED,
@@ -42,6 +34,15 @@ from course_lib.checks import (
     check_sgd_decoupled_step,
     check_sgd_l2_step,
     check_soft_threshold,
+)
+
+from .checker_assertions import (
+    assert_every_property_holds,
+    assert_output_is_deterministic,
+    assert_fails_exactly,
+    assert_rejected,
+    failed_names,
+    not_implemented,
 )
 
 L2_LINES = 8

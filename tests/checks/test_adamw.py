@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from checker_assertions import assert_every_property_holds, assert_output_is_deterministic, assert_rejected, not_implemented
-from course_lib.checks import (
+from course_lib.checks.adamw import (
     ADAM_CASE_DECAY,
     ADAM_CASE_EPS,
     ADAM_CASE_LR,
@@ -21,9 +20,9 @@ from course_lib.checks import (
     ADAMW_CASE_EXPECTED,
     ADAMW_CASE_GRAD,
     ADAMW_CASE_W,
-    CheckReport,
     _ADAM_L2_RULE,
     _ADAMW_RULE,
+    _DECAY_MISTAKES,
     _AdamProblem,
     _AdamVariant,
     _adam_case,
@@ -32,6 +31,9 @@ from course_lib.checks import (
     check_adam_l2_step,
     check_adamw_step,
 )
+from course_lib.checks.report import CheckReport
+
+from .checker_assertions import assert_every_property_holds, assert_output_is_deterministic, assert_rejected, not_implemented
 
 ADAM_LINES = 8
 HAND = "returns w = ["  # a fragment of the hand-made property's name
@@ -355,6 +357,20 @@ def test_every_modelled_mistake_gives_its_own_answer_at_the_hand_made_case(rule)
         for b in answers[:i]:
             assert np.isnan(a).any() != np.isnan(b).any() or np.nanmax(np.abs(a - b)) > 0.04
     assert len({hint for _, hint in rule.mistakes}) == len(rule.mistakes)
+
+
+def test_each_wrong_form_of_decay_has_a_hint_in_the_exercises_where_it_is_a_mistake() -> None:
+    for mistake in _DECAY_MISTAKES:
+        assert mistake.adamw_step or mistake.adam_l2_step, mistake
+        for rule in (_ADAMW_RULE, _ADAM_L2_RULE):
+            hint = getattr(mistake, rule.name)
+            if mistake.variant == rule.variant:
+                assert hint is None  # the right rule is no mistake in its own exercise
+            if hint is not None:
+                assert (mistake.variant, hint) in rule.mistakes
+    for rule in (_ADAMW_RULE, _ADAM_L2_RULE):  # the wrong forms of decay come first, in the table's order
+        decay = [(m.variant, getattr(m, rule.name)) for m in _DECAY_MISTAKES if getattr(m, rule.name)]
+        assert list(rule.mistakes[: len(decay)]) == decay
 
 
 def test_decay_after_the_step_differs_by_lr_squared_times_decay_times_the_step() -> None:

@@ -1,29 +1,23 @@
-"""Tests for the Adam-vs-AdamW widget: the demo loss, both paths, the readout and the documented picture."""
+"""Tests for course_lib.widgets.adamw: the readout, and the documented picture of the Adam-vs-AdamW demo."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import torch
+from test_optimizer_paths import _assert_paths_match_torch
 
-from course_lib import plots
-from course_lib.optim import effective_decay_rates, optimizer_path
-from course_lib.widgets import (
+from course_lib.optimizer_paths import (
     ADAM_DEMO_LABELS,
     ADAM_DEMO_LEARNING_RATE,
     ADAM_DEMO_OPTIMUM,
-    ADAM_DEMO_SCALES,
-    ADAM_DEMO_START,
     ADAM_DEMO_STEPS,
     ADAM_DEMO_STRENGTH,
-    AdamPathsDemo,
     adam_and_adamw_paths,
     adam_demo_l2_optimum,
-    adam_demo_loss,
-    adam_demo_loss_numpy,
-    adam_paths_readout_html,
 )
+from course_lib.plots import adamw as adamw_plots
+from course_lib.widgets.adamw import AdamPathsDemo, adam_paths_readout_html
 
 OPTIMUM = np.array(ADAM_DEMO_OPTIMUM)
 
@@ -37,104 +31,6 @@ def close_figures():
 @pytest.fixture(scope="module")
 def default_demo() -> AdamPathsDemo:
     return AdamPathsDemo()
-
-
-def _torch_reference_paths(strength: float, learning_rate: float, steps: int = ADAM_DEMO_STEPS) -> dict:
-    """The two paths with the torch.optim built-ins instead of course_lib.optim."""
-    makers = {
-        "Adam + L2": lambda params: torch.optim.Adam(params, lr=learning_rate, weight_decay=strength),
-        "AdamW": lambda params: torch.optim.AdamW(params, lr=learning_rate, weight_decay=strength),
-    }
-    return {label: optimizer_path(adam_demo_loss, ADAM_DEMO_START, make, steps) for label, make in makers.items()}
-
-
-def _assert_paths_match_torch(paths: dict, strength: float, learning_rate: float) -> None:
-    reference = _torch_reference_paths(strength, learning_rate)
-    assert list(paths) == list(ADAM_DEMO_LABELS)
-    for label in ADAM_DEMO_LABELS:
-        assert paths[label].shape == (ADAM_DEMO_STEPS + 1, 2)
-        np.testing.assert_allclose(paths[label], reference[label], rtol=0, atol=1e-12)
-
-
-# --- the demo loss ---------------------------------------------------------------------------
-
-
-def test_demo_loss_and_its_numpy_twin_agree():
-    rng = np.random.default_rng(0)
-    points = rng.uniform(-1.0, 3.0, size=(20, 2))
-    torch_values = [adam_demo_loss(torch.tensor(p)).item() for p in points]
-    np.testing.assert_allclose(adam_demo_loss_numpy(points[:, 0], points[:, 1]), torch_values, rtol=1e-14)
-    assert adam_demo_loss(torch.tensor(ADAM_DEMO_OPTIMUM, dtype=torch.float64)).item() == 0.0
-    assert adam_demo_loss_numpy(0.0, 0.0) == pytest.approx(0.5 * (10.0 * 4 + 0.1 * 4))
-    W1, W2 = np.meshgrid(np.linspace(0, 1, 3), np.linspace(0, 2, 4))
-    assert adam_demo_loss_numpy(W1, W2).shape == (4, 3)
-
-
-def test_demo_loss_gradient_of_w1_is_100_times_that_of_w2():
-    assert ADAM_DEMO_SCALES[0] / ADAM_DEMO_SCALES[1] == pytest.approx(100.0)
-    w = torch.tensor([1.5, 1.5], dtype=torch.float64, requires_grad=True)  # equally far from c = (2, 2)
-    adam_demo_loss(w).backward()
-    np.testing.assert_allclose(w.grad.numpy(), [-5.0, -0.05], rtol=1e-14)
-    assert adam_demo_loss(torch.zeros(2, dtype=torch.float32)).dtype == torch.float32
-
-
-def test_demo_loss_validates_its_input():
-    with pytest.raises(ValueError, match=r"w must be a floating-point tensor of shape \(2,\)"):
-        adam_demo_loss(torch.zeros(3))
-    with pytest.raises(ValueError, match="w must be a floating-point tensor"):
-        adam_demo_loss(np.zeros(2))
-    with pytest.raises(ValueError, match="w must be a floating-point tensor"):
-        adam_demo_loss(torch.zeros(2, dtype=torch.int64))
-    with pytest.raises(ValueError, match="w1 and w2 must have one shape"):
-        adam_demo_loss_numpy(np.zeros(2), np.zeros(3))
-
-
-def test_l2_optimum_zeroes_the_penalized_gradient():
-    for strength in (0.0, 0.3, 1.0):
-        w = adam_demo_l2_optimum(strength)
-        gradient = np.array(ADAM_DEMO_SCALES) * (w - OPTIMUM) + strength * w
-        np.testing.assert_allclose(gradient, 0.0, atol=1e-14)
-    np.testing.assert_allclose(adam_demo_l2_optimum(0.3), [20 / 10.3, 0.5])
-    with pytest.raises(ValueError, match="strength must be a finite number >= 0"):
-        adam_demo_l2_optimum(-0.1)
-
-
-# --- the two paths -------------------------------------------------------------------------------
-
-
-def test_paths_match_the_torch_built_ins_and_report_the_decay_rates():
-    paths, rates = adam_and_adamw_paths(0.3, 0.03)
-    _assert_paths_match_torch(paths, 0.3, 0.03)
-    np.testing.assert_array_equal(paths["AdamW"][0], ADAM_DEMO_START)
-    np.testing.assert_allclose(rates["AdamW"], [0.03 * 0.3] * 2, rtol=1e-15)
-    # Adam + L2: the decay rate of torch's own optimizer after the same steps
-    optimizers = []
-
-    def make(params):
-        optimizers.append(torch.optim.Adam(params, lr=0.03, weight_decay=0.3))
-        return optimizers[-1]
-
-    optimizer_path(adam_demo_loss, ADAM_DEMO_START, make, ADAM_DEMO_STEPS)
-    np.testing.assert_allclose(rates["Adam + L2"], effective_decay_rates(optimizers[0])[0].numpy(), rtol=1e-12)
-
-
-def test_without_weight_decay_the_two_optimizers_coincide():
-    paths, rates = adam_and_adamw_paths(0.0, 0.05, steps=50)
-    np.testing.assert_array_equal(paths["Adam + L2"], paths["AdamW"])
-    np.testing.assert_array_equal(rates["Adam + L2"], [0.0, 0.0])
-
-
-def test_paths_accept_steps_and_start_and_validate_them():
-    paths, _ = adam_and_adamw_paths(0.5, 0.01, steps=7, start=(1.0, -1.0))
-    for path in paths.values():
-        assert path.shape == (8, 2)
-        np.testing.assert_array_equal(path[0], [1.0, -1.0])
-    with pytest.raises(ValueError, match="strength must be a finite number >= 0"):
-        adam_and_adamw_paths(-1.0, 0.01)
-    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0"):
-        adam_and_adamw_paths(0.1, 0.0)
-    with pytest.raises(ValueError, match="steps must be an int >= 1"):
-        adam_and_adamw_paths(0.1, 0.01, steps=0)
 
 
 # --- the demo at its defaults: the documented picture ---------------------------------------------
@@ -265,7 +161,7 @@ def test_demo_is_deterministic_and_its_static_figure_shows_the_defaults(default_
     assert other.image.value == default_demo.image.value and other.readout.value == default_demo.readout.value
     fig = default_demo.static_figure()
     assert plt.fignum_exists(fig.number)
-    assert tuple(fig.get_size_inches()) == plots.OPTIMIZER_PATHS_FIGSIZE
+    assert tuple(fig.get_size_inches()) == adamw_plots.OPTIMIZER_PATHS_FIGSIZE
     ax = fig.axes[0]
     assert ax.get_title() == "Adam + L2 vs AdamW: λ = 0.3, η = 0.03, 300 steps"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("w₁", "w₂")

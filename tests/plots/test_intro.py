@@ -1,95 +1,17 @@
-"""Tests for the training and data figures in course_lib.plots (learning curves, gap, data sets)."""
+"""Tests for course_lib.plots.intro: the generalization gap, data sets and polynomial feature counts."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
-from course_lib import plots
 from course_lib.data import gap_regression_function, make_gap_regression, make_spirals, make_two_moons
-from course_lib.train import History
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def _history(*, stopped: int | None = 4, classification: bool = True) -> History:
-    train = [1.0, 0.6, 0.4, 0.3, 0.25]
-    return History(
-        train_loss=train, val_loss=[1.1, 0.8, 0.7, 0.75, 0.8], train_batch_loss=[t + 0.1 for t in train],
-        train_accuracy=[0.5, 0.7, 0.8, 0.9, 0.95] if classification else None,
-        val_accuracy=[0.45, 0.6, 0.7, 0.68, 0.66] if classification else None,
-        lr=[0.1] * 5, best_epoch=2, stopped_epoch=stopped,
-    )
+from course_lib.plots import intro as intro_plots
 
 
 def _lines_with_gid(ax, gid: str) -> list:
     return [line for line in ax.get_lines() if line.get_gid() == gid]
-
-
-# --- learning curves ------------------------------------------------------------------------
-
-
-def test_history_figure_draws_both_curves_and_marks_best_and_stop():
-    history = _history()
-    fig = plots.plot_history(history)
-    ax = fig.axes[0]
-    assert tuple(fig.get_size_inches()) == plots.HISTORY_FIGSIZE
-    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss" and ax.get_title()
-    curves = {line.get_label(): line for line in ax.get_lines()}
-    np.testing.assert_array_equal(curves["training loss (eval mode)"].get_ydata(), history.train_loss)
-    np.testing.assert_array_equal(curves["validation loss"].get_ydata(), history.val_loss)
-    np.testing.assert_array_equal(curves["validation loss"].get_xdata(), np.arange(5))
-    (best,) = _lines_with_gid(ax, "best-epoch")
-    (stop,) = _lines_with_gid(ax, "stopped-epoch")
-    assert best.get_xdata()[0] == 2 and best.get_label() == "best epoch (2)"
-    assert stop.get_xdata()[0] == 4
-
-
-def test_history_figure_without_an_early_stop_has_no_stop_line():
-    ax = plots.plot_history(_history(stopped=None)).axes[0]
-    assert not _lines_with_gid(ax, "stopped-epoch")
-    assert len(_lines_with_gid(ax, "best-epoch")) == 1
-
-
-def test_history_figure_accuracy_batch_loss_and_log_scale():
-    ax = plots.plot_history(_history(), metric="accuracy").axes[0]
-    assert ax.get_ylabel() == "accuracy"
-    assert "validation accuracy" in [line.get_label() for line in ax.get_lines()]
-    ax = plots.plot_history(_history(), show_batch_loss=True, log_scale=True).axes[0]
-    assert ax.get_yscale() == "log"
-    assert "training mini-batch loss (train mode)" in [line.get_label() for line in ax.get_lines()]
-
-
-def test_history_figure_rejects_what_it_cannot_draw():
-    with pytest.raises(ValueError, match="history has no accuracy values"):
-        plots.plot_history(_history(classification=False), metric="accuracy")
-    with pytest.raises(ValueError, match="metric must be 'loss' or 'accuracy', got 'f1'"):
-        plots.plot_history(_history(), metric="f1")
-    with pytest.raises(ValueError, match="show_batch_loss only applies"):
-        plots.plot_history(_history(), metric="accuracy", show_batch_loss=True)
-    with pytest.raises(TypeError, match="ax must be"):
-        plots.plot_history(_history(), ax="left")
-
-
-def test_history_figure_draws_into_a_given_axes():
-    fig = Figure()
-    ax = fig.add_subplot()
-    assert plots.plot_history(_history(), ax=ax) is fig
-    assert not plt.get_fignums()
-
-
-def test_history_panels_show_loss_and_accuracy_for_classification_only():
-    fig = plots.plot_history_panels(_history())
-    assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "accuracy"]
-    assert tuple(fig.get_size_inches()) == (2 * plots.HISTORY_PANEL_FIGSIZE[0], plots.HISTORY_PANEL_FIGSIZE[1])
-    assert fig.get_suptitle() == "Learning curves"
-    assert [ax.get_ylabel() for ax in plots.plot_history_panels(_history(classification=False)).axes] == ["loss"]
 
 
 # --- the generalization gap --------------------------------------------------------------------
@@ -100,9 +22,9 @@ VAL_ERROR = np.array([0.55, 0.38, 0.25, 0.2, 0.22, 0.27])
 
 
 def test_gap_figure_shades_the_gap_and_splits_regions_at_the_lowest_validation_error():
-    fig = plots.plot_generalization_gap(CAPACITY, TRAIN_ERROR, VAL_ERROR, xlabel="hidden units", log_x=True)
+    fig = intro_plots.plot_generalization_gap(CAPACITY, TRAIN_ERROR, VAL_ERROR, xlabel="hidden units", log_x=True)
     ax = fig.axes[0]
-    assert tuple(fig.get_size_inches()) == plots.GENERALIZATION_GAP_FIGSIZE
+    assert tuple(fig.get_size_inches()) == intro_plots.GENERALIZATION_GAP_FIGSIZE
     assert ax.get_xlabel() == "hidden units" and ax.get_ylabel() == "error" and ax.get_title()
     assert ax.get_xscale() == "log"
     (gap,) = [c for c in ax.collections if c.get_gid() == "gap-band"]
@@ -118,7 +40,7 @@ def test_gap_figure_shades_the_gap_and_splits_regions_at_the_lowest_validation_e
 
 def test_gap_figure_with_several_runs_and_without_regions():
     runs = np.stack([TRAIN_ERROR, TRAIN_ERROR + 0.02, TRAIN_ERROR + 0.04])
-    ax = plots.plot_generalization_gap(
+    ax = intro_plots.plot_generalization_gap(
         [50, 100, 200, 400, 800, 1600], runs, VAL_ERROR, xlabel="training examples", mark_regions=False
     ).axes[0]
     training = [line for line in ax.get_lines() if line.get_label() == "training error"][0]
@@ -128,7 +50,7 @@ def test_gap_figure_with_several_runs_and_without_regions():
 
 
 def test_gap_figure_with_the_minimum_at_an_end_draws_one_region():
-    ax = plots.plot_generalization_gap(CAPACITY, TRAIN_ERROR, TRAIN_ERROR + 0.1, xlabel="width").axes[0]
+    ax = intro_plots.plot_generalization_gap(CAPACITY, TRAIN_ERROR, TRAIN_ERROR + 0.1, xlabel="width").axes[0]
     assert [p.get_gid() for p in ax.patches] == ["underfitting-region"]
 
 
@@ -143,12 +65,12 @@ def test_gap_figure_with_the_minimum_at_an_end_draws_one_region():
 )
 def test_gap_figure_validates_its_input(x, train, val, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_generalization_gap(x, train, val, xlabel="x")
+        intro_plots.plot_generalization_gap(x, train, val, xlabel="x")
 
 
 def test_gap_figure_needs_positive_x_on_a_log_axis():
     with pytest.raises(ValueError, match="log_x needs positive x values"):
-        plots.plot_generalization_gap([0, 1, 2], [0.1] * 3, [0.2] * 3, xlabel="x", log_x=True)
+        intro_plots.plot_generalization_gap([0, 1, 2], [0.1] * 3, [0.2] * 3, xlabel="x", log_x=True)
 
 
 # --- data sets -------------------------------------------------------------------------------------
@@ -156,9 +78,9 @@ def test_gap_figure_needs_positive_x_on_a_log_axis():
 
 def test_regression_data_figure_draws_every_split_and_the_true_function():
     data = make_gap_regression(n_train=20, n_val=10, n_test=30)
-    fig = plots.plot_data_splits(data, true_function=gap_regression_function)
+    fig = intro_plots.plot_data_splits(data, true_function=gap_regression_function)
     ax = fig.axes[0]
-    assert tuple(fig.get_size_inches()) == plots.DATA_SPLITS_FIGSIZE
+    assert tuple(fig.get_size_inches()) == intro_plots.DATA_SPLITS_FIGSIZE
     assert ax.get_xlabel() == "x" and ax.get_ylabel() == "target y"
     assert ax.get_title() == "The gap regression data set"
     assert [len(c.get_offsets()) for c in ax.collections] == [20, 10, 30]
@@ -168,7 +90,7 @@ def test_regression_data_figure_draws_every_split_and_the_true_function():
 
 def test_classification_data_figure_colours_classes_and_marks_splits():
     data = make_spirals(n_samples=90, n_arms=3)
-    ax = plots.plot_data_splits(data, title="spirals").axes[0]
+    ax = intro_plots.plot_data_splits(data, title="spirals").axes[0]
     assert ax.get_title() == "spirals" and ax.get_xlabel() == "x1" and ax.get_ylabel() == "x2"
     assert sum(len(c.get_offsets()) for c in ax.collections) == 90
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -179,15 +101,15 @@ def test_data_figure_rejects_other_data():
     from course_lib.data import load_digits_splits
 
     with pytest.raises(ValueError, match="1-D regression or 2-D classification"):
-        plots.plot_data_splits(load_digits_splits())
+        intro_plots.plot_data_splits(load_digits_splits())
     with pytest.raises(ValueError, match="true_function only applies"):
-        plots.plot_data_splits(make_two_moons(), true_function=np.sin)
+        intro_plots.plot_data_splits(make_two_moons(), true_function=np.sin)
 
 
 def test_monomial_counts_plot_draws_the_binomial_counts() -> None:
     import math
 
-    from course_lib.plots import plot_monomial_counts
+    from course_lib.plots.intro import plot_monomial_counts
 
     fig = plot_monomial_counts([2, 10], range(1, 5))
     ax = fig.axes[0]

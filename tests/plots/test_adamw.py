@@ -1,4 +1,4 @@
-"""Tests for the Adam-vs-AdamW figures in course_lib.plots (optimizer paths, effective decay, λ × η grids)."""
+"""Tests for course_lib.adamw_plots.adamw (optimizer paths, effective decay, λ × η grids)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,7 @@ import pytest
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from course_lib import plots
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from course_lib.plots import adamw as adamw_plots
 
 
 def _by_gid(ax, gid: str) -> list:
@@ -43,9 +37,9 @@ PATHS = {
 
 
 def test_optimizer_paths_draws_each_path_with_its_start_and_final_point():
-    fig = plots.plot_optimizer_paths(_quadratic, EXTENT, PATHS, optimum=(2.0, 2.0), title="two paths")
+    fig = adamw_plots.plot_optimizer_paths(_quadratic, EXTENT, PATHS, optimum=(2.0, 2.0), title="two paths")
     assert isinstance(fig, Figure)
-    assert tuple(fig.get_size_inches()) == plots.OPTIMIZER_PATHS_FIGSIZE
+    assert tuple(fig.get_size_inches()) == adamw_plots.OPTIMIZER_PATHS_FIGSIZE
     (ax,) = fig.axes
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("w₁", "w₂", "two paths")
     assert ax.get_aspect() == 1.0
@@ -65,7 +59,7 @@ def test_optimizer_paths_draws_each_path_with_its_start_and_final_point():
 
 
 def test_optimizer_paths_levels_follow_the_loss_and_default_title():
-    fig = plots.plot_optimizer_paths(_quadratic, EXTENT, {"only": PATHS["AdamW"]}, levels=5, grid_points=51)
+    fig = adamw_plots.plot_optimizer_paths(_quadratic, EXTENT, {"only": PATHS["AdamW"]}, levels=5, grid_points=51)
     ax = fig.axes[0]
     assert ax.get_title() == "Optimizer paths on the loss surface"
     (contours,) = _by_gid(ax, "loss-contours")
@@ -77,9 +71,9 @@ def test_optimizer_paths_levels_follow_the_loss_and_default_title():
 
 
 def test_optimizer_paths_draws_into_a_given_axes():
-    fig = Figure(figsize=plots.OPTIMIZER_PATHS_FIGSIZE)
+    fig = Figure(figsize=adamw_plots.OPTIMIZER_PATHS_FIGSIZE)
     ax = fig.add_subplot()
-    assert plots.plot_optimizer_paths(_quadratic, EXTENT, PATHS, ax=ax) is fig
+    assert adamw_plots.plot_optimizer_paths(_quadratic, EXTENT, PATHS, ax=ax) is fig
     assert len(_by_gid(ax, "path-AdamW")) == 1
 
 
@@ -105,7 +99,7 @@ def test_optimizer_paths_draws_into_a_given_axes():
 )
 def test_optimizer_paths_validates_its_arguments(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_optimizer_paths(*args, **kwargs)
+        adamw_plots.plot_optimizer_paths(*args, **kwargs)
 
 
 # --- effective decay -------------------------------------------------------------------------
@@ -115,8 +109,8 @@ RATES = {"Adam + L2": 1e-3 / (SCALES + 1e-8), "AdamW": np.full(9, 1e-3)}
 
 
 def test_effective_decay_scatters_each_series_log_log_with_a_reference_line():
-    fig = plots.plot_effective_decay(SCALES, RATES, reference=1e-3)
-    assert tuple(fig.get_size_inches()) == plots.EFFECTIVE_DECAY_FIGSIZE
+    fig = adamw_plots.plot_effective_decay(SCALES, RATES, reference=1e-3)
+    assert tuple(fig.get_size_inches()) == adamw_plots.EFFECTIVE_DECAY_FIGSIZE
     (ax,) = fig.axes
     assert ax.get_xlabel() == "gradient scale √v̂" and ax.get_ylabel() == "decay per step"
     assert ax.get_title() == "Weight decay per step against the gradient scale"
@@ -132,7 +126,7 @@ def test_effective_decay_scatters_each_series_log_log_with_a_reference_line():
 
 def test_effective_decay_accepts_one_gradient_scale_array_per_series():
     scales = {"Adam + L2": SCALES, "AdamW": SCALES[::-1] * 2}
-    ax = plots.plot_effective_decay(scales, RATES, title="own scales").axes[0]
+    ax = adamw_plots.plot_effective_decay(scales, RATES, title="own scales").axes[0]
     assert ax.get_title() == "own scales"
     (points,) = _by_gid(ax, "decay-AdamW")
     np.testing.assert_array_equal(points.get_offsets()[:, 0], SCALES[::-1] * 2)
@@ -155,7 +149,7 @@ def test_effective_decay_accepts_one_gradient_scale_array_per_series():
 )
 def test_effective_decay_validates_its_arguments(scales, rates, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_effective_decay(scales, rates, **kwargs)
+        adamw_plots.plot_effective_decay(scales, rates, **kwargs)
 
 
 # --- learning rate × weight decay grids ------------------------------------------------------
@@ -184,9 +178,11 @@ def _panels(fig: Figure) -> list:
 
 
 def test_hyperparameter_grids_draw_one_labelled_panel_per_optimizer_with_a_shared_scale():
-    fig = plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES)
-    width, height = plots.HYPERPARAMETER_GRID_PANEL_FIGSIZE
-    assert tuple(fig.get_size_inches()) == pytest.approx((2 * width + plots.HYPERPARAMETER_COLORBAR_WIDTH, height))
+    fig = adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES)
+    width, height = adamw_plots.HYPERPARAMETER_GRID_PANEL_FIGSIZE
+    assert tuple(fig.get_size_inches()) == pytest.approx(
+        (2 * width + adamw_plots.HYPERPARAMETER_COLORBAR_WIDTH, height)
+    )
     assert fig.get_suptitle() == "Validation loss over learning rate η and weight decay λ"
     panels = _panels(fig)
     assert len(panels) == 2 and len(fig.axes) == 3
@@ -210,7 +206,7 @@ def test_hyperparameter_grids_draw_one_labelled_panel_per_optimizer_with_a_share
 
 
 def test_hyperparameter_grids_mark_the_best_strength_of_each_learning_rate_and_the_best_cell():
-    fig = plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES)
+    fig = adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES)
     adam, adamw = _panels(fig)
     (best,) = _by_gid(adam, "best-Adam + L2")
     np.testing.assert_array_equal(best.get_xdata(), [2, 1])  # the diverged row has no best λ
@@ -227,7 +223,7 @@ def test_hyperparameter_grids_mark_the_best_strength_of_each_learning_rate_and_t
 
 
 def test_hyperparameter_grids_options_annotate_log_colour_and_no_row_markers():
-    fig = plots.plot_hyperparameter_grids(
+    fig = adamw_plots.plot_hyperparameter_grids(
         LEARNING_RATES, STRENGTHS, LOSSES, best_per_row=False, log_color=True, annotate=True, value_format=".2f",
         title="grid", colorbar_label="loss",
     )
@@ -243,8 +239,8 @@ def test_hyperparameter_grids_options_annotate_log_colour_and_no_row_markers():
 
 
 def test_hyperparameter_grids_without_a_best_cell_and_with_another_axis_label():
-    fig = plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES, best_per_row=False, mark_best=False,
-                                          xlabel="per-step decay")
+    fig = adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES, best_per_row=False, mark_best=False,
+                                                xlabel="per-step decay")
     for ax, label in zip(_panels(fig), LOSSES):
         assert ax.get_title() == label and ax.get_xlabel() == "per-step decay"
         assert _by_gid(ax, f"overall-best-{label}") == [] and _by_gid(ax, f"best-{label}") == []
@@ -252,10 +248,10 @@ def test_hyperparameter_grids_without_a_best_cell_and_with_another_axis_label():
 
 def test_hyperparameter_grids_show_a_fully_diverged_panel_without_markers():
     losses = {"diverged": np.full((3, 4), np.nan), "fine": ADAMW}
-    diverged, _ = _panels(plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, losses))
+    diverged, _ = _panels(adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, losses))
     assert diverged.get_title() == "diverged\nevery run diverged"
     plt.close("all")
-    unmarked, _ = _panels(plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, losses, mark_best=False))
+    unmarked, _ = _panels(adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, losses, mark_best=False))
     assert unmarked.get_title() == "diverged\nevery run diverged"
     assert _by_gid(diverged, "best-diverged") == [] and _by_gid(diverged, "overall-best-diverged") == []
 
@@ -282,31 +278,31 @@ def test_hyperparameter_grids_show_a_fully_diverged_panel_without_markers():
 )
 def test_hyperparameter_grids_validate_their_arguments(learning_rates, strengths, losses, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_hyperparameter_grids(learning_rates, strengths, losses, **kwargs)
+        adamw_plots.plot_hyperparameter_grids(learning_rates, strengths, losses, **kwargs)
 
 
 def test_best_strength_per_row_prefers_the_strongest_near_tie():
     grid = np.array([[0.300, 0.301, 0.302, 0.5], [0.4, 0.2, 0.3, np.nan], [np.inf, 0.9, 0.1, 0.1]])
-    assert plots.best_strength_per_row(grid) == [0, 1, 3]
-    assert plots.best_strength_per_row(grid, best_within=0.005) == [1, 1, 3]
-    assert plots.best_strength_per_row(grid, best_within=0.01) == [2, 1, 3]
+    assert adamw_plots.best_strength_per_row(grid) == [0, 1, 3]
+    assert adamw_plots.best_strength_per_row(grid, best_within=0.005) == [1, 1, 3]
+    assert adamw_plots.best_strength_per_row(grid, best_within=0.01) == [2, 1, 3]
     with pytest.raises(ValueError, match="best_within"):
-        plots.best_strength_per_row(grid, best_within=-0.1)
+        adamw_plots.best_strength_per_row(grid, best_within=-0.1)
     with pytest.raises(ValueError, match="row 1 has no finite value"):
-        plots.best_strength_per_row(np.array([[0.1, 0.2], [np.nan, np.inf]]))
+        adamw_plots.best_strength_per_row(np.array([[0.1, 0.2], [np.nan, np.inf]]))
     with pytest.raises(ValueError, match="2-D"):
-        plots.best_strength_per_row(np.array([0.1, 0.2]))
+        adamw_plots.best_strength_per_row(np.array([0.1, 0.2]))
 
 
 def test_hyperparameter_grids_take_one_strength_axis_per_optimizer():
     strengths = {"Adam + L2": [0.0, 1e-4, 1e-3, 1e-2], "AdamW": [0.0, 0.01, 0.1, 1.0]}
-    fig = plots.plot_hyperparameter_grids(LEARNING_RATES, strengths, LOSSES, best_within=0.0)
+    fig = adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, strengths, LOSSES, best_within=0.0)
     adam, adamw = _panels(fig)
     assert [t.get_text() for t in adam.get_xticklabels()] == ["0", "0.0001", "0.001", "0.01"]
     assert [t.get_text() for t in adamw.get_xticklabels()] == ["0", "0.01", "0.1", "1"]
     assert adamw.get_title() == "AdamW\nbest 0.520 at η = 0.01, λ = 0.1"
     plt.close(fig)
     with pytest.raises(ValueError, match="strengths must have the labels of losses"):
-        plots.plot_hyperparameter_grids(LEARNING_RATES, {"Adam + L2": strengths["Adam + L2"]}, LOSSES)
+        adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, {"Adam + L2": strengths["Adam + L2"]}, LOSSES)
     with pytest.raises(ValueError, match="same number of λ values"):
-        plots.plot_hyperparameter_grids(LEARNING_RATES, {**strengths, "AdamW": [0.0, 0.1, 1.0]}, LOSSES)
+        adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, {**strengths, "AdamW": [0.0, 0.1, 1.0]}, LOSSES)

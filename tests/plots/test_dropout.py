@@ -1,4 +1,4 @@
-"""Tests for course_lib.plots: each figure draws what it is given, with fixed size, labels and title."""
+"""Tests for course_lib.plots.dropout: each figure draws what it is given, with fixed size, labels and title."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ import pytest
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
-from course_lib import plots
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from course_lib.plots import dropout as dropout_plots
 
 
 def _png(fig: Figure) -> bytes:
@@ -39,9 +33,9 @@ MASKS = (np.array([True, True, True]), np.array([True, False, False, True]), np.
 
 
 def test_network_figure_has_fixed_size_labels_and_title():
-    fig = plots.plot_dropout_network(SIZES, MASKS, title="my network")
+    fig = dropout_plots.plot_dropout_network(SIZES, MASKS, title="my network")
     ax = fig.axes[0]
-    assert tuple(fig.get_size_inches()) == plots.NETWORK_FIGSIZE
+    assert tuple(fig.get_size_inches()) == dropout_plots.NETWORK_FIGSIZE
     _assert_labelled(ax, "layer")
     assert ax.get_title() == "my network"
     ticks = [t.get_text() for t in ax.get_xticklabels()]
@@ -53,7 +47,7 @@ def _artists(fig: Figure, gid: str) -> list:
 
 
 def test_network_figure_draws_active_and_silent_connections_from_the_masks():
-    fig = plots.plot_dropout_network(SIZES, MASKS)
+    fig = dropout_plots.plot_dropout_network(SIZES, MASKS)
     (active,), (silent,) = _artists(fig, "active-connections"), _artists(fig, "silent-connections")
     assert isinstance(active, LineCollection)
     # input->hidden: 3*2 active of 12; hidden->output: 2*2 active of 8
@@ -62,7 +56,7 @@ def test_network_figure_draws_active_and_silent_connections_from_the_masks():
 
 
 def test_network_figure_crosses_exactly_the_dropped_units():
-    fig = plots.plot_dropout_network(SIZES, MASKS)
+    fig = dropout_plots.plot_dropout_network(SIZES, MASKS)
     crossed = np.concatenate([c.get_offsets() for c in _artists(fig, "dropped-crosses")])
     kept = np.concatenate([c.get_offsets() for c in _artists(fig, "kept-units")])
     assert len(kept) == sum(m.sum() for m in MASKS)
@@ -72,13 +66,15 @@ def test_network_figure_crosses_exactly_the_dropped_units():
 
 def test_network_figure_changes_with_the_mask():
     all_kept = tuple(np.ones(n, dtype=bool) for n in SIZES)
-    assert _png(plots.plot_dropout_network(SIZES, MASKS)) != _png(plots.plot_dropout_network(SIZES, all_kept))
+    assert _png(dropout_plots.plot_dropout_network(SIZES, MASKS)) != _png(
+        dropout_plots.plot_dropout_network(SIZES, all_kept)
+    )
 
 
 def test_network_figure_draws_into_a_given_axes():
     fig = Figure()
     ax = fig.add_subplot()
-    assert plots.plot_dropout_network(SIZES, MASKS, ax=ax) is fig
+    assert dropout_plots.plot_dropout_network(SIZES, MASKS, ax=ax) is fig
     assert not plt.get_fignums()  # no pyplot figure was opened
 
 
@@ -93,12 +89,12 @@ def test_network_figure_draws_into_a_given_axes():
 )
 def test_network_figure_validates_its_input(sizes, masks, message):
     with pytest.raises(ValueError, match=message):
-        plots.plot_dropout_network(sizes, masks)
+        dropout_plots.plot_dropout_network(sizes, masks)
 
 
 def test_network_figure_rejects_a_non_axes():
     with pytest.raises(TypeError, match="ax must be"):
-        plots.plot_dropout_network(SIZES, MASKS, ax="left")
+        dropout_plots.plot_dropout_network(SIZES, MASKS, ax="left")
 
 
 # --- the running mean ------------------------------------------------------
@@ -109,9 +105,9 @@ def test_running_mean_figure_plots_each_output_band_and_eval_line():
     running_mean = np.column_stack([np.linspace(0, 1, n), np.linspace(2, 1, n)])
     standard_error = np.full((n, 2), 0.1)
     standard_error[0] = np.nan
-    fig = plots.plot_running_mean(running_mean, standard_error, np.array([1.0, 1.0]), output_labels=["a", "b"])
+    fig = dropout_plots.plot_running_mean(running_mean, standard_error, np.array([1.0, 1.0]), output_labels=["a", "b"])
     ax = fig.axes[0]
-    assert tuple(fig.get_size_inches()) == plots.RUNNING_MEAN_FIGSIZE
+    assert tuple(fig.get_size_inches()) == dropout_plots.RUNNING_MEAN_FIGSIZE
     _assert_labelled(ax, "number of training-mode passes N", "running mean of the output")
     assert ax.get_xscale() == "log"
     solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
@@ -129,15 +125,15 @@ def test_running_mean_figure_plots_each_output_band_and_eval_line():
 
 
 def test_running_mean_figure_accepts_a_single_output():
-    fig = plots.plot_running_mean(np.ones(10), np.full(10, 0.1), 1.0)
+    fig = dropout_plots.plot_running_mean(np.ones(10), np.full(10, 0.1), 1.0)
     assert [line.get_label() for line in fig.axes[0].get_lines() if line.get_linestyle() == "-"] == ["output 0"]
 
 
 def test_running_mean_figure_validates_shapes():
     with pytest.raises(ValueError, match="share a shape"):
-        plots.plot_running_mean(np.ones((5, 2)), np.ones((5, 3)), np.ones(2))
+        dropout_plots.plot_running_mean(np.ones((5, 2)), np.ones((5, 3)), np.ones(2))
     with pytest.raises(ValueError, match="output_labels"):
-        plots.plot_running_mean(np.ones((5, 2)), np.ones((5, 2)), np.ones(2), output_labels=["only one"])
+        dropout_plots.plot_running_mean(np.ones((5, 2)), np.ones((5, 2)), np.ones(2), output_labels=["only one"])
 
 
 # --- the other figures -----------------------------------------------------
@@ -145,9 +141,11 @@ def test_running_mean_figure_validates_shapes():
 
 def test_ensemble_figure_has_one_labelled_panel_per_network():
     q = np.array([[0.2, 0.8], [0.6, 0.4]])
-    fig = plots.plot_ensemble_vs_eval([q, q], [q, q + 0.05], [q + 0.1, q], ["one", "two"])
+    fig = dropout_plots.plot_ensemble_vs_eval([q, q], [q, q + 0.05], [q + 0.1, q], ["one", "two"])
     assert len(fig.axes) == 2
-    assert tuple(fig.get_size_inches()) == (2 * plots.ENSEMBLE_PANEL_FIGSIZE[0], plots.ENSEMBLE_PANEL_FIGSIZE[1])
+    assert tuple(fig.get_size_inches()) == (
+        2 * dropout_plots.ENSEMBLE_PANEL_FIGSIZE[0], dropout_plots.ENSEMBLE_PANEL_FIGSIZE[1]
+    )
     for ax, title in zip(fig.axes, ["one", "two"]):
         _assert_labelled(ax, "eval-mode probability", "ensemble probability")
         assert ax.get_title() == title
@@ -159,43 +157,27 @@ def test_ensemble_figure_has_one_labelled_panel_per_network():
 def test_ensemble_figure_validates_lengths():
     q = np.ones((2, 2)) / 2
     with pytest.raises(ValueError, match="same non-zero length"):
-        plots.plot_ensemble_vs_eval([q], [q, q], [q], ["x"])
+        dropout_plots.plot_ensemble_vs_eval([q], [q, q], [q], ["x"])
 
 
 def test_shrinkage_figure_draws_one_bar_per_method_and_feature():
     ratios = {"ridge": np.array([0.2, 0.5, 0.9]), "dropout": np.full(3, 0.7)}
-    fig = plots.plot_feature_shrinkage(["a", "b", "c"], ratios)
+    fig = dropout_plots.plot_feature_shrinkage(["a", "b", "c"], ratios)
     ax = fig.axes[0]
     _assert_labelled(ax, "feature", "fitted weight / least-squares weight")
     heights = [patch.get_height() for patch in ax.patches]
     assert heights == pytest.approx([0.2, 0.5, 0.9, 0.7, 0.7, 0.7])
     with pytest.raises(ValueError, match="shape"):
-        plots.plot_feature_shrinkage(["a"], {"ridge": np.ones(2)})
-
-
-def test_learning_curves_draw_mean_and_range_of_several_runs():
-    steps = np.arange(5)
-    runs = np.array([[1.0, 0.8, 0.6, 0.5, 0.4], [1.2, 1.0, 0.8, 0.7, 0.6]])
-    curves = {"p = 0.5": runs, "p = 0": runs[0] + 1}
-    fig = plots.plot_learning_curves(steps, curves, ylabel="loss", title="curves", ylim=(0, 3))
-    ax = fig.axes[0]
-    assert ax.get_ylim() == (0, 3)
-    _assert_labelled(ax, "training step", "loss")
-    mean_line = ax.get_lines()[0]
-    np.testing.assert_allclose(mean_line.get_ydata(), runs.mean(axis=0))
-    assert mean_line.get_label() == "p = 0.5 (mean of 2)"
-    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 1
-    with pytest.raises(ValueError, match="columns"):
-        plots.plot_learning_curves(steps, {"bad": np.ones(3)}, ylabel="loss", title="t")
+        dropout_plots.plot_feature_shrinkage(["a"], {"ridge": np.ones(2)})
 
 
 def test_time_masks_figure_shows_each_mask():
     per_step = np.array([[True, False], [False, True], [True, True]])
     locked = np.repeat([[True, False]], 3, axis=0)
-    fig = plots.plot_time_masks({"per step": per_step, "locked": locked})
+    fig = dropout_plots.plot_time_masks({"per step": per_step, "locked": locked})
     assert [ax.get_title() for ax in fig.axes] == ["per step", "locked"]
     for ax in fig.axes:
         _assert_labelled(ax, "hidden unit", "time step")
     np.testing.assert_array_equal(fig.axes[1].get_images()[0].get_array(), locked)
     with pytest.raises(ValueError, match="boolean"):
-        plots.plot_time_masks({"bad": np.ones((2, 2))})
+        dropout_plots.plot_time_masks({"bad": np.ones((2, 2))})

@@ -1,0 +1,50 @@
+"""Checkers for the autograded exercises: property tests that explain what went wrong.
+
+Each ``check_*`` function runs a student's implementation against a list of
+properties (shapes and dtypes, exact identities, hand-made cases, agreement with
+a reference implementation on random inputs, statistics within a stated
+tolerance, a numerical gradient check, input validation), prints one line per
+property and returns a :class:`CheckReport` that is truthy only if every
+property holds, so an nbgrader test cell can simply ``assert`` it::
+
+    assert check_dropout_forward(dropout_forward)
+
+A property that fails prints ``✗ <property>: expected …, got … — <hint>``.
+An exception raised by the student's code (including the
+``NotImplementedError`` of an untouched exercise) is reported on that line
+instead of crashing the cell. Every input is drawn from a fixed seed, so the
+printed lines are the same on every run.
+
+One module per chapter, named by its ``book.toml`` id
+(:mod:`~course_lib.checks.intro`, :mod:`~course_lib.checks.dropout`,
+:mod:`~course_lib.checks.weight_decay`, :mod:`~course_lib.checks.adamw`), and
+:mod:`~course_lib.checks.report`, the report and property runner they share.
+This package re-exports every checker and the report classes, so an exercise
+imports ``from course_lib.checks import check_dropout_forward``.
+"""
+
+from course_lib.checks.report import CheckReport, PropertyResult
+from course_lib.checks.intro import check_early_stop_epoch, check_train_val_split
+from course_lib.checks.dropout import check_dropout_backward, check_dropout_forward
+from course_lib.checks.weight_decay import (
+    check_ridge_fit,
+    check_sgd_decoupled_step,
+    check_sgd_l2_step,
+    check_soft_threshold,
+)
+from course_lib.checks.adamw import check_adam_l2_step, check_adamw_step
+
+__all__ = [
+    "PropertyResult",
+    "CheckReport",
+    "check_dropout_forward",
+    "check_dropout_backward",
+    "check_early_stop_epoch",
+    "check_train_val_split",
+    "check_sgd_l2_step",
+    "check_sgd_decoupled_step",
+    "check_soft_threshold",
+    "check_ridge_fit",
+    "check_adam_l2_step",
+    "check_adamw_step",
+]

@@ -1,0 +1,156 @@
+"""Figures of training runs, shared by several chapters.
+
+Learning curves of one run (:func:`plot_history`, :func:`plot_history_panels`,
+drawn from a :class:`course_lib.train.History`) and curves of several settings
+with their spread over runs (:func:`plot_learning_curves`, shown in the intro
+and the dropout chapter). Sizes, ``ax`` and the other conventions are those of
+:mod:`course_lib.plots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from course_lib.plots import BEST_EPOCH_COLOR, CROSS_COLOR, _new_axes
+
+if TYPE_CHECKING:  # the figure functions only read attributes; no import cost at run time
+    from course_lib.train import History
+
+__all__ = [
+    "CURVES_FIGSIZE", "plot_learning_curves", "HISTORY_FIGSIZE", "HISTORY_PANEL_FIGSIZE", "plot_history",
+    "plot_history_panels",
+]
+
+CURVES_FIGSIZE = (7.0, 3.4)
+HISTORY_FIGSIZE = (7.0, 3.4)
+HISTORY_PANEL_FIGSIZE = (4.6, 3.4)  # per panel
+
+STOPPED_EPOCH_COLOR = CROSS_COLOR
+
+
+def plot_learning_curves(
+    steps: np.ndarray,
+    curves: Mapping[str, np.ndarray],
+    *,
+    ylabel: str,
+    title: str,
+    ylim: tuple[float, float] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """One line per setting; a 2-D curve ``(runs, steps)`` draws its mean with a min–max band.
+
+    Args:
+        steps: ``(steps,)`` x positions (e.g. optimisation steps).
+        curves: label -> ``(steps,)`` or ``(runs, steps)`` values.
+        ylabel, title: axis label and title.
+        ylim: fixed y-range (default: matplotlib's automatic one).
+    """
+    steps = np.asarray(steps)
+    if not curves:
+        raise ValueError("curves must map at least one label to values")
+    fig, ax = _new_axes(ax, CURVES_FIGSIZE)
+    for k, (label, values) in enumerate(curves.items()):
+        values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+        if values.ndim != 2 or values.shape[1] != steps.shape[0]:
+            raise ValueError(f"curves[{label!r}] must have {steps.shape[0]} columns, got shape {values.shape}")
+        shown = label if len(values) == 1 else f"{label} (mean of {len(values)})"
+        ax.plot(steps, values.mean(axis=0), color=f"C{k}", label=shown)
+        if len(values) > 1:
+            ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=f"C{k}", alpha=0.2, linewidth=0)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+_HISTORY_METRICS = {
+    "loss": ("train_loss", "val_loss", "loss"),
+    "accuracy": ("train_accuracy", "val_accuracy", "accuracy"),
+}
+
+
+def _history_curves(history: History, metric: str) -> tuple[np.ndarray, np.ndarray, str]:
+    if metric not in _HISTORY_METRICS:
+        raise ValueError(f"metric must be 'loss' or 'accuracy', got {metric!r}")
+    train_name, val_name, label = _HISTORY_METRICS[metric]
+    train, val = getattr(history, train_name, None), getattr(history, val_name, None)
+    if train is None or val is None:
+        raise ValueError(f"history has no {metric} values (accuracy is only recorded for classification)")
+    train, val = np.asarray(train, dtype=np.float64), np.asarray(val, dtype=np.float64)
+    if train.ndim != 1 or train.shape != val.shape or len(train) == 0:
+        raise ValueError(f"history.{train_name} and history.{val_name} must be non-empty lists of one length")
+    return train, val, label
+
+
+def plot_history(
+    history: History,
+    *,
+    metric: str = "loss",
+    title: str | None = None,
+    show_batch_loss: bool = False,
+    log_scale: bool = False,
+    ax: Axes | None = None,
+) -> Figure:
+    """Learning curves of one run: training and validation ``metric`` per epoch.
+
+    Args:
+        history: a :class:`course_lib.train.History`.
+        metric: ``"loss"`` or ``"accuracy"`` (classification only).
+        title: the axes title (default names the metric).
+        show_batch_loss: also draw the mean training-mode mini-batch loss
+            (``history.train_batch_loss``, dotted), to show how dropout noise
+            lifts it above the evaluation-mode training loss.
+        log_scale: logarithmic y axis (losses spanning decades).
+        ax: draw here instead of opening a new figure.
+
+    Epochs are numbered from 0, as in :attr:`History.best_epoch`. A dashed
+    vertical line (gid ``best-epoch``) and a dot mark the best epoch; a
+    dotted red line (gid ``stopped-epoch``) marks where early stopping ended
+    training, if it did.
+    """
+    train, val, label = _history_curves(history, metric)
+    if show_batch_loss and metric != "loss":
+        raise ValueError("show_batch_loss only applies to metric='loss'")
+    fig, ax = _new_axes(ax, HISTORY_FIGSIZE)
+    epochs = np.arange(len(train))
+    ax.plot(epochs, train, color="C0", label=f"training {label} (eval mode)")
+    if show_batch_loss:
+        ax.plot(epochs, np.asarray(history.train_batch_loss, dtype=np.float64), color="C0", ls=":", lw=1.2,
+                label="training mini-batch loss (train mode)")
+    ax.plot(epochs, val, color="C1", label=f"validation {label}")
+    best = int(history.best_epoch)
+    ax.axvline(best, color=BEST_EPOCH_COLOR, ls="--", lw=1.2, gid="best-epoch", label=f"best epoch ({best})")
+    ax.plot([best], [val[best]], "o", color="C1", mec=BEST_EPOCH_COLOR, zorder=3)
+    if history.stopped_epoch is not None:
+        stopped = int(history.stopped_epoch)
+        ax.axvline(stopped, color=STOPPED_EPOCH_COLOR, ls=":", lw=1.5, gid="stopped-epoch",
+                   label=f"training stopped (epoch {stopped})")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(label)
+    ax.set_title(title if title is not None else f"Learning curves: {label} per epoch")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_history_panels(history: History, *, suptitle: str = "Learning curves") -> Figure:
+    """Loss and, for classification, accuracy side by side (:func:`plot_history` in each panel)."""
+    metrics = ["loss"] + (["accuracy"] if getattr(history, "train_accuracy", None) is not None else [])
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(HISTORY_PANEL_FIGSIZE[0] * len(metrics), HISTORY_PANEL_FIGSIZE[1]),
+        layout="constrained", squeeze=False,
+    )
+    for ax, metric in zip(axes[0], metrics):
+        plot_history(history, metric=metric, title=metric, ax=ax)
+    fig.suptitle(suptitle)
+    return fig

@@ -1,0 +1,237 @@
+"""Tests for course_lib.checks.report: the report, the runner, the re-exports, the checker decorator, the helpers."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import course_lib.checks
+from course_lib.checks.dropout import check_dropout_forward
+from course_lib.checks.report import (
+    CheckReport,
+    PropertyResult,
+    _call,
+    _checker,
+    _Failed,
+    _identical,
+    _require_different,
+    _require_identical,
+    _require_unchanged,
+)
+from course_lib.dropout import dropout_forward
+
+Rng = np.random.Generator | None
+
+
+# --- what the runner reports instead of raising --------------------------------------------
+
+
+class _UncomparableArray(np.ndarray):
+    """An array whose comparisons raise: the checker must report it, not crash."""
+
+    def __eq__(self, other):
+        raise RuntimeError("comparison is not supported")
+
+    __ne__ = __eq__
+
+
+def returns_uncomparable_output(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    out, mask = dropout_forward(x, p, training, rng)
+    return out.view(_UncomparableArray), mask
+
+
+def test_a_result_the_checker_cannot_inspect_is_reported_not_raised() -> None:
+    report = check_dropout_forward(returns_uncomparable_output)
+    assert not report
+    assert any("raised RuntimeError: comparison is not supported when inspected" in line for line in report.lines())
+
+
+def raises_with_an_address_in_the_message(x: np.ndarray, p: float, training: bool = True, rng: Rng = None):
+    raise TypeError(f"cannot use {raises_with_an_address_in_the_message!r}")
+
+
+def test_object_addresses_are_removed_from_exception_messages() -> None:
+    lines = check_dropout_forward(raises_with_an_address_in_the_message).lines()
+    assert all("TypeError: cannot use <function raises_with_an_address_in_the_message>" in line for line in lines)
+    assert not any("0x" in line for line in lines)
+
+
+# --- CheckReport ---------------------------------------------------------------------------
+
+
+def test_check_report_truthiness_and_repr() -> None:
+    good, bad = PropertyResult("a", True), PropertyResult("b", False, "expected 1, got 2 — hint")
+    assert CheckReport("f", [good, good])
+    assert not CheckReport("f", [good, bad])
+    assert not CheckReport("f", [])
+    report = CheckReport("f", [good, bad])
+    assert repr(report) == "CheckReport(f: 1/2 properties hold)"
+    assert report.passed == [good] and report.failed == [bad]
+    assert str(report) == "✓ a\n✗ b: expected 1, got 2 — hint"
+
+
+def test_check_report_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="results\\[0\\] must be a PropertyResult, got str"):
+        CheckReport("f", ["✓ a"])
+    with pytest.raises(TypeError, match="subject must be a non-empty str"):
+        CheckReport("", [])
+
+
+# --- the package re-exports every name of the old flat module ------------------------------
+
+# The public names of the old course_lib/checks.py, in its __all__ order, with the module that now defines each.
+# Released nbgrader exercises import them as `from course_lib.checks import check_…`.
+FLAT_NAMES = {
+    "PropertyResult": "report",
+    "CheckReport": "report",
+    "check_dropout_forward": "dropout",
+    "check_dropout_backward": "dropout",
+    "check_early_stop_epoch": "intro",
+    "check_train_val_split": "intro",
+    "check_sgd_l2_step": "weight_decay",
+    "check_sgd_decoupled_step": "weight_decay",
+    "check_soft_threshold": "weight_decay",
+    "check_ridge_fit": "weight_decay",
+    "check_adam_l2_step": "adamw",
+    "check_adamw_step": "adamw",
+}
+
+
+def test_every_old_name_is_importable_from_the_package_and_is_its_chapter_modules_object() -> None:
+    assert course_lib.checks.__all__ == list(FLAT_NAMES)
+    for name, module_name in FLAT_NAMES.items():
+        module = importlib.import_module(f"course_lib.checks.{module_name}")
+        assert name in module.__all__, f"{name} not in course_lib.checks.{module_name}.__all__"
+        assert getattr(course_lib.checks, name) is getattr(module, name), name
+
+
+# --- _checker: the decorator that makes every check_* function ------------------------------
+
+CHECKERS = [getattr(course_lib.checks, name) for name in FLAT_NAMES if name.startswith("check_")]
+DOC_TAIL = (
+    "Args:\n"
+    "    fn: the function to check.\n"
+    "\n"
+    "Returns:\n"
+    "    A :class:`CheckReport`, truthy if and only if every property holds."
+)
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
+def test_every_checker_documents_its_call_contract_args_and_returns(checker) -> None:
+    exercise = checker.__name__.removeprefix("check_")
+    doc = inspect.getdoc(checker)  # what help() shows
+    assert doc.startswith(f"Check an implementation of ``{exercise}(")
+    assert doc.endswith("\n\n" + DOC_TAIL)
+    contract = inspect.getdoc(checker.__wrapped__)
+    assert contract and f"\n\n{contract}\n\n" in doc  # the stub's docstring, whole, between summary and tail
+    assert checker.__doc__.endswith("holds.\n    ")  # indented like a docstring written in the source
+
+
+@pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
+def test_the_decorator_keeps_each_checkers_name_module_and_signature(checker) -> None:
+    stub = checker.__wrapped__
+    assert stub is not checker and stub.__name__ == checker.__name__ == checker.__qualname__
+    assert checker.__module__ == stub.__module__ == f"course_lib.checks.{FLAT_NAMES[checker.__name__]}"
+    signature = inspect.signature(checker)
+    assert list(signature.parameters) == ["fn"]
+    assert signature.return_annotation in (CheckReport, "CheckReport")
+
+
+def _toy_properties() -> list[tuple[str, Any]]:
+    def doubles(fn) -> str:
+        if _call(fn, 2) != 4:
+            raise _Failed("4", str(_call(fn, 2)), "multiply by 2")
+        return "measured"
+
+    return [("doubles 2", doubles)]
+
+
+def test_a_decorated_stub_runs_its_properties_under_the_exercises_name(capsys) -> None:
+    @_checker("double(x) -> y", _toy_properties())
+    def check_double(fn: Callable[..., Any]) -> CheckReport:
+        """The contract: twice x.
+
+        More about it.
+        """
+
+    assert check_double.__doc__ == (
+        "Check an implementation of ``double(x) -> y``.\n\n        The contract: twice x.\n\n        More about it.\n\n"
+        "        Args:\n            fn: the function to check.\n\n"
+        "        Returns:\n            A :class:`CheckReport`, truthy if and only if every property holds.\n        "
+    )
+    help_text = "Check an implementation of ``double(x) -> y``.\n\nThe contract: twice x.\n\nMore about it.\n\n" + DOC_TAIL
+    assert inspect.getdoc(check_double) == help_text
+    good = check_double(lambda x: 2 * x)
+    assert repr(good) == "CheckReport(double: 1/1 properties hold)" and good.lines() == ["✓ doubles 2: measured"]
+    bad = check_double(lambda x: x + 1)
+    assert not bad and bad.lines() == ["✗ doubles 2: expected 4, got 3 — multiply by 2"]
+    assert capsys.readouterr().out == "✓ doubles 2: measured\n✗ doubles 2: expected 4, got 3 — multiply by 2\n"
+    with pytest.raises(TypeError, match="fn must be a function"):
+        check_double(4)
+
+
+def test_a_one_line_stub_docstring_gets_an_unindented_tail() -> None:
+    @_checker("double(x) -> y", _toy_properties())
+    def check_double(fn: Callable[..., Any]) -> CheckReport:
+        """The contract: twice x."""
+
+    assert check_double.__doc__ == (
+        "Check an implementation of ``double(x) -> y``.\n\nThe contract: twice x.\n\n" + DOC_TAIL + "\n"
+    )
+
+
+def _documented(fn: Callable[..., Any]) -> CheckReport:
+    """The contract."""
+
+
+def check_double(fn: Callable[..., Any]) -> CheckReport:
+    """The contract."""
+
+
+def check_undocumented(fn: Callable[..., Any]) -> CheckReport: ...
+
+
+@pytest.mark.parametrize(
+    ("implements", "stub"),
+    [
+        ("_documented(x) -> y", _documented),  # not named check_<name>
+        ("triple(x) -> y", check_double),  # the call is not the one the checker is named after
+        ("double -> y", check_double),  # no argument list
+        ("undocumented(x) -> y", check_undocumented),  # no contract
+    ],
+)
+def test_the_decorator_rejects_a_stub_that_does_not_match_its_call(implements: str, stub) -> None:
+    with pytest.raises(TypeError, match="a checker stub is named check_<name>"):
+        _checker(implements, _toy_properties())(stub)
+
+
+# --- the comparison helpers shared by the chapters -----------------------------------------
+
+
+def test_identical_compares_arrays_lists_and_tuples_of_arrays_exactly() -> None:
+    a = np.array([1.0, 2.0, 3.0])
+    assert _identical(a, a.copy()) and _identical([1.0, 2.0, 3.0], a)
+    assert not _identical(a, a + 1e-12) and not _identical([1.0, 2.0], a) and not _identical([1.0, 2.0, 3.0, 4.0], a)
+    assert _identical((a, np.zeros((2, 3))), (a.copy(), np.zeros((2, 3))))  # parts of different shapes
+    assert not _identical((a, np.zeros((2, 3))), (a, np.ones((2, 3))))
+    assert not _identical((a, a), (a,))
+
+
+def test_require_identical_different_and_unchanged_fail_with_the_given_words() -> None:
+    a = np.array([1.0, 2.0])
+    _require_identical(a, a.copy(), "e", "g", "h")
+    _require_different(a, a + 1, "e", "g", "h")
+    _require_unchanged("x", a, a.copy(), "h")
+    with pytest.raises(_Failed, match="^expected e, got g — h$"):
+        _require_identical(a, a + 1, "e", "g", "h")
+    with pytest.raises(_Failed, match="^expected e, got g — h$"):
+        _require_different(a, a.copy(), "e", "g", "h")
+    with pytest.raises(_Failed, match="^expected x unchanged after the call, got x modified — h$"):
+        _require_unchanged("x", a + 1, a, "h")
+    with pytest.raises(_Failed, match="^expected the list v unchanged after the call, got the list modified — h$"):
+        _require_unchanged("the list v", [1.0], a, "h", got="the list modified")

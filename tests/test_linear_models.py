@@ -1,0 +1,185 @@
+"""Tests for course_lib.linear_models: ridge and lasso against scikit-learn, convergence warnings, validation."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+from sklearn.linear_model import Lasso, Ridge
+
+from course_lib.linear_models import (
+    _LeastSquares,
+    ConvergenceWarning,
+    LassoFit,
+    LinearFit,
+    lasso_fit,
+    ridge_fit,
+    ridge_gradient_descent,
+)
+
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+def regression_problem(rng: np.random.Generator, n: int, d: int, offset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.standard_normal((n, d)) + offset
+    coef = np.where(rng.random(d) < 0.3, rng.standard_normal(d) * 2, 0.0)
+    y = X @ coef + 0.1 * rng.standard_normal(n) + 3.0 * offset
+    return X, y
+
+
+def sklearn_lasso(X: np.ndarray, y: np.ndarray, alpha: float, fit_intercept: bool) -> Lasso:
+    with warnings.catch_warnings():  # at tol=1e-14 coordinate descent may report it stopped short
+        warnings.simplefilter("ignore", SklearnConvergenceWarning)
+        return Lasso(alpha=alpha, fit_intercept=fit_intercept, tol=1e-14, max_iter=10**6).fit(X, y)
+
+
+# --- ridge ------------------------------------------------------------------------------------
+
+@given(seed=seeds, n=st.integers(2, 40), d=st.integers(1, 40), alpha=st.floats(0.01, 100.0), fit_intercept=st.booleans())
+def test_ridge_fit_agrees_with_sklearn(seed: int, n: int, d: int, alpha: float, fit_intercept: bool) -> None:
+    X, y = regression_problem(np.random.default_rng(seed), n, d, offset=1.5 if fit_intercept else 0.0)
+    fit = ridge_fit(X, y, alpha, fit_intercept=fit_intercept)
+    reference = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, y)
+    assert isinstance(fit, LinearFit) and fit.coef.shape == (d,)
+    scale = max(1.0, np.abs(reference.coef_).max())
+    np.testing.assert_allclose(fit.coef, reference.coef_, rtol=1e-8, atol=1e-10 * scale)
+    assert fit.intercept == pytest.approx(float(reference.intercept_), rel=1e-8, abs=1e-10 * scale)
+
+
+def test_ridge_fit_primal_and_dual_branches_and_alpha_zero() -> None:
+    rng = np.random.default_rng(1)
+    for n, d in ((50, 5), (5, 50)):
+        X, y = regression_problem(rng, n, d)
+        w = ridge_fit(X, y, 0.7).coef
+        np.testing.assert_allclose(X.T @ (X @ w - y) + 0.7 * w, 0.0, atol=1e-10)  # stationarity
+    X, y = regression_problem(rng, 5, 12)
+    np.testing.assert_allclose(ridge_fit(X, y, 0.0).coef, np.linalg.pinv(X) @ y, atol=1e-10)
+
+
+def test_ridge_gradient_descent_reaches_the_closed_form() -> None:
+    rng = np.random.default_rng(2)
+    for n, d, alpha in ((50, 10, 1.0), (10, 30, 2.0)):
+        X, y = regression_problem(rng, n, d)
+        exact = ridge_fit(X, y, alpha).coef
+        np.testing.assert_allclose(ridge_gradient_descent(X, y, alpha), exact, rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_gradient_descent_warns_when_out_of_steps() -> None:
+    X, y = regression_problem(np.random.default_rng(3), 30, 5)
+    with pytest.warns(ConvergenceWarning, match="5 steps"):
+        ridge_gradient_descent(X, y, 1.0, steps=5)
+
+
+def test_ridge_rejects_bad_input() -> None:
+    X, y = np.ones((20, 3)), np.ones(19)
+    with pytest.raises(ValueError, match="X has 20 rows but y has 19 entries"):
+        ridge_fit(X, y, 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        ridge_fit(X, np.ones(20), -1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        ridge_fit(X, np.ones(20), float("inf"))
+    with pytest.raises(ValueError, match="X"):
+        ridge_fit(np.full((20, 3), np.nan), np.ones(20), 1.0)
+    with pytest.raises(ValueError, match="y"):
+        ridge_fit(X, np.ones((20, 1)), 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        ridge_gradient_descent(X, np.ones(20), -0.5)
+    with pytest.raises(ValueError, match="learning_rate"):
+        ridge_gradient_descent(X, np.ones(20), 1.0, learning_rate=0.0)
+
+
+# --- lasso ------------------------------------------------------------------------------------
+
+def assert_lasso_matches(fit: LassoFit, reference: Lasso) -> None:
+    scale = max(1.0, np.abs(reference.coef_).max())
+    np.testing.assert_allclose(fit.coef, reference.coef_, rtol=0, atol=1e-6 * scale)
+    np.testing.assert_array_equal(fit.coef != 0, reference.coef_ != 0)
+    assert fit.intercept == pytest.approx(float(reference.intercept_), abs=1e-6 * scale)
+
+
+@settings(max_examples=25)
+@given(
+    seed=seeds,
+    n=st.integers(5, 60),
+    d=st.integers(1, 60),
+    relative_alpha=st.floats(0.05, 0.9),
+    fit_intercept=st.booleans(),
+)
+def test_lasso_fit_agrees_with_sklearn(seed: int, n: int, d: int, relative_alpha: float, fit_intercept: bool) -> None:
+    X, y = regression_problem(np.random.default_rng(seed), n, d, offset=1.0 if fit_intercept else 0.0)
+    Xc, yc = (X - X.mean(0), y - y.mean()) if fit_intercept else (X, y)
+    alpha = relative_alpha * np.abs(Xc.T @ yc).max() / n
+    fit = lasso_fit(X, y, alpha, fit_intercept=fit_intercept)
+    assert_lasso_matches(fit, sklearn_lasso(X, y, alpha, fit_intercept))
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_lasso_fit_agrees_with_sklearn_when_features_outnumber_samples(fit_intercept: bool) -> None:
+    X, y = regression_problem(np.random.default_rng(4), 20, 200, offset=0.5 if fit_intercept else 0.0)
+    alpha = 0.1
+    fit = lasso_fit(X, y, alpha, fit_intercept=fit_intercept)
+    assert 0 < np.count_nonzero(fit.coef) <= 20
+    assert_lasso_matches(fit, sklearn_lasso(X, y, alpha, fit_intercept))
+
+
+def test_lasso_backtracking_recovers_from_a_step_size_estimate_far_too_small(monkeypatch) -> None:
+    # Start FISTA from a Lipschitz estimate a million times too small: every early step would
+    # overshoot, and backtracking has to raise the estimate until the quadratic model holds.
+    X, y = regression_problem(np.random.default_rng(11), 40, 25)
+    true_constant = np.linalg.norm(X, 2) ** 2 / len(y)
+    monkeypatch.setattr(_LeastSquares, "lipschitz_estimate", lambda self: 1e-6 * true_constant)
+    alpha = 0.1 * np.abs(X.T @ y).max() / len(y)
+    fit = lasso_fit(X, y, alpha)
+    assert_lasso_matches(fit, sklearn_lasso(X, y, alpha, False))
+    assert fit.duality_gap <= 1e-10 * (y @ y) / len(y)
+
+
+def test_lipschitz_estimate_never_exceeds_the_true_constant() -> None:
+    for seed in range(5):
+        X, y = regression_problem(np.random.default_rng(seed), 30, 50)
+        estimate = _LeastSquares(X, y).lipschitz_estimate()
+        true_constant = np.linalg.norm(X, 2) ** 2 / len(y)
+        assert 0.5 * true_constant < estimate <= true_constant * (1 + 1e-12)
+
+
+def test_lasso_above_alpha_max_is_exactly_zero() -> None:
+    X, y = regression_problem(np.random.default_rng(5), 30, 8)
+    alpha_max = np.abs(X.T @ y).max() / len(y)
+    fit = lasso_fit(X, y, alpha_max)
+    assert fit.n_iter == 0 and np.all(fit.coef == 0.0) and fit.coef.shape == (8,)
+    assert abs(fit.duality_gap) < 1e-12
+    assert np.all(lasso_fit(X, y, 10 * alpha_max, fit_intercept=True).coef == 0.0)
+    assert np.count_nonzero(lasso_fit(X, y, 0.99 * alpha_max).coef) >= 1
+
+
+def test_lasso_reports_a_small_duality_gap() -> None:
+    X, y = regression_problem(np.random.default_rng(6), 40, 15)
+    fit = lasso_fit(X, y, 0.05)
+    assert 0 < fit.n_iter and fit.duality_gap <= 1e-10 * (y @ y) / len(y)
+
+
+def test_lasso_warns_when_out_of_iterations() -> None:
+    X, y = regression_problem(np.random.default_rng(7), 20, 200)
+    with pytest.warns(ConvergenceWarning, match="duality gap"):
+        fit = lasso_fit(X, y, 0.05, max_iter=3)
+    assert fit.n_iter == 3 and fit.duality_gap > 0
+
+
+def test_lasso_rejects_bad_input() -> None:
+    X, y = np.ones((20, 3)), np.ones(20)
+    with pytest.raises(ValueError, match="alpha"):
+        lasso_fit(X, y, -0.1)
+    with pytest.raises(ValueError, match="ridge_fit"):
+        lasso_fit(X, y, 0.0)
+    with pytest.raises(ValueError, match="X has 20 rows but y has 19 entries"):
+        lasso_fit(X, np.ones(19), 0.1)
+    with pytest.raises(ValueError, match="max_iter"):
+        lasso_fit(X, y, 0.1, max_iter=0)
+    with pytest.raises(ValueError, match="tol"):
+        lasso_fit(X, y, 0.1, tol=0.0)
+    with pytest.raises(ValueError, match="w0"):
+        lasso_fit(X, y, 0.1, w0=np.ones(4))
