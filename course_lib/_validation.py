@@ -84,3 +84,64 @@ def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
 def check_non_negative(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking it is a finite number >= 0."""
     return _check_finite_positive(name, value, allow_zero=True)
+
+
+# --- the one dtype rule for arrays and tensors --------------------------------------------------
+#
+# Real numbers of any integer or floating dtype are accepted and computed in a floating type wide
+# enough that nothing wraps or overflows: float64 for NumPy input and for integer tensors, float32
+# for float16/bfloat16 tensors, the tensor's own dtype for float32/float64. Bool, complex, string
+# and object data are rejected with a TypeError naming the argument (a bool mask is not a number
+# to compute with, and dropping an imaginary part silently gives a wrong answer).
+
+
+def real_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a new NumPy array of at least float64 precision, under the one dtype rule.
+
+    Accepts array-likes of ints and floats (and torch tensors, detached to NumPy). Raises
+    ``TypeError`` naming ``name`` for bool, complex, string or object data and for ragged input.
+    """
+    if _is_tensor(value):
+        value = value.detach().cpu()
+        _check_tensor_dtype(name, value)
+        value = value.double().numpy()
+    try:
+        array = np.array(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a real array, got {type(value).__name__}") from error
+    _check_numpy_dtype(name, array.dtype)
+    return array.astype(np.result_type(array.dtype, np.float64), copy=False)
+
+
+def real_tensor(name: str, value: Any) -> Any:
+    """A torch tensor under the one dtype rule: integers → float64, float16/bfloat16 → float32.
+
+    float32 and float64 tensors are returned as they are (the autograd graph is kept). Raises
+    ``TypeError`` naming ``name`` for a non-tensor and for bool or complex tensors.
+    """
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    _check_tensor_dtype(name, value)
+    if not value.is_floating_point():
+        return value.to(torch.float64)
+    if value.dtype in (torch.float16, torch.bfloat16):
+        return value.to(torch.float32)
+    return value
+
+
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "is_floating_point")
+
+
+def _check_numpy_dtype(name: str, dtype: np.dtype) -> None:
+    if dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers (an integer or floating dtype), got dtype {dtype}")
+
+
+def _check_tensor_dtype(name: str, tensor: Any) -> None:
+    import torch
+
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise TypeError(f"{name} must hold real numbers (an integer or floating dtype), got dtype {tensor.dtype}")

@@ -1,0 +1,76 @@
+"""course_lib._validation: the shared argument checks, in particular the one dtype rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib._validation import real_array, real_tensor
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"),
+    [
+        (np.array([-128, 100], dtype=np.int8), np.float64),
+        (np.array([1, 2], dtype=np.uint16), np.float64),
+        (np.array([1.5], dtype=np.float16), np.float64),
+        (np.array([1.5], dtype=np.float32), np.float64),
+        ([1, 2.5], np.float64),
+        (np.array([1.0], dtype=np.longdouble), np.longdouble),
+        (torch.tensor([3, -4], dtype=torch.int8), np.float64),
+    ],
+)
+def test_real_array_computes_in_at_least_float64(value, dtype) -> None:
+    array = real_array("x", value)
+    assert array.dtype == dtype
+    np.testing.assert_array_equal(array, np.asarray(value.numpy() if isinstance(value, torch.Tensor) else value, dtype=dtype))
+
+
+def test_real_array_of_int8_does_not_wrap() -> None:
+    array = real_array("w", np.array([-128, 100], dtype=np.int8))
+    assert np.abs(array).sum() == 228.0 and (array**2).sum() == 26384.0
+
+
+def test_real_array_returns_a_new_array_for_float64_input_too() -> None:
+    original = np.array([1.0, 2.0])
+    copy = real_array("x", original)
+    copy[0] = 5.0
+    assert original[0] == 1.0 and not np.shares_memory(copy, original)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.eye(2) + 1j, [True, False], ["a"], np.array([object()]), torch.ones(2, dtype=torch.bool), torch.ones(2, dtype=torch.complex64)],
+)
+def test_real_array_rejects_bool_complex_string_and_object_data_naming_the_argument(value) -> None:
+    with pytest.raises(TypeError, match=r"^X must hold real numbers \(an integer or floating dtype\), got dtype"):
+        real_array("X", value)
+
+
+def test_real_array_rejects_ragged_input_naming_the_argument() -> None:
+    with pytest.raises(TypeError, match="X must be a real array, got list"):
+        real_array("X", [[1.0], [1.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    ("dtype", "expected"),
+    [(torch.int8, torch.float64), (torch.int64, torch.float64), (torch.float16, torch.float32),
+     (torch.bfloat16, torch.float32), (torch.float32, torch.float32), (torch.float64, torch.float64)],
+)
+def test_real_tensor_widens_what_would_wrap_or_overflow(dtype, expected) -> None:
+    tensor = torch.tensor([-100, 100], dtype=dtype)
+    widened = real_tensor("w", tensor)
+    assert widened.dtype == expected
+    assert (widened**2).sum().item() == 20000.0  # int8 or float16 arithmetic would wrap or lose it
+
+
+def test_real_tensor_keeps_a_float_tensor_and_its_graph() -> None:
+    w = torch.ones(3, requires_grad=True)
+    assert real_tensor("w", w) is w
+
+
+@pytest.mark.parametrize("value", [torch.ones(2, dtype=torch.bool), torch.ones(2, dtype=torch.complex64), np.ones(2), [1.0]])
+def test_real_tensor_rejects_bool_complex_and_non_tensors(value) -> None:
+    with pytest.raises(TypeError, match="^w must"):
+        real_tensor("w", value)
