@@ -7,6 +7,7 @@ chapter list from here, so adding a chapter means adding one table to
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,15 +61,17 @@ class Book:
 
 
 def load_book(path: str | Path | None = None) -> Book:
-    """Parse and validate ``book.toml`` (default: the one at the project root)."""
+    """Parse and validate ``book.toml`` (default: the one at the project root).
+
+    Every problem is a :class:`BookError` naming the path (a missing file, an
+    empty path, a directory, a file that is not UTF-8 or not TOML) or the
+    chapter and key (e.g. ``budget_seconds`` must be a finite number > 0;
+    TOML's ``nan`` and ``inf`` are rejected).
+    """
+    if path is not None and not str(path).strip():
+        raise BookError(f"path must name a manifest file, got {path!r}")
     path = Path(path) if path is not None else DEFAULT_BOOK_PATH
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BookError(f"{path}: no such manifest file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise BookError(f"{path}: not valid TOML ({error})") from None
+    data = _read_toml(path)
     root = path.resolve().parent
 
     title = _get(data, "title", str, where=f"{path.name}")
@@ -92,6 +95,8 @@ def load_book(path: str | Path | None = None) -> Book:
         budget = _get(raw, "budget_seconds", (int, float), where)
         if isinstance(budget, bool) or budget <= 0:
             raise BookError(f"{where}: key 'budget_seconds' must be a number > 0, got {budget!r}")
+        if not math.isfinite(budget):
+            raise BookError(f"{where}: key 'budget_seconds' must be a finite number of seconds, got {budget!r}")
         status = _get(raw, "status", str, where)
         if status not in STATUSES:
             raise BookError(f"{where}: key 'status' must be one of {STATUSES}, got {status!r}")
@@ -117,6 +122,23 @@ def load_book(path: str | Path | None = None) -> Book:
         if duplicates:
             raise BookError(f"{path.name}: duplicate chapter key {key!r}: {duplicates}")
     return Book(title=title, chapters=tuple(chapters), root=root)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed manifest; every read or parse failure becomes a BookError naming ``path``."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise BookError(f"{path}: no such manifest file") from None
+    except IsADirectoryError:
+        raise BookError(f"{path}: is a directory, not a manifest file") from None
+    except UnicodeDecodeError as error:
+        raise BookError(f"{path}: not UTF-8 text ({error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BookError(f"{path}: not valid TOML ({error})") from None
+    except OSError as error:
+        raise BookError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
 def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

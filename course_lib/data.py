@@ -25,7 +25,7 @@ optimistic.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from numbers import Real
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib._validation import check_generator, check_int, check_ndarray, check_non_negative
+from course_lib._validation import check_generator, check_int, check_ndarray, check_non_negative, real_array, real_tensor
 
 __all__ = [
     "DataSplits",
@@ -74,9 +74,11 @@ class DataSplits:
     Attributes:
         name: a short identifier, e.g. ``"digits"``.
         X_train, y_train, X_val, y_val, X_test, y_test: the three splits.
-        feature_names: one name per feature column.
+        feature_names: one name per feature column: a sequence (tuple, list,
+            array) of names, each converted with ``str``. A single ``str`` or
+            ``None`` is a ``TypeError`` (``"ab"`` is not the names ``a``, ``b``).
         class_names: one name per class (label ``k`` is ``class_names[k]``),
-            or ``None`` for regression.
+            or ``None`` for regression; a single ``str`` is a ``TypeError``.
 
     The constructor checks shapes and dtypes, so a ``DataSplits`` is always
     ready for :func:`course_lib.train.fit`.
@@ -103,9 +105,9 @@ class DataSplits:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a str, got {type(self.name).__name__}")
-        object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
+        object.__setattr__(self, "feature_names", _check_names("feature_names", self.feature_names))
         if self.class_names is not None:
-            object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+            object.__setattr__(self, "class_names", _check_names("class_names", self.class_names))
             if len(self.class_names) < 2:
                 raise ValueError(f"class_names must name at least two classes, got {self.class_names!r}")
         for split in _SPLIT_NAMES:
@@ -194,6 +196,13 @@ class DataSplits:
 # ---------------------------------------------------------------------------
 
 
+def _check_names(name: str, names: Any) -> tuple[str, ...]:
+    """``names`` as a tuple of str; a str/bytes (one name, not a sequence of names) or a non-iterable is a TypeError."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise TypeError(f"{name} must be a sequence of names (e.g. a tuple of str), got {type(names).__name__} {names!r}")
+    return tuple(str(n) for n in names)
+
+
 def _check_seed(seed: Any) -> int:
     return check_int("seed", seed, minimum=0)
 
@@ -232,6 +241,9 @@ def _check_labels(y: Any, name: str = "y") -> np.ndarray:
         raise ValueError(f"{name} must be 1-D (one label per example), got shape {y.shape}")
     if len(y) == 0:
         raise ValueError(f"{name} must hold at least one label, got an empty array")
+    if y.dtype.kind in "fc" and np.isnan(y).any():
+        first = int(np.flatnonzero(np.isnan(y))[0])
+        raise ValueError(f"{name} must not contain NaN (a missing label is not a class), got NaN at index {first}")
     return y
 
 
@@ -445,7 +457,7 @@ def _splits_from_arrays(
     for split, part, idx in zip(_SPLIT_NAMES, X_parts, indices):
         tensors[f"X_{split}"] = torch.as_tensor(part, dtype=torch.float32)
         tensors[f"y_{split}"] = torch.as_tensor(y[idx], dtype=target_dtype)
-    return DataSplits(name=name, feature_names=tuple(feature_names), class_names=class_names, **tensors)
+    return DataSplits(name=name, feature_names=feature_names, class_names=class_names, **tensors)
 
 
 def load_digits_splits(
@@ -509,11 +521,19 @@ def gap_regression_function(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.
     r"""The noiseless target of :func:`make_gap_regression`: :math:`f(x) = \sin(2x) + 0.3\,x`.
 
     Works elementwise on a NumPy array or a tensor (returning the same kind),
-    e.g. to draw the truth on a grid that crosses the gap.
+    e.g. to draw the truth on a grid that crosses the gap. Input follows the
+    one dtype rule (:func:`course_lib._validation.real_array` /
+    ``real_tensor``): integers are computed in float64, and ``None``, bool,
+    complex or string input is a ``TypeError`` naming ``x``.
+
+    Example:
+        >>> float(gap_regression_function(0))
+        0.0
     """
     if isinstance(x, torch.Tensor):
+        x = real_tensor("x", x)
         return torch.sin(2.0 * x) + 0.3 * x
-    x = np.asarray(x, dtype=np.float64)
+    x = real_array("x", x)
     return np.sin(2.0 * x) + 0.3 * x
 
 

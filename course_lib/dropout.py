@@ -24,7 +24,7 @@ training-mode outputs average to its eval-mode output (:func:`tiny_network`,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from course_lib._random import default_rng
-from course_lib._validation import check_bool, check_generator, check_ndarray, check_probability
+from course_lib._validation import check_bool, check_generator, check_ndarray, check_probability, real_array
 
 __all__ = [
     "dropout_forward",
@@ -190,6 +190,10 @@ def inverted_dropout(
     processor; NumPy's streams are the same everywhere, so a NumPy generator
     makes a training run reproducible across machines.
 
+    ``x`` must be a floating-point tensor: integer and bool tensors are
+    rejected with a ``TypeError`` (not widened), because dropping and
+    rescaling integers by :math:`1/(1-p)` is not meaningful.
+
     Example:
         >>> y = inverted_dropout(torch.ones(2, 4), 0.5, generator=np.random.default_rng(0))
         >>> sorted(set(y.flatten().tolist())) == [0.0, 2.0]
@@ -197,6 +201,10 @@ def inverted_dropout(
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"x must be a floating-point tensor (dropout of integers or bools is not meaningful), got dtype {x.dtype}"
+        )
     p = check_probability("p", p)
     training = check_bool("training", training)
     generator = _check_mask_generator(generator)
@@ -230,7 +238,8 @@ class InvertedDropout(nn.Module):
             a ``torch.Generator`` or a ``numpy.random.Generator``.
 
     Shape:
-        - Input: any shape. Output: the same shape.
+        - Input: any shape, a floating-point tensor (integer and bool tensors
+          raise ``TypeError``, see :func:`inverted_dropout`). Output: the same shape.
 
     Example:
         >>> layer = InvertedDropout(p=0.2)
@@ -276,14 +285,32 @@ def keep_mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
     return (1.0 - p) ** kept * p ** (masks.shape[1] - kept)
 
 
-def _check_regression(X: np.ndarray, w_or_y: np.ndarray, name: str) -> None:
-    check_ndarray("X", X)
-    check_ndarray(name, w_or_y)
+def _check_regression(X: np.ndarray, w_or_y: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, w_or_y)`` as float64 arrays under the one dtype rule, after checking their shapes and values."""
+    X, w_or_y = real_array("X", X), real_array(name, w_or_y)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
     size = X.shape[1] if name == "w" else X.shape[0]
     if w_or_y.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},) to match X {X.shape}, got {w_or_y.shape}")
+    for label, array in (("X", X), (name, w_or_y)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{label} contains non-finite values (NaN or inf)")
+    return X, w_or_y
+
+
+def _check_solvable(X: np.ndarray, matrix: np.ndarray) -> None:
+    """Raise a ValueError naming X when the regularised normal equations have no unique solution."""
+    zero_columns = np.flatnonzero(~np.any(X != 0, axis=0))
+    if zero_columns.size:
+        raise ValueError(
+            f"X is singular: feature column(s) {zero_columns.tolist()} are all zeros, so their weights are undefined"
+        )
+    if np.linalg.matrix_rank(matrix) < matrix.shape[0]:
+        raise ValueError(
+            "X is singular: its feature columns are linearly dependent (with p = 0 the normal equations "
+            "have no unique solution); drop the redundant columns or use p > 0"
+        )
 
 
 def dropout_penalty(X: np.ndarray, w: np.ndarray, p: float) -> float:
@@ -298,8 +325,12 @@ def dropout_penalty(X: np.ndarray, w: np.ndarray, p: float) -> float:
     an L2 penalty whose weight for feature j grows with that feature's
     energy :math:`\sum_i x_{ij}^2` -- data-dependent, unlike plain L2.
     Returns the second term.
+
+    ``X`` and ``w`` may be any real array-likes (lists, integer or float16
+    arrays): they are computed in float64 by the one dtype rule, so integer
+    data do not wrap when squared.
     """
-    _check_regression(X, w, "w")
+    X, w = _check_regression(X, w, "w")
     p = check_probability("p", p)
     return float(p / (1.0 - p) * np.sum(w**2 * np.sum(X**2, axis=0)))
 
@@ -309,11 +340,18 @@ def dropout_regression_weights(X: np.ndarray, y: np.ndarray, p: float) -> np.nda
 
     .. math::
         \hat w = \Big(X^\top X + \tfrac{p}{1-p}\,\mathrm{diag}(X^\top X)\Big)^{-1} X^\top y
+
+    ``X`` and ``y`` are computed in float64 (the one dtype rule: integer and
+    float16 data are accepted). Raises ``ValueError`` naming ``X`` when the
+    matrix is singular: a feature column that is all zeros (any ``p``), or
+    linearly dependent columns (possible only with ``p = 0``).
     """
-    _check_regression(X, y, "y")
+    X, y = _check_regression(X, y, "y")
     p = check_probability("p", p)
     gram = X.T @ X
-    return np.linalg.solve(gram + p / (1.0 - p) * np.diag(np.diag(gram)), X.T @ y)
+    matrix = gram + p / (1.0 - p) * np.diag(np.diag(gram))
+    _check_solvable(X, matrix)
+    return np.linalg.solve(matrix, X.T @ y)
 
 
 # ---------------------------------------------------------------------------
@@ -325,18 +363,56 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     r"""Softmax along ``axis``, computed stably.
 
     :math:`\mathrm{softmax}(z)_k = e^{z_k - \max z} / \sum_j e^{z_j - \max z}`.
+    Accepts what :func:`log_softmax` accepts.
+
+    Example:
+        >>> softmax(np.array([0.0, -np.inf])).tolist()
+        [1.0, 0.0]
     """
     return np.exp(log_softmax(logits, axis=axis))
 
 
-def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    r"""Log-softmax along ``axis``: :math:`z_k - \log\sum_j e^{z_j}`, without overflow for large logits."""
-    logits = check_ndarray("logits", logits).astype(np.float64)
+def _check_axis(axis: Any, ndim: int) -> int:
+    """``axis`` as an int after checking it is an int (not a bool) within ``[-ndim, ndim)``."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {type(axis).__name__} {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"axis must be an int in [{-ndim}, {ndim - 1}] for logits with {ndim} dimension(s), got {axis}"
+        )
+    return int(axis)
+
+
+def _check_logits(logits: Any) -> np.ndarray:
+    """Non-empty float64 logits with no NaN or +inf (-inf, a probability of 0, is allowed)."""
+    logits = real_array("logits", logits)
     if logits.ndim == 0:
         raise ValueError("logits must have at least one dimension")
-    if not np.all(np.isfinite(logits)):
-        raise ValueError("logits contains non-finite values (NaN or inf)")
-    shifted = logits - logits.max(axis=axis, keepdims=True)
+    if logits.size == 0:
+        raise ValueError(f"logits must be non-empty, got shape {logits.shape}")
+    if np.any(np.isnan(logits)) or np.any(logits == np.inf):
+        raise ValueError("logits contains non-finite values (NaN or inf); only -inf (probability 0) is allowed")
+    return logits
+
+
+def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""Log-softmax along ``axis``: :math:`z_k - \log\sum_j e^{z_j}`, without overflow for large logits.
+
+    Args:
+        logits: a non-empty real array-like of at least one dimension (lists
+            and integer arrays are accepted and computed in float64). A logit
+            of ``-inf`` is accepted deliberately: it is a class of probability
+            exactly 0 (log-softmax ``-inf``), as long as each slice along
+            ``axis`` has one finite logit. NaN and ``+inf`` raise ``ValueError``.
+        axis: an int in ``[-ndim, ndim)``.
+    """
+    logits = _check_logits(logits)
+    axis = _check_axis(axis, logits.ndim)
+    top = logits.max(axis=axis, keepdims=True)
+    if np.any(top == -np.inf):
+        raise ValueError(f"logits must have a finite value in every slice along axis {axis}; some slice is all -inf")
+    with np.errstate(over="ignore"):  # logits - top <= 0; an overflow to -inf is a probability that underflows to 0
+        shifted = logits - top
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -356,8 +432,19 @@ def normalized_geometric_mean(log_probabilities: np.ndarray, weights: np.ndarray
 
     Returns:
         ``(..., classes)`` probabilities.
+
+    A log-probability of ``-inf`` (a probability of exactly 0) is accepted:
+    in a member of positive weight it gives that class probability 0 in
+    :math:`G`. NaN and ``+inf`` raise ``ValueError``, and so does a row in which
+    every class has probability 0 in some member (then :math:`G` is undefined).
+
+    Example:
+        >>> normalized_geometric_mean(np.array([[np.log(0.5)] * 2, [0.0, -np.inf]]), np.array([0.5, 0.5])).tolist()
+        [1.0, 0.0]
     """
     log_probabilities = check_ndarray("log_probabilities", log_probabilities)
+    if np.any(np.isnan(log_probabilities)) or np.any(log_probabilities == np.inf):
+        raise ValueError("log_probabilities contains NaN or +inf (only -inf, a probability of 0, is allowed)")
     weights = check_ndarray("weights", weights).astype(np.float64)
     if log_probabilities.ndim < 2:
         raise ValueError(
@@ -369,7 +456,12 @@ def normalized_geometric_mean(log_probabilities: np.ndarray, weights: np.ndarray
         raise ValueError(f"weights must be non-negative and sum to 1, got sum {weights.sum()!r}")
     # Members with zero weight contribute nothing (and may hold -inf log-probabilities).
     used = weights > 0
-    mixed = np.tensordot(weights[used], log_probabilities[used], axes=1)
+    mixed = np.tensordot(weights[used], log_probabilities[used].astype(np.float64), axes=1)
+    if np.any(np.all(mixed == -np.inf, axis=-1)):
+        raise ValueError(
+            "log_probabilities give every class probability 0 in some row (all -inf after weighting); "
+            "the geometric mean is undefined"
+        )
     return softmax(mixed)
 
 
@@ -436,6 +528,16 @@ def _network_logits(
     return a
 
 
+def _check_dropout_on_type(dropout_on: Any) -> tuple[Any, ...]:
+    """``dropout_on`` as a tuple, after checking it is a non-string iterable (its entries are checked later)."""
+    if isinstance(dropout_on, (str, bytes)) or not isinstance(dropout_on, Iterable):
+        raise TypeError(
+            "dropout_on must be a sequence of layer indices such as (0,), "
+            f"got {type(dropout_on).__name__} {dropout_on!r}"
+        )
+    return tuple(dropout_on)
+
+
 def dropout_ensemble(
     x: np.ndarray,
     layers: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -468,11 +570,15 @@ def dropout_ensemble(
         x: ``(features,)`` or ``(batch, features)`` input.
         layers: ``(W, b)`` pairs, ``W`` of shape ``(out, in)``.
         p: drop probability, in [0, 1).
-        dropout_on: indices of the layers whose inputs are dropped (n <= 16 units in all).
+        dropout_on: a sequence of the indices of the layers whose inputs are
+            dropped (n <= 16 units in all); ``None`` or a non-sequence raises ``TypeError``.
         activation: hidden non-linearity, ``"relu"`` or ``"tanh"``.
 
     Returns:
         A :class:`DropoutEnsemble`; its arrays drop the batch axis if ``x`` is 1-D.
+        A member whose logits are so far apart that a class's probability
+        underflows has log-probability ``-inf`` there; that is accepted (a
+        probability of exactly 0) and carried into the geometric mean.
     """
     layers = _check_layers(layers)
     x = check_ndarray("x", x).astype(np.float64)
@@ -482,7 +588,7 @@ def dropout_ensemble(
         raise ValueError(f"x must have shape ({width},) or (batch, {width}), got {x.shape}")
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    dropout_on = tuple(dropout_on)
+    dropout_on = _check_dropout_on_type(dropout_on)
     if (
         not dropout_on
         or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in dropout_on)
@@ -565,8 +671,8 @@ def sample_dropout_regression_losses(
     Returns:
         ``(n_samples,)`` float64 array of losses.
     """
-    _check_regression(X, w, "w")
-    _check_regression(X, y, "y")
+    X, w = _check_regression(X, w, "w")
+    _, y = _check_regression(X, y, "y")
     p = check_probability("p", p)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")

@@ -27,12 +27,19 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     ``x``; ``x`` itself is never modified. ``f`` must be deterministic (fix any
     random mask before calling, e.g. by re-seeding inside ``f``).
 
+    ``h`` must resolve every entry: it must be at least
+    ``64 * eps * max(1, |x_i|)`` (``eps`` the float64 machine epsilon) for all
+    ``i``, so that ``x_i + h`` and ``x_i - h`` differ from ``x_i`` by many units
+    in the last place; a smaller step (e.g. ``1e-300``, which leaves ``x``
+    unchanged) raises ``ValueError`` instead of returning a gradient of zeros.
+
     Returns an array of ``x``'s shape, in float64.
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     x = check_ndarray("x", x).astype(np.float64)  # a copy: the caller's x is untouched
     h = check_positive("h", h)
+    _check_step_resolves(h, x)
     grad = np.empty_like(x)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
     for i in range(flat_x.size):
@@ -44,6 +51,20 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
         flat_x[i] = original
         flat_grad[i] = (f_plus - f_minus) / (2.0 * h)
     return grad
+
+
+_STEP_ULPS = 64.0
+
+
+def _check_step_resolves(h: float, x: np.ndarray) -> None:
+    """Raise a ValueError naming h when ``x_i ± h`` would (nearly) round back to ``x_i`` for some entry."""
+    largest = float(np.max(np.abs(x), initial=0.0))
+    bound = _STEP_ULPS * np.finfo(np.float64).eps * max(1.0, largest)
+    if h < bound:
+        raise ValueError(
+            f"h must be at least 64 * eps * max(1, max|x|) = {bound:.3g} so that x + h differs from x "
+            f"in every entry, got {h!r}"
+        )
 
 
 def _scalar(value: object) -> float:
@@ -60,7 +81,14 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     r"""Relative error :math:`\lVert a-b\rVert_2 / \max(\lVert a\rVert_2, \lVert b\rVert_2)`.
 
     Zero when both are zero; symmetric; scale-free, so 1e-8 means "eight
-    matching digits" whatever the magnitude of the gradient.
+    matching digits" whatever the magnitude of the gradient. Both arrays are
+    divided by their largest absolute entry before the norms are taken, so
+    entries near the float64 limits (1e200, 1e-200) neither overflow nor
+    underflow.
+
+    Example:
+        >>> rel_error(np.full(3, 1e200), np.full(3, -1e200))
+        2.0
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -69,7 +97,8 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     for name, value in (("a", a), ("b", b)):
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{name} contains non-finite values (NaN or inf)")
-    scale = max(np.linalg.norm(a), np.linalg.norm(b))
-    if scale == 0.0:
+    largest = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    if largest == 0.0:
         return 0.0
-    return float(np.linalg.norm(a - b) / scale)
+    a, b = a / largest, b / largest  # entries now in [-1, 1]: no overflow or underflow in the norms
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b)))

@@ -122,6 +122,23 @@ def ridge_fit(X: np.ndarray, y: np.ndarray, alpha: float, fit_intercept: bool = 
     return LinearFit(coef=coef, intercept=float(y_mean - x_mean @ coef))
 
 
+def _check_not_diverged(X: np.ndarray, alpha: float, learning_rate: float, step: int, gradient_norm: float) -> None:
+    """Raise ValueError if gradient descent overflowed or its step size is at least 2/L (it cannot converge)."""
+    lipschitz = 2.0 * (float(np.linalg.norm(X, 2)) ** 2 + alpha)
+    limit = 2.0 / lipschitz
+    if learning_rate >= limit:
+        state = "overflowed" if not math.isfinite(gradient_norm) else f"gradient norm {gradient_norm:.3g}"
+        raise ValueError(
+            f"ridge_gradient_descent diverged ({state} after {step} steps): learning_rate={learning_rate!r} "
+            f"must be < 2/L = {limit:.6g}, where L = 2 (sigma_max(X)^2 + alpha) = {lipschitz:.6g}"
+        )
+    if not math.isfinite(gradient_norm):
+        raise ValueError(
+            f"ridge_gradient_descent overflowed after {step} steps although learning_rate={learning_rate!r} "
+            f"< 2/L = {limit:.6g}: X, y or w0 is too large for float64; scale them"
+        )
+
+
 def _solve_spd(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve a symmetric positive definite system by Cholesky (LU if rounding defeats Cholesky)."""
     try:
@@ -154,7 +171,10 @@ def ridge_gradient_descent(
 
     Stops when :math:`\|\nabla f(w)\| \le \text{tol}\,(1 + \|X^\top y\|)`; if
     ``steps`` run out first, emits :class:`ConvergenceWarning` saying how far
-    from converged the last iterate is.
+    from converged the last iterate is. Gradient descent on this quadratic
+    converges only for :math:`\eta < 2/L`: if the iterates overflow, or the
+    steps run out with ``learning_rate >= 2/L``, a ``ValueError`` says that it
+    diverged and gives :math:`L` and :math:`2/L` (never a NaN result).
 
     Args:
         X: design matrix, shape ``(n, d)``.
@@ -181,15 +201,17 @@ def ridge_gradient_descent(
     Xty = X.T @ y
     gram = X.T @ X if d <= n else None  # d*d flops per step instead of 2*n*d
     threshold = tol * (1.0 + np.linalg.norm(Xty))
-    for _ in range(steps + 1):
-        Xtx = gram @ w if gram is not None else X.T @ (X @ w)
-        gradient = 2.0 * (Xtx - Xty + alpha * w)
-        gradient_norm = float(np.linalg.norm(gradient))
-        if gradient_norm <= threshold:
-            return w
-        if _ == steps:
-            break
-        w = w - learning_rate * gradient
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected below and explained
+        for step in range(steps + 1):
+            Xtx = gram @ w if gram is not None else X.T @ (X @ w)
+            gradient = 2.0 * (Xtx - Xty + alpha * w)
+            gradient_norm = float(np.linalg.norm(gradient))
+            if gradient_norm <= threshold:
+                return w
+            if not math.isfinite(gradient_norm) or step == steps:
+                break
+            w = w - learning_rate * gradient
+    _check_not_diverged(X, alpha, learning_rate, step, gradient_norm)
     warnings.warn(
         f"ridge_gradient_descent stopped after {steps} steps with gradient norm {gradient_norm:.3g}, "
         f"{gradient_norm / threshold:.3g} times the tolerance {threshold:.3g}; increase steps",
@@ -235,12 +257,17 @@ class _LeastSquares:
         FISTA's backtracking raises the estimate wherever the quadratic model needs it.
         """
         v = self.Xty if np.any(self.Xty) else np.ones(self.X.shape[1])
+        v = v / np.abs(v).max()  # first to the scale of 1, so the norm cannot overflow
         v = v / np.linalg.norm(v)
         estimate = 0.0
         for _ in range(iterations):
             Xv = self.X @ v
             estimate = float(Xv @ Xv)  # Rayleigh quotient vᵀXᵀXv with ‖v‖ = 1: at most σ_max²
+            if not math.isfinite(estimate):  # X @ v overflowed: lasso_fit reports it
+                return math.inf
             v = Xv @ self.X  # = XᵀXv without transposing X
+            if not np.all(np.isfinite(v)):  # XᵀXv overflowed: so would every gradient step
+                return math.inf
             norm = np.linalg.norm(v)
             if norm == 0.0:
                 break
@@ -362,7 +389,10 @@ def lasso_fit(
         fit_intercept: fit an unpenalised intercept.
         tol: relative duality-gap tolerance (``> 0``).
         max_iter: iteration budget; if it runs out, :class:`ConvergenceWarning`
-            reports the gap reached and the last iterate is returned.
+            reports the gap reached and the last iterate is returned. Each iteration's
+            backtracking is bounded too: data so large that :math:`X^\top X`, :math:`X^\top y`,
+            :math:`y^\top y` or the objective overflow float64 (``X * 1e200``) raise
+            ``ValueError`` ("... overflows float64 ...: scale X and y") instead of looping.
         w0: starting point, shape ``(d,)``; default zeros.
 
     Returns:
@@ -388,7 +418,9 @@ def lasso_fit(
     Xc, yc, x_mean, y_mean = _centre(X, y, bool(fit_intercept))
     n, d = Xc.shape
     w = np.zeros(d) if w0 is None else _check_center("w0", w0, d)
-    problem = _LeastSquares(Xc, yc)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected and explained instead
+        problem = _LeastSquares(Xc, yc)
+    _check_no_overflow(problem)
 
     def result(coef: np.ndarray, n_iter: int, gap: float) -> LassoFit:
         coef = coef + 0.0  # no negative zeros from the soft-thresholding
@@ -399,7 +431,8 @@ def lasso_fit(
         zero = np.zeros(d)
         return result(zero, 0, problem.duality_gap(zero, problem.product(zero), alpha))
     gap_tolerance = tol * problem.yty / n
-    w, n_iter, gap = _fista(problem, alpha, w, gap_tolerance, max_iter)
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite objective raises in _fista
+        w, n_iter, gap = _fista(problem, alpha, w, gap_tolerance, max_iter)
     if gap > gap_tolerance:
         warnings.warn(
             f"lasso_fit did not converge in {max_iter} iterations: duality gap {gap:.3g} > tolerance "
@@ -408,6 +441,32 @@ def lasso_fit(
             stacklevel=2,
         )
     return result(w, n_iter, gap)
+
+
+_MAX_BACKTRACKS = 10_000  # 1.25**10_000 overflows: L reaches inf (and the check below fires) long before
+
+
+def _check_no_overflow(problem: _LeastSquares) -> None:
+    """ValueError if a product FISTA needs (Xᵀy, yᵀy, XᵀX) overflows float64: every step would be NaN."""
+    products = {"X.T @ y": problem.Xty, "y @ y": problem.yty}
+    if problem.uses_gram:
+        products["X.T @ X"] = problem.A
+    for label, value in products.items():
+        if not np.all(np.isfinite(value)):
+            raise ValueError(
+                f"{label} overflows float64 (max |X| = {np.abs(problem.X).max():.3g}, "
+                f"max |y| = {np.abs(problem.y).max():.3g}): scale X and y"
+            )
+
+
+def _overflow_error(lipschitz: float) -> ValueError:
+    """The error for a least-squares objective (or its Lipschitz constant L) that is not finite."""
+    if not math.isfinite(lipschitz):
+        return ValueError("lasso_fit: sigma_max(X)^2 (the Lipschitz constant L) overflows float64: scale X and y")
+    return ValueError(
+        f"lasso_fit: the least-squares objective is not finite at step size 1/L with L = {lipschitz:.3g} "
+        "(X @ w or X * step overflows float64): scale X and y"
+    )
 
 
 def _fista(
@@ -419,6 +478,8 @@ def _fista(
     Az = Aw_next + β (Aw_next − Aw) costs nothing, and Aw_next is a sparse product.
     """
     lipschitz = problem.lipschitz_estimate()
+    if not math.isfinite(lipschitz):
+        raise _overflow_error(lipschitz)
     rounding = 1e-12 * problem.yty / problem.n  # slack for rounding in the sufficient-decrease test
     Aw = problem.product(w)
     z, Az, t = w.copy(), Aw.copy(), 1.0
@@ -427,16 +488,21 @@ def _fista(
     for iteration in range(1, max_iter + 1):
         gradient = problem.gradient(Az)
         value_z = problem.value(z, Az)
-        while True:  # backtracking (Beck & Teboulle, 2009): raise L until the quadratic model bounds f
+        for _ in range(_MAX_BACKTRACKS):  # backtracking (Beck & Teboulle, 2009): raise L until the model bounds f
             step = 1.0 / lipschitz
             v = z - step * gradient
             w_next = np.sign(v) * np.maximum(np.abs(v) - step * alpha, 0.0)  # soft_threshold, without its checks
             Aw_next = problem.product(w_next)
             d = w_next - z
             bound = value_z + float(gradient @ d) + 0.5 * lipschitz * float(d @ d)
-            if problem.value(w_next, Aw_next) <= bound + rounding:
+            value_next = problem.value(w_next, Aw_next)
+            if value_next <= bound + rounding:
                 break
+            if not (math.isfinite(value_next) and math.isfinite(bound)):
+                raise _overflow_error(lipschitz)
             lipschitz *= 1.25
+        else:
+            raise _overflow_error(lipschitz)
         if (z - w_next) @ (w_next - w) > 0.0:  # momentum points uphill: restart it
             t = 1.0
         t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
@@ -457,6 +523,8 @@ def _fista(
                     w, Aw, gap = candidate, A_candidate, candidate_gap
                     z, Az, t = w.copy(), Aw.copy(), 1.0
         previous_support = support
+        if math.isnan(gap):
+            raise _overflow_error(lipschitz)
         if gap <= gap_tolerance:
             return w, iteration, gap
     return w, max_iter, gap

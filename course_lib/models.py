@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 
 from course_lib._validation import check_int, check_probability
 
@@ -28,19 +29,48 @@ def init_uniform_(module: nn.Module, seed: int = 0) -> nn.Module:
     default bound for ``nn.Linear``), layer by layer in ``module.modules()``
     order, from ``np.random.default_rng(seed)``.
 
+    Args:
+        module: a ``torch.nn.Module`` (anything else raises ``TypeError``).
+            Every ``nn.Linear`` in it must have ``in_features >= 1`` and be
+            initialised: an uninitialised ``nn.LazyLinear`` raises
+            ``ValueError`` (run one forward pass first). All layers are
+            checked before any weight changes.
+        seed: an int >= 0.
+
     Returns ``module`` (changed in place).
     """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     seed = check_int("seed", seed, minimum=0)
+    linears = _checked_linear_layers(module)
     rng = np.random.default_rng(seed)
     with torch.no_grad():
-        for layer in module.modules():
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)
-                for tensor in (layer.weight, layer.bias):
-                    if tensor is not None:
-                        values = rng.uniform(-bound, bound, tuple(tensor.shape))
-                        tensor.copy_(torch.from_numpy(values).to(tensor.dtype))
+        for layer in linears:
+            bound = 1.0 / math.sqrt(layer.in_features)
+            for tensor in (layer.weight, layer.bias):
+                if tensor is not None:
+                    values = rng.uniform(-bound, bound, tuple(tensor.shape))
+                    tensor.copy_(torch.from_numpy(values).to(tensor.dtype))
     return module
+
+
+def _checked_linear_layers(module: nn.Module) -> list[nn.Linear]:
+    """The ``nn.Linear`` layers of ``module`` in ``modules()`` order, after checking each can be initialised."""
+    linears = []
+    for name, layer in module.named_modules():
+        if not isinstance(layer, nn.Linear):
+            continue
+        label = f"layer {name!r}" if name else "module"
+        if isinstance(layer, LazyModuleMixin) and layer.has_uninitialized_params():
+            raise ValueError(
+                f"{label} ({type(layer).__name__}) is uninitialised: run a forward pass first so its shape is known"
+            )
+        if layer.in_features < 1:
+            raise ValueError(
+                f"{label} ({layer!r}) has in_features={layer.in_features}; the bound 1/sqrt(in_features) needs >= 1"
+            )
+        linears.append(layer)
+    return linears
 
 
 def make_mlp(

@@ -86,6 +86,11 @@ def _check_hyperparameter(name: str, value: Any, torch_message: str) -> float:
     The ValueError names the argument and, in brackets, repeats torch.optim's
     wording ("Invalid learning rate: -1.0"), so either can be searched for.
     """
+    if isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a real number, got a tensor {value!r}; pass float({name.split('[')[0]}) "
+            "(course_lib's optimizers keep plain float hyper-parameters)"
+        )
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)
@@ -112,7 +117,9 @@ def _check_betas(name: str, betas: Any) -> tuple[float, float]:
 
 
 def _check_params(params: Any) -> Any:
-    """Reject the two common mix-ups before torch's generic message would."""
+    """Reject ``None`` and the two common mix-ups before torch's generic message would."""
+    if params is None:
+        raise TypeError("params must be parameters or parameter groups (e.g. model.parameters()), got None")
     if isinstance(params, torch.optim.Optimizer):
         raise TypeError(
             f"params must be parameters or parameter groups, got an optimizer ({type(params).__name__}); "
@@ -194,8 +201,13 @@ class SGD(_ValidatedOptimizer):
     Args:
         params: parameters, or parameter groups (dicts with ``"params"`` and
             per-group hyper-parameters, e.g. from :func:`param_groups`).
+            ``None`` is a TypeError; a parameter in two groups is a
+            ValueError (as in torch). Hyper-parameters are plain real
+            numbers: a 0-d tensor (which torch accepts) is a TypeError.
         lr: learning rate :math:`\eta \ge 0` (required).
-        momentum: :math:`\mu \ge 0`.
+        momentum: :math:`\mu \in [0, 1)`. Stricter than torch (which takes
+            any :math:`\mu \ge 0`): with :math:`\mu \ge 1` the buffer never
+            forgets and :math:`1/(1-\mu)` does not exist, so it is a ValueError.
         dampening: :math:`\tau \in [0, 1]`, scales the new gradient in the buffer.
         weight_decay: :math:`\lambda \ge 0`.
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
@@ -233,6 +245,11 @@ class SGD(_ValidatedOptimizer):
         name = functools.partial(_group_key_name, prefix)
         group["lr"] = _check_hyperparameter(name("lr"), group["lr"], "Invalid learning rate")
         group["momentum"] = _check_hyperparameter(name("momentum"), group["momentum"], "Invalid momentum value")
+        if group["momentum"] >= 1.0:
+            raise ValueError(
+                f"{name('momentum')} must be in [0, 1), got {group['momentum']!r} "
+                "(with momentum >= 1 the buffer never forgets a gradient and the steps grow without bound)"
+            )
         group["dampening"] = _check_hyperparameter(name("dampening"), group["dampening"], "Invalid dampening value")
         if group["dampening"] > 1.0:
             raise ValueError(f"{name('dampening')} must be in [0, 1], got {group['dampening']!r}")
@@ -313,9 +330,14 @@ class Adam(_ValidatedOptimizer):
 
     Args:
         params: parameters or parameter groups.
+            ``None`` is a TypeError; a parameter in two groups is a
+            ValueError (as in torch). Hyper-parameters are plain real
+            numbers: a 0-d tensor (which torch accepts) is a TypeError.
         lr: learning rate :math:`\eta \ge 0`.
         betas: :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
-        eps: :math:`\epsilon \ge 0`, added to :math:`\sqrt{\hat v}`.
+        eps: :math:`\epsilon > 0`, added to :math:`\sqrt{\hat v}`. ``eps=0``
+            (which torch accepts) is a ValueError: a weight with an all-zero
+            gradient history would get the step :math:`0/0` = NaN.
         weight_decay: L2 strength :math:`\lambda \ge 0`.
         amsgrad: normalise by the running maximum of :math:`v_t` (Reddi et al., 2018).
 
@@ -348,6 +370,11 @@ class Adam(_ValidatedOptimizer):
         group["lr"] = _check_hyperparameter(name("lr"), group["lr"], "Invalid learning rate")
         group["betas"] = _check_betas(name("betas"), group["betas"])
         group["eps"] = _check_hyperparameter(name("eps"), group["eps"], "Invalid epsilon value")
+        if group["eps"] == 0.0:
+            raise ValueError(
+                f"{name('eps')} must be > 0, got 0.0 (a weight whose gradients have all been zero "
+                "would get the step 0 / 0 = NaN)"
+            )
         group["weight_decay"] = _check_hyperparameter(
             name("weight_decay"), group["weight_decay"], "Invalid weight_decay value"
         )
@@ -536,6 +563,15 @@ def param_groups(
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def _check_substrings(no_decay: Any) -> tuple[str, ...]:
+    if isinstance(no_decay, str) or not isinstance(no_decay, Iterable):
+        raise TypeError(f"no_decay must be a sequence of strings, got {type(no_decay).__name__} {no_decay!r}")
+    no_decay = tuple(no_decay)
+    if not all(isinstance(s, str) for s in no_decay):
+        raise TypeError(f"no_decay must be a sequence of strings, got {no_decay!r}")
+    return no_decay
+
+
 def name_substring_groups(
     model: nn.Module, weight_decay: float, no_decay: tuple[str, ...] = ("bias", "LayerNorm.weight")
 ) -> list[dict[str, Any]]:
@@ -557,7 +593,8 @@ def name_substring_groups(
     Args:
         model: the module.
         weight_decay: :math:`\\lambda \\ge 0` for the first group.
-        no_decay: substrings; a parameter whose name contains any is not decayed.
+        no_decay: substrings; a parameter whose name contains any is not decayed
+            (a sequence of str; a single str or ``None`` is a TypeError).
 
     Returns:
         ``[{"params": ..., "weight_decay": weight_decay}, {"params": ..., "weight_decay": 0.0}]``.
@@ -565,8 +602,7 @@ def name_substring_groups(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     weight_decay = check_non_negative("weight_decay", weight_decay)
-    if isinstance(no_decay, str) or not all(isinstance(s, str) for s in no_decay):
-        raise TypeError(f"no_decay must be a sequence of strings, got {no_decay!r}")
+    no_decay = _check_substrings(no_decay)
     named = list(model.named_parameters())
     return [
         {"params": [p for n, p in named if not any(nd in n for nd in no_decay)], "weight_decay": weight_decay},
@@ -574,12 +610,28 @@ def name_substring_groups(
     ]
 
 
+def _group_tensors(params: Any, name: str) -> list[torch.Tensor]:
+    """A group's ``"params"`` as a list of tensors; anything else (None, ndarrays, numbers) is a TypeError."""
+    if isinstance(params, torch.Tensor):
+        return [params]
+    if params is None or isinstance(params, (str, dict)) or not isinstance(params, Iterable):
+        raise TypeError(f"{name} must be a tensor or an iterable of tensors, got {type(params).__name__}")
+    params = list(params)
+    for position, param in enumerate(params):
+        if not isinstance(param, torch.Tensor):
+            raise TypeError(f"{name}[{position}] must be a torch.Tensor, got {type(param).__name__}")
+    return params
+
+
 def count_parameters(groups: Iterable[dict[str, Any]] | torch.optim.Optimizer) -> tuple[int, int]:
     """Numbers of scalar parameters in decayed and in not-decayed groups.
 
     A group counts as decayed when its ``"weight_decay"`` is > 0 (so with
-    ``weight_decay=0`` everything is "not decayed"). A tensor listed twice is
-    counted once.
+    ``weight_decay=0`` everything is "not decayed"). A tensor listed twice,
+    in one group or in two, is deliberately accepted and counted once (in the
+    first group that lists it). ``groups=None``, and a group whose
+    ``"params"`` are not torch tensors (e.g. NumPy arrays), are a TypeError
+    naming the argument or the group.
 
     Args:
         groups: parameter groups (dicts with ``"params"`` and ``"weight_decay"``),
@@ -595,13 +647,16 @@ def count_parameters(groups: Iterable[dict[str, Any]] | torch.optim.Optimizer) -
     """
     if isinstance(groups, torch.optim.Optimizer):
         groups = groups.param_groups
+    if groups is None or isinstance(groups, (dict, str)) or not isinstance(groups, Iterable):
+        raise TypeError(
+            f"groups must be an iterable of parameter groups or an optimizer, got {type(groups).__name__} {groups!r}"
+        )
     decayed, not_decayed, seen = 0, 0, set()
     for index, group in enumerate(groups):
         if not isinstance(group, dict) or "params" not in group or "weight_decay" not in group:
             raise TypeError(f"groups[{index}] must be a dict with 'params' and 'weight_decay', got {group!r}")
         strength = _check_hyperparameter(f"groups[{index}]['weight_decay']", group["weight_decay"], "Invalid weight_decay value")
-        params = [group["params"]] if isinstance(group["params"], torch.Tensor) else group["params"]
-        for param in params:
+        for param in _group_tensors(group["params"], f"groups[{index}]['params']"):
             if id(param) in seen:
                 continue
             seen.add(id(param))

@@ -44,7 +44,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from course_lib._validation import check_int, check_non_negative, check_positive
+from course_lib._validation import check_int, check_non_negative, check_positive, real_array, real_tensor
 
 __all__ = [
     "penalized_quadratic_optimum",
@@ -75,13 +75,13 @@ ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
 # --- argument checks (_float_array and _check_center also serve course_lib.linear_models) -----
 
 def _float_array(name: str, value: Any, ndim: int) -> np.ndarray:
-    """``value`` as a finite float64 array with ``ndim`` dimensions (a new array, never a view)."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a real array, got {type(value).__name__}") from error
+    """``value`` as a finite float64 array with ``ndim`` dimensions (a new array, never a view).
+
+    Integer and floating data (NumPy or torch) are accepted under the one dtype rule
+    (:func:`course_lib._validation.real_array`); bool, complex, string and object data raise a
+    ``TypeError`` naming ``name`` -- a complex input is never cut to its real part.
+    """
+    array = real_array(name, value).astype(np.float64, copy=False)
     if array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
@@ -194,7 +194,8 @@ def hessian_shrinkage(eigenvalues: np.ndarray, weight_decay: float) -> np.ndarra
     flat ones (:math:`\lambda_i \ll \alpha`) are decayed towards zero.
 
     Args:
-        eigenvalues: Hessian eigenvalues :math:`\lambda_i \ge 0`, any shape.
+        eigenvalues: Hessian eigenvalues :math:`\lambda_i \ge 0`, any shape, integer or floating
+            (bool or complex data raise ``TypeError``).
         weight_decay: :math:`\alpha \ge 0`.
 
     Returns:
@@ -204,7 +205,7 @@ def hessian_shrinkage(eigenvalues: np.ndarray, weight_decay: float) -> np.ndarra
         >>> hessian_shrinkage(np.array([100.0, 1.0, 0.01]), 1.0).round(4).tolist()
         [0.9901, 0.5, 0.0099]
     """
-    values = np.array(eigenvalues, dtype=np.float64)
+    values = real_array("eigenvalues", eigenvalues)
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ValueError(f"eigenvalues must be finite and >= 0, got {values!r}")
     weight_decay = check_non_negative("weight_decay", weight_decay)
@@ -245,7 +246,7 @@ def rotated_hessian(eigenvalues: Sequence[float] = (1.0, 8.0), angle_degrees: fl
     Its loss ellipses have axes along the rotated coordinate directions; the
     flat direction (the smaller eigenvalue) points at ``angle_degrees``.
     """
-    values = np.asarray(eigenvalues, dtype=np.float64)
+    values = real_array("eigenvalues", eigenvalues)
     if values.shape != (2,) or not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ValueError(f"eigenvalues must be two positive numbers, got {eigenvalues!r}")
     if isinstance(angle_degrees, bool) or not isinstance(angle_degrees, (int, float)) or not np.isfinite(angle_degrees):
@@ -257,7 +258,7 @@ def rotated_hessian(eigenvalues: Sequence[float] = (1.0, 8.0), angle_degrees: fl
 
 def shrinkage_percent(optimum: np.ndarray, center: np.ndarray) -> float:
     """``100 (1 − ‖optimum‖₂ / ‖center‖₂)``: the penalty's shortening of w, in percent."""
-    optimum, center = np.asarray(optimum, dtype=np.float64), np.asarray(center, dtype=np.float64)
+    optimum, center = real_array("optimum", optimum), real_array("center", center)
     if optimum.shape != center.shape or optimum.ndim != 1:
         raise ValueError(f"optimum and center must be 1-D arrays of one shape, got {optimum.shape} and {center.shape}")
     if not np.any(center):
@@ -279,13 +280,15 @@ def soft_threshold(w: Any, threshold: float) -> Any:
     "shrink" step of ISTA/FISTA and of :func:`course_lib.linear_models.lasso_fit`.
 
     Args:
-        w: a NumPy array, a real scalar or a torch tensor (never modified).
+        w: a NumPy array, a real scalar or a torch tensor (never modified), under the one
+            dtype rule: integer arrays are computed in float64, integer tensors in float64,
+            float16/bfloat16 tensors in float32; bool and complex data raise ``TypeError``.
         threshold: :math:`t \ge 0`, a real scalar.
 
     Returns:
-        A new ndarray for an array, a float for a scalar, a tensor of the same
-        dtype and device for a tensor (differentiable: the gradient is 1 on
-        the survivors and 0 on the zeroed entries).
+        A new ndarray (at least float64) for an array, a float for a scalar, a tensor
+        on the same device for a tensor, float32/float64 kept as they are (differentiable:
+        the gradient is 1 on the survivors and 0 on the zeroed entries).
 
     Example:
         >>> soft_threshold(np.array([-2.0, -0.5, 0.0, 0.3, 1.5]), 1.0).tolist()
@@ -293,8 +296,7 @@ def soft_threshold(w: Any, threshold: float) -> Any:
     """
     threshold = check_non_negative("threshold", threshold)
     if isinstance(w, torch.Tensor):
-        if w.is_complex() or w.dtype == torch.bool:
-            raise TypeError(f"w must be a real tensor, got dtype {w.dtype}")
+        w = real_tensor("w", w)
         return torch.sign(w) * torch.clamp(w.abs() - threshold, min=0.0) + 0.0  # + 0.0 turns -0.0 into 0.0
     if isinstance(w, (bool, np.bool_)):
         raise TypeError(f"w must be a real array, scalar or tensor, got {type(w).__name__}")
@@ -302,18 +304,17 @@ def soft_threshold(w: Any, threshold: float) -> Any:
         value = float(w)
         return math.copysign(max(abs(value) - threshold, 0.0), value) + 0.0
     if isinstance(w, np.ndarray):
-        if not (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer)):
-            raise TypeError(f"w must have a real numeric dtype, got {w.dtype}")
+        w = real_array("w", w)  # int8 -128 must not wrap in abs()
         return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0) + 0.0
     raise TypeError(f"w must be a numpy.ndarray, a real scalar or a torch.Tensor, got {type(w).__name__}")
 
 
 def _penalty_terms(weights: Any) -> tuple[str, list[Any]]:
-    """Split ``weights`` into ('numpy' | 'torch', list of arrays/tensors)."""
+    """Split ``weights`` into ('numpy' | 'torch', list of arrays/tensors) under the one dtype rule."""
     if isinstance(weights, torch.Tensor):
-        return "torch", [weights]
+        return "torch", [real_tensor("weights", weights)]
     if isinstance(weights, np.ndarray):
-        return "numpy", [weights]
+        return "numpy", [real_array("weights", weights)]
     if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
         raise TypeError(
             "weights must be a numpy.ndarray, a torch.Tensor or an iterable of tensors "
@@ -323,9 +324,9 @@ def _penalty_terms(weights: Any) -> tuple[str, list[Any]]:
     if not items:
         raise ValueError("weights is empty: nothing to penalise")
     if all(isinstance(item, torch.Tensor) for item in items):
-        return "torch", items
+        return "torch", [real_tensor(f"weights[{i}]", item) for i, item in enumerate(items)]
     if all(isinstance(item, np.ndarray) for item in items):
-        return "numpy", items
+        return "numpy", [real_array(f"weights[{i}]", item) for i, item in enumerate(items)]
     kinds = sorted({type(item).__name__ for item in items})
     raise TypeError(f"weights must hold only torch tensors or only numpy arrays, got {', '.join(kinds)}")
 
@@ -338,12 +339,15 @@ def l2_penalty(weights: Any, strength: float) -> Any:
 
     Args:
         weights: a NumPy array, a torch tensor, or an iterable of tensors
-            (``model.parameters()``, :func:`weight_matrices`) or of arrays.
+            (``model.parameters()``, :func:`weight_matrices`) or of arrays. One dtype rule
+            for both: integer data is summed in float64 (nothing wraps), float16/bfloat16
+            tensors in float32 (nothing overflows); bool and complex data raise ``TypeError``.
         strength: :math:`\lambda \ge 0`.
 
     Returns:
         A Python float for NumPy input; for torch input a 0-d tensor that keeps
-        the autograd graph, ready to add to a training loss.
+        the autograd graph, ready to add to a training loss (float32 for
+        float16/bfloat16 weights, float64 for integer ones).
 
     Example:
         >>> l2_penalty(np.array([3.0, 4.0]), 0.1)
@@ -352,7 +356,7 @@ def l2_penalty(weights: Any, strength: float) -> Any:
     strength = check_non_negative("strength", strength)
     kind, items = _penalty_terms(weights)
     if kind == "numpy":
-        return 0.5 * strength * float(sum(np.sum(np.square(item, dtype=np.float64)) for item in items))
+        return 0.5 * strength * float(sum(np.sum(np.square(item)) for item in items))
     return 0.5 * strength * sum(item.pow(2).sum() for item in items)
 
 
@@ -368,13 +372,14 @@ def l1_penalty(weights: Any, strength: float) -> Any:
     strength = check_non_negative("strength", strength)
     kind, items = _penalty_terms(weights)
     if kind == "numpy":
-        return strength * float(sum(np.sum(np.abs(item), dtype=np.float64) for item in items))
+        return strength * float(sum(np.sum(np.abs(item)) for item in items))
     return strength * sum(item.abs().sum() for item in items)
 
 
 # --- weight decay as an update rule -----------------------------------------------------------
 
-def _check_step_arguments(w: Any, grad: Any, lr: float, weight_decay: float) -> tuple[float, float]:
+def _check_step_arguments(w: Any, grad: Any, lr: float, weight_decay: float) -> tuple[Any, Any, float, float]:
+    """Checked ``(w, grad, lr, weight_decay)``; ``w`` and ``grad`` under the one dtype rule."""
     lr = check_positive("lr", lr)
     weight_decay = check_non_negative("weight_decay", weight_decay)
     tensors = isinstance(w, torch.Tensor), isinstance(grad, torch.Tensor)
@@ -386,14 +391,17 @@ def _check_step_arguments(w: Any, grad: Any, lr: float, weight_decay: float) -> 
         )
     if tuple(w.shape) != tuple(grad.shape):
         raise ValueError(f"grad shape {tuple(grad.shape)} differs from w shape {tuple(w.shape)}")
-    return lr, weight_decay
+    convert = real_tensor if all(tensors) else real_array
+    return convert("w", w), convert("grad", grad), lr, weight_decay
 
 
 def sgd_l2_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_decay: float) -> ArrayOrTensor:
     r"""One SGD step on the L2-penalised loss: :math:`w - \eta\,(\nabla L + \lambda w)`.
 
     Args:
-        w: current weights (NumPy array or torch tensor; not modified).
+        w: current weights (NumPy array or torch tensor; not modified). Integer or floating
+            data under the one dtype rule (integers computed in float64, float16/bfloat16
+            tensors in float32); bool and complex data raise ``TypeError``.
         grad: :math:`\nabla L(w)` of the *unpenalised* loss, same shape and kind.
         lr: learning rate :math:`\eta > 0`.
         weight_decay: :math:`\lambda \ge 0`.
@@ -401,7 +409,7 @@ def sgd_l2_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_decay: 
     Returns:
         The new weights, a new array or tensor.
     """
-    lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
+    w, grad, lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
     return w - lr * (grad + weight_decay * w)
 
 
@@ -413,7 +421,7 @@ def sgd_decoupled_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_
     rescaled per coordinate but decoupled decay is not (AdamW, Loshchilov &
     Hutter, 2019). Arguments and return value as in :func:`sgd_l2_step`.
     """
-    lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
+    w, grad, lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
     return (1.0 - lr * weight_decay) * w - lr * grad
 
 
@@ -447,13 +455,19 @@ def decay_after_steps(lr: float, weight_decay: float, steps: int) -> float:
     Since :math:`(1 - x)^k \approx e^{-kx}`, the weights shrink by :math:`1/e`
     after about :math:`1/(\eta\lambda)` steps.
 
+    ``steps`` may be any int >= 0, however large: a count too big for a float exponent
+    (``10**400``) gives the exact limit, ``0.0`` for a factor below 1 (``1.0`` for a factor of 1).
+
     Example:
         >>> round(decay_after_steps(0.1, 0.01, 1000), 4)
         0.3677
     """
     factor = decay_factor(lr, weight_decay)
     steps = check_int("steps", steps, minimum=0)
-    return factor**steps
+    try:
+        return factor**steps
+    except OverflowError:  # steps > ~1.8e308: (1 - x)**steps <= exp(-steps * x) underflows for any x >= 1e-16
+        return 0.0 if factor < 1.0 else 1.0
 
 
 # --- priors ------------------------------------------------------------------------------------
@@ -463,10 +477,19 @@ def _noise_variance_over(name: str, value: float, noise_variance: float) -> floa
 
     Every strength <-> prior conversion below is this map; it is its own
     inverse, which is why each conversion's inverse is the same one-liner.
+    A ``value`` whose quotient overflows to inf (a subnormal variance such as
+    ``1e-320``) or underflows to 0 raises ``ValueError`` naming it, never a silent inf or 0.
     """
     value = check_positive(name, value)
     noise_variance = check_positive("noise_variance", noise_variance)
-    return noise_variance / value
+    result = noise_variance / value
+    if math.isinf(result) or result == 0.0:
+        side = "small" if math.isinf(result) else "large"
+        raise ValueError(
+            f"{name} is too {side} for float64: noise_variance / {name} = {noise_variance!r} / {value!r} "
+            f"{'overflows to inf' if side == 'small' else 'underflows to 0'}"
+        )
+    return result
 
 
 def l2_strength_from_prior_variance(variance: float, noise_variance: float = 1.0) -> float:
@@ -484,7 +507,8 @@ def l2_strength_from_prior_variance(variance: float, noise_variance: float = 1.0
     unit-scale likelihood. A tighter prior (small :math:`\sigma^2`) means stronger decay.
 
     Args:
-        variance: prior variance :math:`\sigma^2 > 0`.
+        variance: prior variance :math:`\sigma^2 > 0`. A variance so small that :math:`\sigma_n^2/\sigma^2`
+            overflows (``1e-320``) raises ``ValueError``; so do the other conversions.
         noise_variance: likelihood noise variance :math:`\sigma_n^2 > 0`.
 
     Example:

@@ -220,9 +220,14 @@ class History:
         """Number of epochs trained (early stopping may end before the requested number)."""
         return len(self.val_loss)
 
+    def _require_epochs(self, what: str) -> None:
+        if self.epochs_run == 0:
+            raise ValueError(f"{what} needs at least one epoch, but the history is empty (epochs_run=0)")
+
     @property
     def best_val_loss(self) -> float:
-        """Validation loss at :attr:`best_epoch`."""
+        """Validation loss at :attr:`best_epoch`; ValueError for an empty history."""
+        self._require_epochs("best_val_loss")
         return self.val_loss[self.best_epoch]
 
     def generalization_gap(self, epoch: int | None = None) -> float:
@@ -242,7 +247,11 @@ class History:
         return [v - t for v, t in zip(self.val_loss, self.train_loss)]
 
     def summary(self) -> str:
-        """One line for a notebook: epochs run, why it stopped, and the best epoch's numbers (fixed precision)."""
+        """One line for a notebook: epochs run, why it stopped, and the best epoch's numbers (fixed precision).
+
+        Raises ValueError for an empty history (no epoch to report).
+        """
+        self._require_epochs("summary")
         if self.diverged:
             ending = f"diverged at epoch {self.stopped_epoch}"
         elif self.stopped_epoch is not None:
@@ -312,6 +321,10 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFu
     loss of a batch (the default of torch's losses); large inputs are
     processed in chunks of :data:`EVALUATION_CHUNK` rows and the chunk means
     are weighted by their sizes.
+
+    ``loss_fn`` must be callable (TypeError otherwise). When ``model`` is an
+    ``nn.Sequential`` whose first layer is an ``nn.Linear``, the last
+    dimension of ``X`` must equal its ``in_features`` (ValueError naming X).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -319,6 +332,8 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFu
         raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
     if X.ndim == 0 or len(X) == 0 or y.shape[:1] != X.shape[:1]:
         raise ValueError(f"X and y must have the same non-zero number of rows, got {tuple(X.shape)} and {tuple(y.shape)}")
+    _check_loss_fn(loss_fn)
+    _check_input_width(model, X, "X")
     was_training = model.training
     model.eval()
     try:
@@ -330,6 +345,34 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFu
 # ---------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------
+
+
+#: Largest seed ``torch.Generator.manual_seed`` accepts (an unsigned 64-bit integer).
+MAX_SEED = 2**64 - 1
+
+
+def _check_loss_fn(loss_fn: Any) -> None:
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__} {loss_fn!r}")
+
+
+def _check_seed(seed: Any) -> int:
+    seed = check_int("seed", seed, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"seed must be an int in [0, 2**64 - 1], got {seed!r}")
+    return seed
+
+
+def _check_input_width(model: nn.Module, X: torch.Tensor, name: str) -> None:
+    """Cheap shape check: an ``nn.Sequential`` starting with ``nn.Linear`` needs ``X.shape[-1] == in_features``."""
+    if not (isinstance(model, nn.Sequential) and len(model) > 0 and isinstance(model[0], nn.Linear)):
+        return
+    in_features = model[0].in_features
+    if X.ndim < 2 or X.shape[-1] != in_features:
+        raise ValueError(
+            f"{name} must have {in_features} features in its last dimension (the model's first nn.Linear "
+            f"has in_features={in_features}), got shape {tuple(X.shape)}"
+        )
 
 
 def _resolve_device(device: Any) -> torch.device:
@@ -484,6 +527,12 @@ def fit(
             and torch's global generators for the run (dropout masks) inside
             ``torch.random.fork_rng``: the same seed, initial weights and data
             give the same run, and the global random state is left as it was.
+            An int in ``[0, 2**64 - 1]`` (what ``torch.Generator.manual_seed`` takes).
+
+    Raises ``TypeError`` if ``loss_fn`` is not callable, and ``ValueError``
+    if ``model`` is an ``nn.Sequential`` starting with an ``nn.Linear`` whose
+    ``in_features`` differs from the last dimension of ``data.X_train`` /
+    ``data.X_val``.
 
     Returns:
         The :class:`History`. If a loss becomes NaN or infinite, training stops
@@ -502,8 +551,9 @@ def fit(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     X_train, y_train, X_val, y_val = _check_data(data)
     parameters = _check_optimizer(model, optimizer)
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    _check_loss_fn(loss_fn)
+    _check_input_width(model, X_train, "data.X_train")
+    _check_input_width(model, X_val, "data.X_val")
     epochs = check_int("epochs", epochs, minimum=1)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -520,7 +570,7 @@ def fit(
         raise TypeError(f"on_epoch_end must be callable or None, got {type(on_epoch_end).__name__}")
     device = _resolve_device(device)
     progress = check_bool("progress", progress)
-    seed = check_int("seed", seed, minimum=0)
+    seed = _check_seed(seed)
 
     model.to(device)
     X_train, y_train, X_val, y_val = (t.to(device) for t in (X_train, y_train, X_val, y_val))

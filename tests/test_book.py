@@ -102,6 +102,30 @@ def test_missing_manifest_file(tmp_path: Path) -> None:
         load_book(tmp_path / "absent.toml")
 
 
+@pytest.mark.parametrize("literal", ["nan", "inf", "+inf", "-nan"])
+def test_non_finite_budget_names_the_chapter_and_key(tmp_path: Path, literal: str) -> None:
+    text = 'title = "T"\n' + GOOD_CHAPTER.replace("budget_seconds = 30", f"budget_seconds = {literal}")
+    with pytest.raises(BookError, match=r"chapter 'dropout': key 'budget_seconds' must be"):
+        load_book(write(tmp_path, text))
+
+
+def test_a_directory_is_a_book_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(BookError, match=f"{tmp_path}: is a directory"):
+        load_book(tmp_path)
+
+
+def test_an_empty_path_is_a_book_error() -> None:
+    with pytest.raises(BookError, match="path must name a manifest file, got ''"):
+        load_book("")
+
+
+def test_a_non_utf8_file_is_a_book_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "book.toml"
+    path.write_bytes(b'title = "\xff\xfe"\n')
+    with pytest.raises(BookError, match="book.toml: not"):
+        load_book(path)
+
+
 # --- the presentation packages follow the manifest ---------------------------------------------
 
 import pkgutil  # noqa: E402

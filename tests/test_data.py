@@ -473,3 +473,49 @@ def test_minibatches_validate_their_arguments():
         iterate_minibatches(X, y, 2, generator=np.random.default_rng(0))
     with pytest.raises(TypeError, match="X and y must be torch.Tensors"):
         iterate_minibatches(X.numpy(), y, 2)
+
+
+# --- issue 12: hardening ---------------------------------------------------------------------
+
+
+def _two_feature_parts() -> dict[str, torch.Tensor]:
+    X, y = torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])
+    return {f"{v}_{s}": t for s in ("train", "val", "test") for v, t in (("X", X), ("y", y))}
+
+
+@pytest.mark.parametrize("names", ["ab", b"ab", None, 2])
+def test_data_splits_rejects_feature_names_that_are_not_a_sequence_of_names(names):
+    with pytest.raises(TypeError, match="feature_names must be a sequence of names"):
+        DataSplits(name="d", feature_names=names, class_names=("a", "b"), **_two_feature_parts())
+
+
+def test_data_splits_rejects_a_str_as_class_names():
+    with pytest.raises(TypeError, match="class_names must be a sequence of names"):
+        DataSplits(name="d", feature_names=("x1", "x2"), class_names="ab", **_two_feature_parts())
+
+
+def test_data_splits_accepts_any_sequence_of_names_and_converts_them_to_str():
+    data = DataSplits(name="d", feature_names=np.array(["x1", "x2"]), class_names=[0, 1], **_two_feature_parts())
+    assert data.feature_names == ("x1", "x2") and data.class_names == ("0", "1")
+
+
+def test_subsample_and_train_val_split_reject_nan_labels():
+    y = np.array([0.0, 1.0, np.nan, 1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="y must not contain NaN"):
+        stratified_subsample_indices(y, 3)
+    with pytest.raises(ValueError, match="y must not contain NaN"):
+        train_val_split(np.zeros((6, 2)), y, 0.5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="y must not contain NaN"):
+        stratified_split_indices(y)
+
+
+@pytest.mark.parametrize("x", [None, "1.0", [True, False], np.array([1 + 2j])])
+def test_gap_regression_function_rejects_non_real_input_naming_x(x):
+    with pytest.raises(TypeError, match="x must"):
+        gap_regression_function(x)
+
+
+def test_gap_regression_function_computes_integers_in_float():
+    np.testing.assert_allclose(gap_regression_function(np.array([1], dtype=np.int8)), [math.sin(2.0) + 0.3])
+    result = gap_regression_function(torch.tensor([1]))
+    assert result.dtype == torch.float64 and math.isclose(result.item(), math.sin(2.0) + 0.3)

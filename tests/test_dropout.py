@@ -691,3 +691,136 @@ def test_inverted_dropout_rejects_other_generators(generator) -> None:
         inverted_dropout(torch.ones(3), 0.5, generator=generator)
     with pytest.raises(TypeError, match="generator must be"):
         InvertedDropout(0.5, generator=generator)
+
+
+# --- issue 12: hardening ---------------------------------------------------
+
+
+def test_dropout_penalty_and_weights_compute_int8_data_in_float64():
+    X8 = np.array([[100, 0], [100, 1], [0, 1]], dtype=np.int8)  # 100**2 wraps in int8
+    X = X8.astype(np.float64)
+    w = np.array([1.0, 2.0])
+    y = np.array([1.0, 2.0, 3.0])
+    assert dropout_penalty(X8, w, 0.5) == pytest.approx(dropout_penalty(X, w, 0.5))
+    assert dropout_penalty(X8, w, 0.5) == pytest.approx(1.0 * 20_000 + 4.0 * 2)
+    expected = dropout_regression_weights(X, y, 0.5)
+    np.testing.assert_allclose(dropout_regression_weights(X8, y.astype(np.int8), 0.5), expected)
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        dropout_penalty(X8.astype(bool), w, 0.5)
+
+
+def test_dropout_regression_weights_float16_is_computed_in_float64():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((20, 3)).astype(np.float16)
+    y = rng.standard_normal(20)
+    w = dropout_regression_weights(X, y, 0.3)
+    assert w.dtype == np.float64
+    np.testing.assert_allclose(w, dropout_regression_weights(X.astype(np.float64), y, 0.3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.4])
+def test_dropout_regression_weights_rejects_a_zero_column(p):
+    X = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    with pytest.raises(ValueError, match=r"X is singular: feature column\(s\) \[1\] are all zeros"):
+        dropout_regression_weights(X, np.ones(3), p)
+
+
+def test_dropout_regression_weights_rejects_dependent_columns_at_p_zero():
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    X = np.stack([a, 3.0 * a], axis=1)
+    with pytest.raises(ValueError, match="X is singular: its feature columns are linearly dependent"):
+        dropout_regression_weights(X, np.ones(4), 0.0)
+    assert np.all(np.isfinite(dropout_regression_weights(X, np.ones(4), 0.5)))  # p > 0 regularises them
+
+
+def test_dropout_regression_rejects_non_finite_data():
+    with pytest.raises(ValueError, match="X contains non-finite"):
+        dropout_penalty(np.array([[np.nan, 1.0]]), np.ones(2), 0.5)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int8, torch.bool])
+def test_inverted_dropout_rejects_integer_and_bool_tensors(dtype):
+    x = torch.ones(4, dtype=dtype)
+    with pytest.raises(TypeError, match=f"x must be a floating-point tensor.*got dtype {dtype}"):
+        inverted_dropout(x, 0.5)
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        InvertedDropout(0.5)(x)
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        InvertedDropout(0.5).eval()(x)
+
+
+@pytest.mark.parametrize(
+    ("axis", "error", "message"),
+    [
+        ("a", TypeError, "axis must be an int, got str 'a'"),
+        (1.5, TypeError, "axis must be an int, got float 1.5"),
+        (True, TypeError, "axis must be an int, got bool True"),
+        (2, ValueError, r"axis must be an int in \[-2, 1\].*got 2"),
+        (-3, ValueError, r"axis must be an int in \[-2, 1\].*got -3"),
+    ],
+)
+def test_softmax_and_log_softmax_reject_bad_axis(axis, error, message):
+    logits = np.zeros((2, 3))
+    for function in (softmax, log_softmax):
+        with pytest.raises(error, match=message):
+            function(logits, axis=axis)
+
+
+def test_softmax_rejects_empty_and_non_real_logits():
+    for empty in (np.array([]), np.zeros((2, 0))):
+        with pytest.raises(ValueError, match="logits must be non-empty"):
+            softmax(empty)
+        with pytest.raises(ValueError, match="logits must be non-empty"):
+            log_softmax(empty)
+    with pytest.raises(TypeError, match="logits must hold real numbers"):
+        softmax(np.array([1 + 2j, 0j]))
+    with pytest.raises(TypeError, match="logits must hold real numbers"):
+        log_softmax(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="non-finite"):
+        softmax(np.array([0.0, np.inf]))
+
+
+def test_softmax_accepts_int8_lists_and_minus_inf():
+    np.testing.assert_allclose(softmax(np.array([100, 100], dtype=np.int8)), [0.5, 0.5])
+    np.testing.assert_allclose(softmax([0, 0]), [0.5, 0.5])  # array-likes are accepted deliberately
+    np.testing.assert_array_equal(softmax(np.array([0.0, -np.inf])), [1.0, 0.0])
+    assert log_softmax(np.array([0.0, -np.inf]))[1] == -np.inf
+    with pytest.raises(ValueError, match="logits must have a finite value in every slice"):
+        softmax(np.array([[0.0, 1.0], [-np.inf, -np.inf]]))
+
+
+def test_geometric_mean_accepts_minus_inf_in_a_weighted_member():
+    log_q = np.array([[np.log(0.5), np.log(0.5)], [0.0, -np.inf]])
+    np.testing.assert_array_equal(normalized_geometric_mean(log_q, np.array([0.5, 0.5])), [1.0, 0.0])
+    members = np.array([[0.2, 0.3, 0.5], [0.4, 0.6, 0.0]])
+    weights = np.array([0.3, 0.7])
+    direct = np.prod(members ** weights[:, None], axis=0)
+    with np.errstate(divide="ignore"):
+        result = normalized_geometric_mean(np.log(members), weights)
+    np.testing.assert_allclose(result, direct / direct.sum(), rtol=1e-12)
+
+
+def test_geometric_mean_still_rejects_nan_plus_inf_and_all_zero_rows():
+    weights = np.array([0.5, 0.5])
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=r"log_probabilities contains NaN or \+inf"):
+            normalized_geometric_mean(np.array([[0.0, bad], [0.0, 0.0]]), weights)
+    with pytest.raises(ValueError, match="log_probabilities give every class probability 0"):
+        normalized_geometric_mean(np.array([[0.0, -np.inf], [-np.inf, 0.0]]), weights)
+
+
+def test_dropout_ensemble_accepts_a_member_with_minus_inf_log_probability():
+    # the kept member's logits are [1e308, -1e308]: their difference overflows, so class 1 has log-probability -inf
+    layers = [(np.array([[1e308], [-1e308]]), np.zeros(2))]
+    ensemble = dropout_ensemble(np.array([0.5]), layers, 0.5)
+    np.testing.assert_array_equal(ensemble.member_probabilities, [[0.5, 0.5], [1.0, 0.0]])
+    np.testing.assert_allclose(ensemble.arithmetic_mean, [0.75, 0.25])
+    np.testing.assert_array_equal(ensemble.geometric_mean, [1.0, 0.0])
+    np.testing.assert_array_equal(ensemble.eval_output, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("dropout_on", [None, 0, 1.5, "0"])
+def test_dropout_ensemble_rejects_a_non_sequence_dropout_on(dropout_on):
+    rng = np.random.default_rng(8)
+    with pytest.raises(TypeError, match="dropout_on must be a sequence of layer indices"):
+        dropout_ensemble(rng.normal(size=3), _layers(rng, (3, 4, 2)), 0.5, dropout_on=dropout_on)

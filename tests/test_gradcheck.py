@@ -62,3 +62,23 @@ def test_rel_error_detects_a_wrong_gradient_and_rejects_bad_input() -> None:
         rel_error(np.ones(2), np.ones(3))
     with pytest.raises(ValueError, match="a contains non-finite"):
         rel_error(np.array([np.nan]), np.array([1.0]))
+
+
+def test_rel_error_near_the_float64_limits() -> None:
+    # ||a - b|| / max(||a||, ||b||) = (2 sqrt(3) s) / (sqrt(3) s) = 2 for a = s, b = -s
+    assert rel_error(np.full(3, 1e200), np.full(3, -1e200)) == pytest.approx(2.0, rel=1e-15)
+    # (sqrt(3) s) / (2 sqrt(3) s) = 0.5 for a = s, b = 2 s
+    assert rel_error(np.full(3, 1e-200), np.full(3, 2e-200)) == pytest.approx(0.5, rel=1e-15)
+    assert rel_error([1e308, -1e308], [-1e308, 1e308]) == pytest.approx(2.0, rel=1e-15)
+
+
+@pytest.mark.parametrize(("x", "h"), [(np.ones(2), 1e-300), (np.zeros(2), 1e-300), (np.array([0.0, 1e20]), 1e-5)])
+def test_numerical_gradient_rejects_a_step_that_does_not_resolve_x(x, h) -> None:
+    with pytest.raises(ValueError, match=r"h must be at least .* so that x \+ h differs from x.*got"):
+        numerical_gradient(np.sum, x, h=h)
+
+
+def test_numerical_gradient_accepts_the_smallest_allowed_step() -> None:
+    x = np.array([0.5, -2.0])
+    h = 64 * np.finfo(np.float64).eps * 2.0
+    np.testing.assert_allclose(numerical_gradient(lambda z: float(np.sum(3.0 * z)), x, h=h), [3.0, 3.0], rtol=1e-2)

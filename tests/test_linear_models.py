@@ -183,3 +183,85 @@ def test_lasso_rejects_bad_input() -> None:
         lasso_fit(X, y, 0.1, tol=0.0)
     with pytest.raises(ValueError, match="w0"):
         lasso_fit(X, y, 0.1, w0=np.ones(4))
+
+
+# --- issue 12: overflow, divergence, complex input ---------------------------------------------
+
+@pytest.fixture
+def alarm_20s():
+    """Fail instead of hanging: SIGALRM after 20 s interrupts a call that never returns."""
+    import signal
+
+    def _timeout(signum, frame):
+        raise TimeoutError("the call did not return within 20 s")
+
+    previous = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    "scale_X, scale_y, d, message",
+    [
+        (1e200, 1.0, 5, r"X\.T @ X overflows float64"),
+        (1.0, 1e200, 5, r"y @ y overflows float64"),
+        (1e154, 1.0, 100, r"overflows float64: scale X"),  # d > 2n: no Gram matrix, overflow in X @ v
+    ],
+)
+def test_lasso_on_overflowing_data_raises_instead_of_hanging(alarm_20s, scale_X, scale_y, d, message) -> None:
+    X, y = regression_problem(np.random.default_rng(0), 30, d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning noise before the explanation
+        with pytest.raises(ValueError, match=message):
+            lasso_fit(X * scale_X, y * scale_y, 0.05, max_iter=1)
+
+
+def test_lasso_backtracking_stops_when_the_objective_is_not_finite(alarm_20s, monkeypatch) -> None:
+    X, y = regression_problem(np.random.default_rng(1), 30, 5)
+    monkeypatch.setattr(_LeastSquares, "value", lambda self, w, Aw: float("nan"))
+    with pytest.raises(ValueError, match=r"objective is not finite.*scale X"):
+        lasso_fit(X, y, 0.05, max_iter=3)
+
+
+def test_ridge_gradient_descent_with_too_large_a_step_raises_naming_2_over_L() -> None:
+    X, y = regression_problem(np.random.default_rng(2), 30, 5)
+    L = 2.0 * (np.linalg.norm(X, 2) ** 2 + 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"diverged.*learning_rate=10\.0 must be < 2/L") as info:
+            ridge_gradient_descent(X, y, 1.0, learning_rate=10)
+    assert f"{L:.6g}" in str(info.value)
+    # just above 2/L: no overflow within 50 steps, but it cannot converge
+    with pytest.raises(ValueError, match=r"diverged \(gradient norm"):
+        ridge_gradient_descent(X, y, 1.0, learning_rate=1.01 * 2.0 / L, steps=50)
+
+
+def test_ridge_gradient_descent_below_2_over_L_still_converges() -> None:
+    X, y = regression_problem(np.random.default_rng(3), 30, 5)
+    L = 2.0 * (np.linalg.norm(X, 2) ** 2 + 1.0)
+    w = ridge_gradient_descent(X, y, 1.0, learning_rate=1.9 / L, steps=20_000)
+    np.testing.assert_allclose(w, ridge_fit(X, y, 1.0).coef, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["X", "y", "w0"])
+def test_complex_input_is_rejected_not_cut_to_its_real_part(name: str) -> None:
+    X, y = np.eye(2), np.ones(2)
+    arguments = {"X": X, "y": y, "w0": np.zeros(2)}
+    arguments[name] = arguments[name] + 1j
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # formerly a ComplexWarning and a fit of the real part
+        with pytest.raises(TypeError, match=rf"^{name} must hold real numbers.*complex"):
+            ridge_gradient_descent(arguments["X"], arguments["y"], 1.0, w0=arguments["w0"])
+        with pytest.raises(TypeError, match=rf"^{name} must hold real numbers.*complex"):
+            lasso_fit(arguments["X"], arguments["y"], 0.1, w0=arguments["w0"])
+    if name != "w0":
+        with pytest.raises(TypeError, match=rf"^{name} must hold real numbers"):
+            ridge_fit(arguments["X"], arguments["y"], 1.0)
+
+
+def test_integer_data_is_fitted_in_float64() -> None:
+    X = np.array([[100, 0], [0, 100], [100, 100]], dtype=np.int8)
+    y = np.array([1, 2, 3], dtype=np.int8)
+    np.testing.assert_allclose(ridge_fit(X, y, 1.0).coef, ridge_fit(X.astype(float), y.astype(float), 1.0).coef)

@@ -87,3 +87,32 @@ def test_init_uniform_keeps_dtype_and_returns_the_module():
 def test_bad_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         make_mlp(**kwargs)
+
+
+@pytest.mark.parametrize("module", [None, "linear", [nn.Linear(2, 2)], torch.ones(2)])
+def test_init_uniform_rejects_a_non_module(module):
+    with pytest.raises(TypeError, match=f"module must be a torch.nn.Module, got {type(module).__name__}"):
+        init_uniform_(module)
+
+
+def test_init_uniform_rejects_a_linear_layer_without_inputs_before_changing_anything():
+    first = nn.Linear(3, 2)
+    before = first.weight.detach().clone()
+    with pytest.warns(UserWarning):
+        empty = nn.Linear(0, 3)
+    with pytest.raises(ValueError, match=r"layer '1' \(Linear\(in_features=0.*has in_features=0"):
+        init_uniform_(nn.Sequential(first, empty))
+    torch.testing.assert_close(first.weight.detach(), before)
+    with pytest.raises(ValueError, match=r"module \(Linear\(in_features=0.*has in_features=0"):
+        init_uniform_(empty)
+
+
+def test_init_uniform_rejects_an_uninitialised_lazy_linear_and_accepts_it_after_a_forward_pass():
+    lazy = nn.LazyLinear(3)
+    with pytest.raises(ValueError, match=r"module \(LazyLinear\) is uninitialised: run a forward pass first"):
+        init_uniform_(lazy)
+    with pytest.raises(ValueError, match=r"layer '0' \(LazyLinear\) is uninitialised"):
+        init_uniform_(nn.Sequential(lazy))
+    lazy(torch.ones(1, 4))
+    init_uniform_(lazy, seed=1)
+    assert float(lazy.weight.detach().abs().max()) <= 1 / math.sqrt(4)

@@ -665,3 +665,82 @@ def test_relative_step_meter_validates_its_arguments() -> None:
     zero.grad = torch.ones(2)
     zero_optimizer.step()
     assert zero_meter.values == [0.0, math.inf]  # standing still at zero is no step; leaving zero has no finite size
+
+
+# --- issue 12: hardening ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(None, lr=0.1), lambda: Adam(None), lambda: AdamW(None)])
+def test_params_none_is_a_type_error_naming_params(make: Callable[[], object]) -> None:
+    with pytest.raises(TypeError, match="params must be parameters or parameter groups.*got None"):
+        make()
+
+
+def test_count_parameters_rejects_ndarray_params_naming_the_group() -> None:
+    with pytest.raises(TypeError, match=r"groups\[1\]\['params'\]\[0\] must be a torch.Tensor, got ndarray"):
+        count_parameters([{"params": some_params(), "weight_decay": 0.1}, {"params": [np.zeros(3)], "weight_decay": 0.0}])
+    with pytest.raises(TypeError, match=r"groups\[0\]\['params'\] must be a tensor or an iterable"):
+        count_parameters([{"params": None, "weight_decay": 0.1}])
+
+
+def test_count_parameters_rejects_groups_none() -> None:
+    with pytest.raises(TypeError, match="groups must be an iterable of parameter groups"):
+        count_parameters(None)
+
+
+def test_count_parameters_counts_a_parameter_in_two_groups_once_in_the_first() -> None:
+    shared = nn.Parameter(torch.zeros(5))
+    groups = [{"params": [shared], "weight_decay": 0.1}, {"params": [shared, nn.Parameter(torch.zeros(2))], "weight_decay": 0.0}]
+    assert count_parameters(groups) == (5, 2)
+
+
+@pytest.mark.parametrize("no_decay", [None, 3])
+def test_name_substring_groups_rejects_no_decay_that_is_not_a_sequence(no_decay) -> None:
+    with pytest.raises(TypeError, match="no_decay must be a sequence of strings"):
+        name_substring_groups(nn.Linear(2, 2), 0.1, no_decay)
+
+
+def test_name_substring_groups_accepts_a_generator_of_substrings() -> None:
+    decay, rest = name_substring_groups(nn.Linear(2, 2), 0.1, (s for s in ["bias"]))
+    assert len(decay["params"]) == 1 and len(rest["params"]) == 1
+
+
+@pytest.mark.parametrize("make", [lambda: Adam(some_params(), eps=0), lambda: AdamW(some_params(), eps=0.0)])
+def test_eps_zero_is_rejected_because_zero_gradients_would_give_nan(make: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match=r"eps must be > 0, got 0.0"):
+        make()
+
+
+def test_eps_zero_in_an_added_group_names_the_group() -> None:
+    optimizer = Adam(some_params())
+    with pytest.raises(ValueError, match=r"param_groups\[1\]\['eps'\] must be > 0"):
+        optimizer.add_param_group({"params": some_params(), "eps": 0.0})
+
+
+@pytest.mark.parametrize("momentum", [1.0, 1, 1.5])
+def test_momentum_of_one_or_more_is_rejected(momentum) -> None:
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\), got"):
+        SGD(some_params(), lr=0.1, momentum=momentum)
+
+
+def test_momentum_just_below_one_is_accepted() -> None:
+    assert SGD(some_params(), lr=0.1, momentum=0.999).param_groups[0]["momentum"] == 0.999
+
+
+def test_a_parameter_in_two_groups_is_a_value_error_as_in_torch() -> None:
+    shared = nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        SGD([{"params": [shared]}, {"params": [shared]}], lr=0.1)
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: SGD(some_params(), lr=torch.tensor(0.1)), "lr"),
+        (lambda: Adam(some_params(), lr=torch.tensor(1e-3)), "lr"),
+        (lambda: AdamW(some_params(), weight_decay=torch.tensor(0.1)), "weight_decay"),
+    ],
+)
+def test_zero_dim_tensor_hyperparameters_are_a_type_error(make: Callable[[], object], name: str) -> None:
+    with pytest.raises(TypeError, match=rf"{name} must be a real number, got a tensor.*float\({name}\)"):
+        make()

@@ -498,3 +498,92 @@ def test_l1_enumeration_matches_brute_force_grid_in_one_dimension() -> None:
     for h, c, s in itertools.product((0.5, 2.0), (-1.5, 0.2, 3.0), (0.0, 0.5, 2.0)):
         w = penalized_quadratic_optimum(np.array([[h]]), np.array([c]), s, norm="l1")
         assert w[0] == pytest.approx(soft_threshold(c, s / h), abs=1e-14)
+
+
+# --- issue 12: the one dtype rule, complex input, overflowing conversions ---------------------
+
+def test_l1_penalty_of_int8_does_not_wrap() -> None:
+    assert l1_penalty(np.array([-128, 100], dtype=np.int8), 0.1) == pytest.approx(22.8)
+    assert l1_penalty([np.array([-128], dtype=np.int8)], 1.0) == pytest.approx(128.0)
+    assert l1_penalty(torch.tensor([-128, 100], dtype=torch.int8), 0.1).item() == pytest.approx(22.8)
+
+
+def test_soft_threshold_of_int8_does_not_wrap() -> None:
+    assert soft_threshold(np.array([-128, 5], dtype=np.int8), 1).tolist() == [-127.0, 4.0]
+    out = soft_threshold(torch.tensor([-128, 5], dtype=torch.int8), 1)
+    assert out.dtype == torch.float64 and out.tolist() == [-127.0, 4.0]
+
+
+def test_l2_penalty_upcasts_int8_and_float16_tensors() -> None:
+    # int8 squares wrap (100**2 mod 256) and float16 squares overflow to inf without the rule
+    assert l2_penalty(torch.tensor([-128, 100], dtype=torch.int8), 0.1).item() == pytest.approx(1319.2)
+    half = l2_penalty(torch.tensor([300.0, 300.0], dtype=torch.float16), 0.1)
+    assert half.dtype == torch.float32 and half.item() == pytest.approx(9000.0)
+    assert l2_penalty([torch.tensor([300.0], dtype=torch.float16)], 2.0).item() == pytest.approx(90000.0)
+
+
+def test_float16_penalty_keeps_the_graph() -> None:
+    w = torch.tensor([300.0, -2.0], dtype=torch.float16, requires_grad=True)
+    l2_penalty(w, 1.0).backward()
+    assert torch.isfinite(w.grad).all() and w.grad.tolist() == [300.0, -2.0]
+
+
+@pytest.mark.parametrize("penalty", [l1_penalty, l2_penalty])
+def test_penalties_reject_bool_and_complex_with_the_argument_name(penalty) -> None:
+    with pytest.raises(TypeError, match=r"^weights must hold real numbers.*bool"):
+        penalty(torch.tensor([True, False]), 0.1)
+    with pytest.raises(TypeError, match=r"^weights must hold real numbers.*complex"):
+        penalty(np.array([1 + 1j]), 0.1)
+    with pytest.raises(TypeError, match=r"^weights\[1\] must hold real numbers"):
+        penalty([torch.ones(2), torch.ones(2, dtype=torch.complex64)], 0.1)
+
+
+def test_soft_threshold_rejects_bool_and_complex_naming_w() -> None:
+    for bad in (np.array([True]), np.array([1 + 2j]), torch.tensor([True]), torch.tensor([1j])):
+        with pytest.raises(TypeError, match=r"^w must hold real numbers"):
+            soft_threshold(bad, 0.1)
+
+
+def test_array_checks_reject_complex_instead_of_dropping_the_imaginary_part() -> None:
+    with pytest.raises(TypeError, match=r"^hessian must hold real numbers"):
+        penalized_quadratic_optimum(np.eye(2) + 1j, np.ones(2), 0.1)
+    with pytest.raises(TypeError, match=r"^center must hold real numbers"):
+        penalized_quadratic_optimum(np.eye(2), np.ones(2) + 1j, 0.1)
+    with pytest.raises(TypeError, match=r"^eigenvalues must hold real numbers"):
+        hessian_shrinkage(np.array([1.0 + 1j]), 0.1)
+    with pytest.raises(TypeError, match=r"^eigenvalues must hold real numbers"):
+        rotated_hessian(np.array([1.0, 2.0 + 1j]))
+    with pytest.raises(TypeError, match=r"^optimum must hold real numbers"):
+        shrinkage_percent(np.array([1j]), np.ones(1))
+    with pytest.raises(TypeError, match=r"^grad must hold real numbers"):
+        sgd_l2_step(np.ones(2), np.ones(2) + 1j, 0.1, 0.0)
+    with pytest.raises(TypeError, match=r"^w must hold real numbers"):
+        sgd_decoupled_step(torch.tensor([True]), torch.ones(1), 0.1, 0.0)
+
+
+def test_sgd_steps_compute_integer_tensors_in_float64() -> None:
+    out = sgd_l2_step(torch.tensor([-128], dtype=torch.int8), torch.tensor([1], dtype=torch.int8), 0.5, 0.0)
+    assert out.dtype == torch.float64 and out.tolist() == [-128.5]
+
+
+@pytest.mark.parametrize(
+    "conversion, name",
+    [
+        (l2_strength_from_prior_variance, "variance"),
+        (prior_variance_from_l2_strength, "strength"),
+        (l1_strength_from_laplace_scale, "scale"),
+        (laplace_scale_from_l1_strength, "strength"),
+    ],
+)
+def test_prior_conversions_reject_a_value_whose_quotient_overflows(conversion, name: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{name} is too small for float64.*overflows to inf"):
+        conversion(1e-320)
+    with pytest.raises(ValueError, match=rf"^{name} is too large for float64.*underflows to 0"):
+        conversion(1e308, 1e-100)
+    assert conversion(1e-300) == pytest.approx(1e300)  # small but representable: still accepted
+
+
+def test_decay_after_steps_beyond_float_range_is_the_exact_limit() -> None:
+    assert decay_after_steps(0.1, 0.01, 10**400) == 0.0
+    assert decay_after_steps(0.1, 0.0, 10**400) == 1.0
+    assert decay_after_steps(0.5, 2.0, 10**400) == 0.0

@@ -530,3 +530,40 @@ def test_fit_rejects_bad_models_and_data(moons):
     broken = SimpleNamespace(X_train=moons.X_train, y_train=moons.y_train[:-1], X_val=moons.X_val, y_val=moons.y_val)
     with pytest.raises(ValueError, match="data.X_train and data.y_train must have the same non-zero number of rows"):
         fit(model, broken, optimizer, nn.CrossEntropyLoss(), 1)
+
+
+# --- issue 12: hardening ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("read", [lambda h: h.summary(), lambda h: h.best_val_loss])
+def test_empty_history_raises_value_error_saying_it_is_empty(read):
+    with pytest.raises(ValueError, match="history is empty"):
+        read(History())
+
+
+def test_evaluate_rejects_a_non_callable_loss_fn(moons):
+    with pytest.raises(TypeError, match="loss_fn must be callable"):
+        evaluate(_mlp(), moons.X_val, moons.y_val, None)
+
+
+def test_fit_rejects_a_none_loss_fn(moons):
+    with pytest.raises(TypeError, match="loss_fn must be callable"):
+        _fit(_mlp(), moons, 1, loss_fn=None)
+
+
+@pytest.mark.parametrize("seed", [2**64, 2**70])
+def test_fit_rejects_a_seed_torch_cannot_take(moons, seed):
+    with pytest.raises(ValueError, match=r"seed must be .*got"):
+        _fit(_mlp(), moons, 1, seed=seed)
+
+
+def test_fit_accepts_the_largest_seed(moons):
+    assert _fit(_mlp(), moons, 1, seed=2**64 - 1).epochs_run == 1
+
+
+def test_fit_and_evaluate_check_the_features_against_the_first_linear(moons):
+    model = _mlp(inputs=3)
+    with pytest.raises(ValueError, match=r"data.X_train must have 3 features.*in_features=3"):
+        _fit(model, moons, 1)
+    with pytest.raises(ValueError, match=r"X must have 3 features.*in_features=3"):
+        evaluate(model, moons.X_val, moons.y_val, nn.CrossEntropyLoss())
