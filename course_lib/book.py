@@ -8,10 +8,13 @@ chapter list from here, so adding a chapter means adding one table to
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from course_lib._validation import check_positive
 
 __all__ = ["BookError", "Chapter", "Book", "load_book", "DEFAULT_BOOK_PATH"]
 
@@ -26,7 +29,13 @@ class BookError(ValueError):
 
 @dataclass(frozen=True)
 class Chapter:
-    """One chapter: its notebook, its nbgrader exercise source and its runtime budget."""
+    """One chapter: its notebook, its nbgrader exercise source and its runtime budget.
+
+    The constructor checks the fields: ``id`` and ``title`` strings, ``notebook`` and
+    ``exercises`` paths to ``.ipynb`` files (a ``str`` is converted to a ``Path``),
+    ``budget_seconds`` a finite number > 0 and ``status`` one of :data:`STATUSES`;
+    a wrong field is a ``TypeError``/``ValueError`` naming it.
+    """
 
     id: str
     title: str
@@ -35,9 +44,31 @@ class Chapter:
     budget_seconds: float
     status: Literal["planned", "written"]
 
+    def __post_init__(self) -> None:
+        for name in ("id", "title", "status"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a str, got {type(value).__name__} {value!r}")
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        for name in ("notebook", "exercises"):
+            object.__setattr__(self, name, _notebook_path(name, getattr(self, name)))
+        object.__setattr__(self, "budget_seconds", check_positive("budget_seconds", self.budget_seconds))
+
     @property
     def written(self) -> bool:
         return self.status == "written"
+
+
+def _notebook_path(name: str, value: Any) -> Path:
+    """A chapter's notebook field as a ``Path`` (kept as it is if it already is one) naming an ``.ipynb`` file."""
+    if not isinstance(value, Path):
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a pathlib.Path or str, got {type(value).__name__} {value!r}")
+        value = Path(value)
+    if not value.name.endswith(".ipynb"):
+        raise ValueError(f"{name} must be the path of an .ipynb file, got {str(value)!r}")
+    return value
 
 
 @dataclass(frozen=True)

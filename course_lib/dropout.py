@@ -34,6 +34,7 @@ from torch import nn
 
 from course_lib._random import default_rng
 from course_lib._validation import check_bool, check_generator, check_ndarray, check_probability, real_array
+from course_lib.data import _describe, _record_array, _set_fields
 
 __all__ = [
     "dropout_forward",
@@ -477,6 +478,9 @@ class DropoutEnsemble:
         geometric_mean: ``(..., classes)`` normalised weighted geometric mean of the members.
         eval_output: ``(..., classes)`` the full network in evaluation mode (inverted
             dropout: all units, no scaling), i.e. the weight-scaling rule.
+
+    The constructor checks the fields (``masks`` a 2-D bool array, the others real
+    arrays of the shapes above); a wrong field is a ``TypeError``/``ValueError`` naming it.
     """
 
     masks: np.ndarray
@@ -485,6 +489,25 @@ class DropoutEnsemble:
     arithmetic_mean: np.ndarray
     geometric_mean: np.ndarray
     eval_output: np.ndarray
+
+    def __post_init__(self) -> None:
+        masks = self.masks
+        if not (isinstance(masks, np.ndarray) and masks.dtype == np.bool_):
+            raise TypeError(f"masks must be a 2-D boolean numpy.ndarray, got {_describe(masks)}")
+        if masks.ndim != 2:
+            raise ValueError(f"masks must be a 2-D boolean numpy.ndarray, got shape {masks.shape}")
+        members = _record_array("member_probabilities", self.member_probabilities)
+        if members.ndim < 2 or members.shape[0] != masks.shape[0]:
+            raise ValueError(
+                f"member_probabilities must have shape ({masks.shape[0]}, ..., classes), got shape {members.shape}"
+            )
+        checked = {
+            "mask_probabilities": _record_array("mask_probabilities", self.mask_probabilities, (masks.shape[0],)),
+            "member_probabilities": members,
+        }
+        for name in ("arithmetic_mean", "geometric_mean", "eval_output"):
+            checked[name] = _record_array(name, getattr(self, name), members.shape[1:])
+        _set_fields(self, checked)
 
 
 _ACTIVATIONS = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}

@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from course_lib._validation import check_int, check_non_negative, check_positive
+from course_lib._validation import _real_as_float, check_int, check_non_negative, check_positive
+from course_lib.data import _record_array, _ValidatedTuple
 from course_lib.regularizers import _check_center, _float_array
 
 __all__ = [
@@ -48,11 +49,22 @@ class ConvergenceWarning(UserWarning):
 
 # --- ridge regression --------------------------------------------------------------------------
 
-class LinearFit(NamedTuple):
-    """Coefficients ``coef`` (shape ``(d,)``) and ``intercept`` of a fitted linear model."""
-
+class _LinearFitFields(NamedTuple):
     coef: np.ndarray
     intercept: float
+
+
+class LinearFit(_ValidatedTuple, _LinearFitFields):
+    """Coefficients ``coef`` (shape ``(d,)``) and ``intercept`` of a fitted linear model.
+
+    A named tuple ``(coef, intercept)``; the constructor checks that ``coef`` is a 1-D real
+    array and ``intercept`` a real number (``TypeError``/``ValueError`` naming the field).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, coef: np.ndarray, intercept: float) -> LinearFit:
+        return super().__new__(cls, _record_array("coef", coef, (None,)), _real_as_float("intercept", intercept))
 
 
 def _check_regression_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -223,13 +235,31 @@ def ridge_gradient_descent(
 
 # --- the lasso ---------------------------------------------------------------------------------
 
-class LassoFit(NamedTuple):
-    """Result of :func:`lasso_fit`: coefficients, intercept, iterations used and the final duality gap."""
-
+class _LassoFitFields(NamedTuple):
     coef: np.ndarray
     intercept: float
     n_iter: int
     duality_gap: float
+
+
+class LassoFit(_ValidatedTuple, _LassoFitFields):
+    """Result of :func:`lasso_fit`: coefficients, intercept, iterations used and the final duality gap.
+
+    A named tuple ``(coef, intercept, n_iter, duality_gap)``; the constructor checks that ``coef``
+    is a 1-D real array, ``n_iter`` an int >= 0 and the others real numbers (``TypeError``/``ValueError``
+    naming the field).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, coef: np.ndarray, intercept: float, n_iter: int, duality_gap: float) -> LassoFit:
+        return super().__new__(
+            cls,
+            _record_array("coef", coef, (None,)),
+            _real_as_float("intercept", intercept),
+            check_int("n_iter", n_iter, minimum=0),
+            _real_as_float("duality_gap", duality_gap),
+        )
 
 
 class _LeastSquares:

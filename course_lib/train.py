@@ -34,8 +34,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from course_lib._validation import check_bool, check_int, check_positive
-from course_lib.data import _minibatches
+from course_lib._validation import _real_as_float, check_bool, check_int, check_positive, check_probability
+from course_lib.data import _minibatches, _ValidatedTuple
 
 __all__ = [
     "History",
@@ -279,11 +279,24 @@ class History:
 # ---------------------------------------------------------------------------
 
 
-class Evaluation(NamedTuple):
-    """Loss and accuracy of a model on one data split (accuracy ``None`` for regression)."""
-
+class _EvaluationFields(NamedTuple):
     loss: float
     accuracy: float | None
+
+
+class Evaluation(_ValidatedTuple, _EvaluationFields):
+    """Loss and accuracy of a model on one data split (accuracy ``None`` for regression).
+
+    A named tuple ``(loss, accuracy)``; the constructor checks that ``loss`` is a real number
+    (NaN and inf allowed: a diverged model has them) and ``accuracy`` ``None`` or in [0, 1].
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, loss: float, accuracy: float | None) -> Evaluation:
+        if accuracy is not None:
+            accuracy = check_probability("accuracy", accuracy, allow_one=True)
+        return super().__new__(cls, _real_as_float("loss", loss), accuracy)
 
 
 def _is_classification(y: torch.Tensor) -> bool:

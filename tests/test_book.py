@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.book import Book, BookError, load_book
+from course_lib.book import Book, BookError, Chapter, load_book
 
 PLANNED_IDS = ["intro", "dropout", "mc_dropout", "weight_decay", "adamw", "label_smoothing", "variants", "practice"]
 
@@ -153,3 +153,44 @@ def test_every_written_chapter_with_exercises_has_its_checks_and_plots_modules(b
     for chapter in book.written_chapters:
         assert chapter.id in _chapter_modules(course_lib.checks), f"course_lib/checks/{chapter.id}.py is missing"
         assert chapter.id in _chapter_modules(course_lib.plots), f"course_lib/plots/{chapter.id}.py is missing"
+
+
+# --- the Chapter record ---------------------------------------------------------------------------
+
+
+def _chapter_fields(chapter: Chapter) -> dict:
+    return {name: getattr(chapter, name) for name in ("id", "title", "notebook", "exercises", "budget_seconds", "status")}
+
+
+def test_a_chapter_built_from_valid_fields_is_the_one_load_book_returns(book: Book) -> None:
+    chapter = book.chapter("dropout")
+    fields = _chapter_fields(chapter)
+    again = Chapter(**fields)
+    assert again == chapter and all(getattr(again, name) is value for name, value in fields.items())
+    text = repr(again)
+    assert text.startswith("Chapter(id='dropout', title=") and "status='written')" in text
+    from_strings = Chapter("x", "X", "nb/x.ipynb", "nb/ex/x.ipynb", 3, "planned")
+    assert from_strings.notebook == Path("nb/x.ipynb") and from_strings.budget_seconds == 3.0
+    assert repr(from_strings) == (
+        f"Chapter(id='x', title='X', notebook={Path('nb/x.ipynb')!r}, exercises={Path('nb/ex/x.ipynb')!r}, "
+        "budget_seconds=3.0, status='planned')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"id": None}, TypeError, "id must be a str, got NoneType None"),
+        ({"title": 3}, TypeError, "title must be a str, got int 3"),
+        ({"status": None}, TypeError, "status must be a str, got NoneType None"),
+        ({"status": "done"}, ValueError, r"status must be one of \('planned', 'written'\), got 'done'"),
+        ({"notebook": None}, TypeError, "notebook must be a pathlib.Path or str, got NoneType None"),
+        ({"exercises": Path("ex/notes.md")}, ValueError, "exercises must be the path of an .ipynb file, got 'ex/notes.md'"),
+        ({"budget_seconds": None}, TypeError, "budget_seconds must be a real number, got NoneType None"),
+        ({"budget_seconds": 0}, ValueError, "budget_seconds must be a finite number > 0, got 0.0"),
+        ({"budget_seconds": float("inf")}, ValueError, "budget_seconds must be a finite number > 0, got inf"),
+    ],
+)
+def test_a_chapter_rejects_a_bad_field_by_name(book: Book, fields: dict, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        Chapter(**{**_chapter_fields(book.chapters[0]), **fields})

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from course_lib.data import (
     GAP_REGRESSION_INTERVALS,
     DataSplits,
+    LinearRegressionProblem,
     gap_regression_function,
     iterate_minibatches,
     load_breast_cancer_splits,
@@ -519,3 +520,46 @@ def test_gap_regression_function_computes_integers_in_float():
     np.testing.assert_allclose(gap_regression_function(np.array([1], dtype=np.int8)), [math.sin(2.0) + 0.3])
     result = gap_regression_function(torch.tensor([1]))
     assert result.dtype == torch.float64 and math.isclose(result.item(), math.sin(2.0) + 0.3)
+
+
+# --- the LinearRegressionProblem record ---------------------------------------
+
+
+def _problem_fields(problem):
+    return [problem.X_train, problem.y_train, problem.X_test, problem.y_test, problem.true_weights, problem.noise_std]
+
+
+def test_linear_regression_problem_built_from_valid_fields_keeps_them():
+    problem = make_sparse_linear_regression(n_samples=5, n_features=7, n_informative=2, n_test=3, seed=2)
+    again = LinearRegressionProblem(*_problem_fields(problem))
+    assert all(a is b for a, b in zip(_problem_fields(again), _problem_fields(problem)))  # no copies
+    assert repr(again) == repr(problem) == (
+        "LinearRegressionProblem(n_samples=5, n_features=7, n_informative=2, n_test=3, noise_std=0.5)"
+    )
+    converted = LinearRegressionProblem([[1, 2]], [3], [[4, 5]], [6], [1, 1], 0)
+    assert converted.X_train.dtype == np.float64 and converted.noise_std == 0.0
+    assert repr(converted) == "LinearRegressionProblem(n_samples=1, n_features=2, n_informative=2, n_test=1, noise_std=0.0)"
+
+
+@pytest.mark.parametrize(
+    ("index", "value", "error", "message"),
+    [
+        (0, None, TypeError, "X_train must be a 2-D real array, got NoneType None"),
+        (1, None, TypeError, "y_train must be a 1-D real array, got NoneType None"),
+        (2, "abc", TypeError, "X_test must be a 2-D real array, got str 'abc'"),
+        (3, np.ones(3, dtype=bool), TypeError, "y_test must be a 1-D real array, got ndarray"),
+        (4, None, TypeError, "true_weights must be a 1-D real array, got NoneType None"),
+        (5, None, TypeError, "noise_std must be a real number, got NoneType None"),
+        (5, -1.0, ValueError, "noise_std must be a finite number >= 0, got -1.0"),
+        (0, np.ones(7), ValueError, r"X_train must be a 2-D real array of shape \(any, any\), got shape \(7,\)"),
+        (1, np.ones(4), ValueError, r"y_train must be a 1-D real array of shape \(5,\), got shape \(4,\)"),
+        (2, np.ones((3, 6)), ValueError, r"X_test must be a 2-D real array of shape \(any, 7\), got shape \(3, 6\)"),
+        (3, np.ones(2), ValueError, r"y_test must be a 1-D real array of shape \(3,\), got shape \(2,\)"),
+        (4, np.ones(6), ValueError, r"true_weights must be a 1-D real array of shape \(7,\), got shape \(6,\)"),
+    ],
+)
+def test_linear_regression_problem_rejects_a_bad_field_by_name(index, value, error, message):
+    fields = _problem_fields(make_sparse_linear_regression(n_samples=5, n_features=7, n_informative=2, n_test=3))
+    fields[index] = value
+    with pytest.raises(error, match=message):
+        LinearRegressionProblem(*fields)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.dropout import (
+    DropoutEnsemble,
     InvertedDropout,
     TinyNetwork,
     all_keep_masks,
@@ -824,3 +825,52 @@ def test_dropout_ensemble_rejects_a_non_sequence_dropout_on(dropout_on):
     rng = np.random.default_rng(8)
     with pytest.raises(TypeError, match="dropout_on must be a sequence of layer indices"):
         dropout_ensemble(rng.normal(size=3), _layers(rng, (3, 4, 2)), 0.5, dropout_on=dropout_on)
+
+
+# --- the DropoutEnsemble record ------------------------------------------------
+
+
+_ENSEMBLE_FIELDS = (
+    "masks", "mask_probabilities", "member_probabilities", "arithmetic_mean", "geometric_mean", "eval_output"
+)
+
+
+def _ensemble_fields(batch: int | None = 2) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=3 if batch is None else (batch, 3))
+    ensemble = dropout_ensemble(x, _layers(rng, (3, 2)), 0.5)
+    return {name: getattr(ensemble, name) for name in _ENSEMBLE_FIELDS}
+
+
+@pytest.mark.parametrize("batch", [None, 2])
+def test_dropout_ensemble_built_from_valid_fields_keeps_them(batch):
+    fields = _ensemble_fields(batch)
+    again = DropoutEnsemble(**fields)
+    assert all(getattr(again, name) is value for name, value in fields.items())  # no copies, no conversions
+    assert again == DropoutEnsemble(*fields.values())
+    text = repr(again)
+    assert text.startswith("DropoutEnsemble(masks=array([[False, False, False],") and "eval_output=array(" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error", "message"),
+    [
+        ("masks", None, TypeError, "masks must be a 2-D boolean numpy.ndarray, got NoneType None"),
+        ("masks", np.ones((8, 3)), TypeError, "masks must be a 2-D boolean numpy.ndarray, got ndarray"),
+        ("masks", np.ones(8, dtype=bool), ValueError, r"masks must be a 2-D boolean numpy.ndarray, got shape \(8,\)"),
+        ("mask_probabilities", None, TypeError, "mask_probabilities must be a 1-D real array, got NoneType None"),
+        ("mask_probabilities", np.ones(7), ValueError, r"mask_probabilities must be .* of shape \(8,\), got shape \(7,\)"),
+        ("member_probabilities", None, TypeError, "member_probabilities must be a real array, got NoneType None"),
+        ("member_probabilities", np.ones((7, 2, 2)), ValueError, r"member_probabilities must have shape \(8, \.\.\., classes\)"),
+        ("member_probabilities", np.ones(8), ValueError, r"member_probabilities must have shape \(8, \.\.\., classes\)"),
+        ("arithmetic_mean", None, TypeError, "arithmetic_mean must be a 2-D real array, got NoneType None"),
+        ("geometric_mean", "abc", TypeError, "geometric_mean must be a 2-D real array, got str 'abc'"),
+        ("eval_output", np.ones((2, 3)), ValueError, r"eval_output must be a 2-D real array of shape \(2, 2\), got shape \(2, 3\)"),
+        ("eval_output", np.ones(2, dtype=complex), TypeError, "eval_output must be a 2-D real array, got ndarray"),
+    ],
+)
+def test_dropout_ensemble_rejects_a_bad_field_by_name(name, value, error, message):
+    fields = _ensemble_fields()
+    fields[name] = value
+    with pytest.raises(error, match=message):
+        DropoutEnsemble(**fields)

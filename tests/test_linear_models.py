@@ -265,3 +265,72 @@ def test_integer_data_is_fitted_in_float64() -> None:
     X = np.array([[100, 0], [0, 100], [100, 100]], dtype=np.int8)
     y = np.array([1, 2, 3], dtype=np.int8)
     np.testing.assert_allclose(ridge_fit(X, y, 1.0).coef, ridge_fit(X.astype(float), y.astype(float), 1.0).coef)
+
+
+# --- the LinearFit and LassoFit records -----------------------------------------------------------
+
+
+def test_linear_fit_built_from_valid_fields_is_the_fit_ridge_fit_returns():
+    fit = ridge_fit(np.eye(2), np.array([2.0, 4.0]), alpha=1.0)
+    again = LinearFit(*fit)
+    assert again == fit and again.coef is fit.coef and again.intercept is fit.intercept
+    coef, intercept = LinearFit(coef=fit.coef, intercept=fit.intercept)
+    assert coef is fit.coef and intercept == 0.0 and fit[0] is fit.coef
+    assert repr(fit) == "LinearFit(coef=array([1., 2.]), intercept=0.0)"
+    converted = LinearFit([1, 2], 3)
+    assert converted.coef.dtype == np.float64 and converted.intercept == 3.0 and type(converted.intercept) is float
+    assert fit._replace(intercept=1).intercept == 1.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"coef": None}, TypeError, "coef must be a 1-D real array, got NoneType None"),
+        ({"coef": "ab"}, TypeError, "coef must be a 1-D real array, got str 'ab'"),
+        ({"coef": np.ones((2, 2))}, ValueError, r"coef must be a 1-D real array of shape \(any,\), got shape \(2, 2\)"),
+        ({"intercept": None}, TypeError, "intercept must be a real number, got NoneType None"),
+        ({"intercept": True}, TypeError, "intercept must be a real number, got bool True"),
+    ],
+)
+def test_linear_fit_rejects_a_bad_field_by_name(fields, error, message):
+    fit = ridge_fit(np.eye(2), np.array([2.0, 4.0]), alpha=1.0)
+    with pytest.raises(error, match=message):
+        LinearFit(**{**fit._asdict(), **fields})
+    with pytest.raises(error, match=message):
+        fit._replace(**fields)
+
+
+def _small_lasso() -> LassoFit:
+    return lasso_fit(np.eye(2) * np.sqrt(2), np.array([2.0, 0.2]) * np.sqrt(2), alpha=0.5)
+
+
+def test_lasso_fit_built_from_valid_fields_is_the_fit_lasso_fit_returns():
+    fit = _small_lasso()
+    again = LassoFit(*fit)
+    assert again == fit and all(a is b for a, b in zip(again, fit))
+    coef, intercept, n_iter, gap = fit
+    assert LassoFit(coef=coef, intercept=intercept, n_iter=n_iter, duality_gap=gap) == fit
+    assert type(fit.n_iter) is int and fit[2] == n_iter
+    assert repr(fit).startswith("LassoFit(coef=array([1.5, 0. ]), intercept=0.0, n_iter=")
+    assert repr(LassoFit([0, 1], 0, 0, 0)) == "LassoFit(coef=array([0., 1.]), intercept=0.0, n_iter=0, duality_gap=0.0)"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"coef": None}, TypeError, "coef must be a 1-D real array, got NoneType None"),
+        ({"coef": np.ones(2, dtype=complex)}, TypeError, "coef must be a 1-D real array, got ndarray"),
+        ({"intercept": None}, TypeError, "intercept must be a real number, got NoneType None"),
+        ({"n_iter": None}, TypeError, "n_iter must be an int, got NoneType None"),
+        ({"n_iter": 2.0}, TypeError, "n_iter must be an int, got float 2.0"),
+        ({"n_iter": -1}, ValueError, "n_iter must be an int >= 0, got -1"),
+        ({"duality_gap": None}, TypeError, "duality_gap must be a real number, got NoneType None"),
+        ({"duality_gap": "0"}, TypeError, "duality_gap must be a real number, got str '0'"),
+    ],
+)
+def test_lasso_fit_rejects_a_bad_field_by_name(fields, error, message):
+    fit = _small_lasso()
+    with pytest.raises(error, match=message):
+        LassoFit(**{**fit._asdict(), **fields})
+    with pytest.raises(error, match=message):
+        fit._replace(**fields)

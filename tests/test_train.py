@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from course_lib.data import DataSplits, make_gap_regression, make_two_moons
-from course_lib.train import PROGRESS_BAR_FORMAT, History, best_epoch, early_stop_epoch, evaluate, fit
+from course_lib.train import PROGRESS_BAR_FORMAT, Evaluation, History, best_epoch, early_stop_epoch, evaluate, fit
 
 # --- early_stop_epoch and best_epoch --------------------------------------------------------
 
@@ -567,3 +567,35 @@ def test_fit_and_evaluate_check_the_features_against_the_first_linear(moons):
         _fit(model, moons, 1)
     with pytest.raises(ValueError, match=r"X must have 3 features.*in_features=3"):
         evaluate(model, moons.X_val, moons.y_val, nn.CrossEntropyLoss())
+
+
+# --- the Evaluation record ------------------------------------------------------------------------
+
+
+def test_evaluation_built_from_valid_fields_is_what_evaluate_returns(moons):
+    measured = evaluate(_mlp(), moons.X_val, moons.y_val, nn.CrossEntropyLoss())
+    again = Evaluation(*measured)
+    assert again == measured and again.loss is measured.loss and again.accuracy is measured.accuracy
+    loss, accuracy = Evaluation(loss=measured.loss, accuracy=measured.accuracy)
+    assert (loss, accuracy) == tuple(measured) and 0.0 <= measured[1] <= 1.0
+    assert repr(Evaluation(0.25, 0.5)) == "Evaluation(loss=0.25, accuracy=0.5)"
+    assert repr(Evaluation(1, None)) == "Evaluation(loss=1.0, accuracy=None)"
+    assert math.isnan(Evaluation(float("nan"), None).loss)  # a diverged model's loss is reported, not rejected
+    assert measured._replace(accuracy=1).accuracy == 1.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ((None, 0.5), TypeError, "loss must be a real number, got NoneType None"),
+        ((torch.tensor(0.5), 0.5), TypeError, "loss must be a real number, got Tensor"),
+        ((0.5, "high"), TypeError, "accuracy must be a real number, got str 'high'"),
+        ((0.5, 1.5), ValueError, r"accuracy must be in \[0, 1\], got 1.5"),
+        ((0.5, float("nan")), ValueError, r"accuracy must be in \[0, 1\], got nan"),
+    ],
+)
+def test_evaluation_rejects_a_bad_field_by_name(fields, error, message):
+    with pytest.raises(error, match=message):
+        Evaluation(*fields)
+    with pytest.raises(error, match=message):
+        Evaluation(0.0, 0.0)._replace(loss=fields[0], accuracy=fields[1])
