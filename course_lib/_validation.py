@@ -7,13 +7,15 @@ names the argument and the offending value, in the style of scikit-learn.
 from __future__ import annotations
 
 import math
+import reprlib
+from collections.abc import Iterable
 from numbers import Real
 from typing import Any
 
 import numpy as np
 
 
-def _real_as_float(name: str, value: Any) -> float:
+def check_real(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking it is a real number (a bool is not)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
@@ -22,7 +24,7 @@ def _real_as_float(name: str, value: Any) -> float:
 
 def _check_finite_positive(name: str, value: Any, *, allow_zero: bool) -> float:
     """Return ``value`` as a float after checking it is a finite number > 0 (or >= 0 with ``allow_zero``)."""
-    value = _real_as_float(name, value)
+    value = check_real(name, value)
     lower_ok = value >= 0.0 if allow_zero else value > 0.0
     if not (math.isfinite(value) and lower_ok):
         bound = ">= 0" if allow_zero else "> 0"
@@ -32,7 +34,7 @@ def _check_finite_positive(name: str, value: Any, *, allow_zero: bool) -> float:
 
 def check_probability(name: str, value: Any, *, allow_one: bool = False) -> float:
     """Return ``value`` as a float after checking it lies in [0, 1) (or [0, 1])."""
-    value = _real_as_float(name, value)
+    value = check_real(name, value)
     upper_ok = value <= 1.0 if allow_one else value < 1.0
     if math.isnan(value) or value < 0.0 or not upper_ok:
         interval = "[0, 1]" if allow_one else "[0, 1)"
@@ -145,3 +147,49 @@ def _check_tensor_dtype(name: str, tensor: Any) -> None:
 
     if tensor.dtype == torch.bool or tensor.is_complex():
         raise TypeError(f"{name} must hold real numbers (an integer or floating dtype), got dtype {tensor.dtype}")
+
+
+# --- field checks of course_lib's record types (data, dropout, linear_models, train) ------------
+
+
+def describe_value(value: Any) -> str:
+    """``"<type> <short repr>"`` of a rejected value, for error messages."""
+    return f"{type(value).__name__} {reprlib.repr(value)}"
+
+
+def record_array(name: str, value: Any, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
+    """A record's array field: ``value`` itself if it is a floating ndarray of at least float64 precision.
+
+    Anything else is converted by :func:`real_array` (the one dtype rule), so
+    the arrays course_lib's functions build are kept as they are, never copied. ``shape`` (``None``
+    entries match any length; ``None`` alone any shape) is checked after. ``TypeError`` naming
+    ``name`` and the value for data that is not a real array, ``ValueError`` for a wrong shape.
+    """
+    wanted = "a real array" if shape is None else f"a {len(shape)}-D real array"
+    if not (isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype.itemsize >= 8):
+        try:
+            value = real_array(name, value)
+        except TypeError as error:
+            raise TypeError(f"{name} must be {wanted}, got {describe_value(value)}") from error
+    if shape is not None and (
+        value.ndim != len(shape) or any(want is not None and want != got for want, got in zip(shape, value.shape))
+    ):
+        expected = ", ".join("any" if want is None else str(want) for want in shape) + ("," if len(shape) == 1 else "")
+        raise ValueError(f"{name} must be {wanted} of shape ({expected}), got shape {value.shape}")
+    return value
+
+
+def set_record_fields(record: Any, checked: dict[str, Any]) -> None:
+    """Store the checked (possibly converted) field values on a frozen dataclass ``record``."""
+    for name, value in checked.items():
+        object.__setattr__(record, name, value)
+
+
+class ValidatedTuple:
+    """Mixin for a NamedTuple subclass whose ``__new__`` checks the fields: ``_make`` and ``_replace`` check too."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> Any:
+        return cls(*iterable)

@@ -25,7 +25,6 @@ optimistic.
 from __future__ import annotations
 
 import math
-import reprlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from numbers import Real
@@ -34,7 +33,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib._validation import check_generator, check_int, check_ndarray, check_non_negative, real_array, real_tensor
+from course_lib._validation import (
+    check_generator,
+    check_int,
+    check_ndarray,
+    check_non_negative,
+    real_array,
+    real_tensor,
+    record_array,
+    set_record_fields,
+)
 
 __all__ = [
     "DataSplits",
@@ -691,54 +699,6 @@ def make_spirals(
     )
 
 
-# ---------------------------------------------------------------------------
-# Field checks shared by the record types of course_lib (data, dropout, linear_models, train)
-# ---------------------------------------------------------------------------
-
-
-def _describe(value: Any) -> str:
-    """``"<type> <short repr>"`` of a rejected value, for error messages."""
-    return f"{type(value).__name__} {reprlib.repr(value)}"
-
-
-def _record_array(name: str, value: Any, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
-    """A record's array field: ``value`` itself if it is a floating ndarray of at least float64 precision.
-
-    Anything else is converted by :func:`course_lib._validation.real_array` (the one dtype rule), so
-    the arrays course_lib's functions build are kept as they are, never copied. ``shape`` (``None``
-    entries match any length; ``None`` alone any shape) is checked after. ``TypeError`` naming
-    ``name`` and the value for data that is not a real array, ``ValueError`` for a wrong shape.
-    """
-    wanted = "a real array" if shape is None else f"a {len(shape)}-D real array"
-    if not (isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype.itemsize >= 8):
-        try:
-            value = real_array(name, value)
-        except TypeError as error:
-            raise TypeError(f"{name} must be {wanted}, got {_describe(value)}") from error
-    if shape is not None and (
-        value.ndim != len(shape) or any(want is not None and want != got for want, got in zip(shape, value.shape))
-    ):
-        expected = ", ".join("any" if want is None else str(want) for want in shape) + ("," if len(shape) == 1 else "")
-        raise ValueError(f"{name} must be {wanted} of shape ({expected}), got shape {value.shape}")
-    return value
-
-
-def _set_fields(record: Any, checked: dict[str, Any]) -> None:
-    """Store the checked (possibly converted) field values on a frozen dataclass ``record``."""
-    for name, value in checked.items():
-        object.__setattr__(record, name, value)
-
-
-class _ValidatedTuple:
-    """Mixin for a NamedTuple subclass whose ``__new__`` checks the fields: ``_make`` and ``_replace`` check too."""
-
-    __slots__ = ()
-
-    @classmethod
-    def _make(cls, iterable: Iterable[Any]) -> Any:
-        return cls(*iterable)
-
-
 @dataclass(frozen=True, eq=False)
 class LinearRegressionProblem:
     r"""A linear regression problem with known true weights (NumPy, float64).
@@ -766,18 +726,18 @@ class LinearRegressionProblem:
     noise_std: float
 
     def __post_init__(self) -> None:
-        X_train = _record_array("X_train", self.X_train, (None, None))
+        X_train = record_array("X_train", self.X_train, (None, None))
         n, d = X_train.shape
-        X_test = _record_array("X_test", self.X_test, (None, d))
+        X_test = record_array("X_test", self.X_test, (None, d))
         checked = {
             "X_train": X_train,
-            "y_train": _record_array("y_train", self.y_train, (n,)),
+            "y_train": record_array("y_train", self.y_train, (n,)),
             "X_test": X_test,
-            "y_test": _record_array("y_test", self.y_test, (X_test.shape[0],)),
-            "true_weights": _record_array("true_weights", self.true_weights, (d,)),
+            "y_test": record_array("y_test", self.y_test, (X_test.shape[0],)),
+            "true_weights": record_array("true_weights", self.true_weights, (d,)),
             "noise_std": check_non_negative("noise_std", self.noise_std),
         }
-        _set_fields(self, checked)
+        set_record_fields(self, checked)
 
     @property
     def n_samples(self) -> int:

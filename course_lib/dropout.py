@@ -33,8 +33,16 @@ import torch
 from torch import nn
 
 from course_lib._random import default_rng
-from course_lib._validation import check_bool, check_generator, check_ndarray, check_probability, real_array
-from course_lib.data import _describe, _record_array, _set_fields
+from course_lib._validation import (
+    check_bool,
+    check_generator,
+    check_ndarray,
+    check_probability,
+    describe_value,
+    real_array,
+    record_array,
+    set_record_fields,
+)
 
 __all__ = [
     "dropout_forward",
@@ -493,21 +501,21 @@ class DropoutEnsemble:
     def __post_init__(self) -> None:
         masks = self.masks
         if not (isinstance(masks, np.ndarray) and masks.dtype == np.bool_):
-            raise TypeError(f"masks must be a 2-D boolean numpy.ndarray, got {_describe(masks)}")
+            raise TypeError(f"masks must be a 2-D boolean numpy.ndarray, got {describe_value(masks)}")
         if masks.ndim != 2:
             raise ValueError(f"masks must be a 2-D boolean numpy.ndarray, got shape {masks.shape}")
-        members = _record_array("member_probabilities", self.member_probabilities)
+        members = record_array("member_probabilities", self.member_probabilities)
         if members.ndim < 2 or members.shape[0] != masks.shape[0]:
             raise ValueError(
                 f"member_probabilities must have shape ({masks.shape[0]}, ..., classes), got shape {members.shape}"
             )
         checked = {
-            "mask_probabilities": _record_array("mask_probabilities", self.mask_probabilities, (masks.shape[0],)),
+            "mask_probabilities": record_array("mask_probabilities", self.mask_probabilities, (masks.shape[0],)),
             "member_probabilities": members,
         }
         for name in ("arithmetic_mean", "geometric_mean", "eval_output"):
-            checked[name] = _record_array(name, getattr(self, name), members.shape[1:])
-        _set_fields(self, checked)
+            checked[name] = record_array(name, getattr(self, name), members.shape[1:])
+        set_record_fields(self, checked)
 
 
 _ACTIVATIONS = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}

@@ -29,8 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from course_lib._validation import _real_as_float, check_int, check_non_negative, check_positive
-from course_lib.data import _record_array, _ValidatedTuple
+from course_lib._validation import ValidatedTuple, check_int, check_non_negative, check_positive, check_real, record_array
 from course_lib.regularizers import _check_center, _float_array
 
 __all__ = [
@@ -54,7 +53,7 @@ class _LinearFitFields(NamedTuple):
     intercept: float
 
 
-class LinearFit(_ValidatedTuple, _LinearFitFields):
+class LinearFit(ValidatedTuple, _LinearFitFields):
     """Coefficients ``coef`` (shape ``(d,)``) and ``intercept`` of a fitted linear model.
 
     A named tuple ``(coef, intercept)``; the constructor checks that ``coef`` is a 1-D real
@@ -64,7 +63,7 @@ class LinearFit(_ValidatedTuple, _LinearFitFields):
     __slots__ = ()
 
     def __new__(cls, coef: np.ndarray, intercept: float) -> LinearFit:
-        return super().__new__(cls, _record_array("coef", coef, (None,)), _real_as_float("intercept", intercept))
+        return super().__new__(cls, record_array("coef", coef, (None,)), check_real("intercept", intercept))
 
 
 def _check_regression_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +241,7 @@ class _LassoFitFields(NamedTuple):
     duality_gap: float
 
 
-class LassoFit(_ValidatedTuple, _LassoFitFields):
+class LassoFit(ValidatedTuple, _LassoFitFields):
     """Result of :func:`lasso_fit`: coefficients, intercept, iterations used and the final duality gap.
 
     A named tuple ``(coef, intercept, n_iter, duality_gap)``; the constructor checks that ``coef``
@@ -255,10 +254,10 @@ class LassoFit(_ValidatedTuple, _LassoFitFields):
     def __new__(cls, coef: np.ndarray, intercept: float, n_iter: int, duality_gap: float) -> LassoFit:
         return super().__new__(
             cls,
-            _record_array("coef", coef, (None,)),
-            _real_as_float("intercept", intercept),
+            record_array("coef", coef, (None,)),
+            check_real("intercept", intercept),
             check_int("n_iter", n_iter, minimum=0),
-            _real_as_float("duality_gap", duality_gap),
+            check_real("duality_gap", duality_gap),
         )
 
 

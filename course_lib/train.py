@@ -34,8 +34,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from course_lib._validation import _real_as_float, check_bool, check_int, check_positive, check_probability
-from course_lib.data import _minibatches, _ValidatedTuple
+from course_lib._validation import ValidatedTuple, check_bool, check_int, check_positive, check_probability, check_real
+from course_lib.data import _minibatches
 
 __all__ = [
     "History",
@@ -284,7 +284,7 @@ class _EvaluationFields(NamedTuple):
     accuracy: float | None
 
 
-class Evaluation(_ValidatedTuple, _EvaluationFields):
+class Evaluation(ValidatedTuple, _EvaluationFields):
     """Loss and accuracy of a model on one data split (accuracy ``None`` for regression).
 
     A named tuple ``(loss, accuracy)``; the constructor checks that ``loss`` is a real number
@@ -296,7 +296,7 @@ class Evaluation(_ValidatedTuple, _EvaluationFields):
     def __new__(cls, loss: float, accuracy: float | None) -> Evaluation:
         if accuracy is not None:
             accuracy = check_probability("accuracy", accuracy, allow_one=True)
-        return super().__new__(cls, _real_as_float("loss", loss), accuracy)
+        return super().__new__(cls, check_real("loss", loss), accuracy)
 
 
 def _is_classification(y: torch.Tensor) -> bool:

@@ -74,3 +74,49 @@ def test_real_tensor_keeps_a_float_tensor_and_its_graph() -> None:
 def test_real_tensor_rejects_bool_complex_and_non_tensors(value) -> None:
     with pytest.raises(TypeError, match="^w must"):
         real_tensor("w", value)
+
+
+# --- record fields ---------------------------------------------------------------------------
+
+from typing import NamedTuple  # noqa: E402
+
+from course_lib._validation import ValidatedTuple, check_real, record_array  # noqa: E402
+
+
+def test_record_array_keeps_a_float64_array_and_converts_the_rest_by_the_dtype_rule() -> None:
+    kept = np.zeros((2, 3))
+    assert record_array("X", kept, (None, 3)) is kept
+    converted = record_array("y", [1, 2], (2,))
+    assert converted.dtype == np.float64 and converted.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("value", "shape", "error", "message"),
+    [
+        (None, (None,), TypeError, "coef must be a 1-D real array, got NoneType None"),
+        (np.ones((2, 2)), (None,), ValueError, r"coef must be a 1-D real array of shape \(any,\), got shape \(2, 2\)"),
+        (np.ones(3), (4,), ValueError, r"coef must be a 1-D real array of shape \(4,\), got shape \(3,\)"),
+    ],
+)
+def test_record_array_names_the_field(value, shape, error, message) -> None:
+    with pytest.raises(error, match=message):
+        record_array("coef", value, shape)
+
+
+class _PointFields(NamedTuple):
+    x: float
+
+
+class _Point(ValidatedTuple, _PointFields):
+    __slots__ = ()
+
+    def __new__(cls, x: float) -> "_Point":
+        return super().__new__(cls, check_real("x", x))
+
+
+def test_a_validated_tuple_checks_on_construction_make_and_replace() -> None:
+    point = _Point(1)
+    assert point == (1.0,) and repr(point) == "_Point(x=1.0)"
+    for build in (lambda: _Point(None), lambda: _Point._make([None]), lambda: point._replace(x="a")):
+        with pytest.raises(TypeError, match="x must be a real number"):
+            build()
