@@ -17,9 +17,12 @@ import numpy as np
 
 def check_real(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking it is a real number (a bool is not)."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    return float(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {describe_value(value)}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a real number within the float range, got {describe_value(value)}") from None
 
 
 def _check_finite_positive(name: str, value: Any, *, allow_zero: bool) -> float:

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from course_lib._validation import check_ndarray, check_positive
+from course_lib._validation import check_ndarray, check_positive, real_array
 
 __all__ = ["numerical_gradient", "rel_error"]
 
@@ -37,7 +37,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
-    x = check_ndarray("x", x).astype(np.float64)  # a copy: the caller's x is untouched
+    # A C-ordered float64 copy: the caller's x is untouched, and reshape(-1) below is a view of it
+    # (for a Fortran-ordered array it would be a copy, and the perturbations would never reach f).
+    x = np.array(check_ndarray("x", x), dtype=np.float64, order="C")
     h = check_positive("h", h)
     _check_step_resolves(h, x)
     grad = np.empty_like(x)
@@ -45,9 +47,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     for i in range(flat_x.size):
         original = flat_x[i]
         flat_x[i] = original + h
-        f_plus = _scalar(f(x))
+        f_plus = _evaluate(f, x, i, "+", h)
         flat_x[i] = original - h
-        f_minus = _scalar(f(x))
+        f_minus = _evaluate(f, x, i, "-", h)
         flat_x[i] = original
         flat_grad[i] = (f_plus - f_minus) / (2.0 * h)
     return grad
@@ -67,13 +69,19 @@ def _check_step_resolves(h: float, x: np.ndarray) -> None:
         )
 
 
-def _scalar(value: object) -> float:
-    result = np.asarray(value, dtype=np.float64)
+def _evaluate(f: Callable[[np.ndarray], float], x: np.ndarray, i: int, sign: str, h: float) -> float:
+    """``f(x)`` as a finite float; f's own TypeError/ValueError is re-raised naming f and the point."""
+    where = f"x with flat entry {i} {sign} h (h={h!r})"
+    try:
+        value = f(x)
+        result = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"f raised {type(error).__name__} at {where}: {error}") from error
     if result.size != 1:
         raise ValueError(f"f must return a scalar, got an array of shape {result.shape}")
     result = float(result.reshape(()))
     if not np.isfinite(result):
-        raise ValueError(f"f returned a non-finite value ({result})")
+        raise ValueError(f"f returned a non-finite value ({result}) at {where}")
     return result
 
 
@@ -90,8 +98,7 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
         >>> rel_error(np.full(3, 1e200), np.full(3, -1e200))
         2.0
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a, b = real_array("a", a), real_array("b", b)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     for name, value in (("a", a), ("b", b)):

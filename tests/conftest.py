@@ -59,13 +59,27 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 NOTEBOOK_TIMING = "notebook_timing"
 _timings: list[tuple[str, float, float]] = []
 
+# Outcome counts of tests/bad_inputs travel the same way: {outcome: number of calls} per test.
+BAD_INPUT_OUTCOMES = "bad_input_outcomes"
+_bad_input_outcomes: dict[str, int] = {}
+
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call":
-        _timings.extend(tuple(value) for name, value in report.user_properties if name == NOTEBOOK_TIMING)
+        for name, value in report.user_properties:
+            if name == NOTEBOOK_TIMING:
+                _timings.append(tuple(value))
+            elif name == BAD_INPUT_OUTCOMES:
+                for outcome, count in value.items():
+                    _bad_input_outcomes[outcome] = _bad_input_outcomes.get(outcome, 0) + count
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _bad_input_outcomes:
+        total = sum(_bad_input_outcomes.values())
+        terminalreporter.section(f"bad-input calls: {total}")
+        for outcome, count in sorted(_bad_input_outcomes.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:7d}  {outcome}")
     if not _timings:
         return
     terminalreporter.section("notebook execution times (budget from book.toml)")

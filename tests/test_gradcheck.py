@@ -27,6 +27,19 @@ def test_numerical_gradient_keeps_shape_and_leaves_input_untouched() -> None:
     assert rel_error(grad, np.cos(x)) < 1e-9
 
 
+def test_numerical_gradient_of_a_fortran_ordered_array() -> None:
+    x = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    grad = numerical_gradient(lambda v: float(np.sum(v**2)), x)
+    np.testing.assert_allclose(grad, 2 * x, rtol=1e-8)
+
+
+def test_numerical_gradient_names_f_when_f_fails() -> None:
+    with pytest.raises(TypeError, match=r"f raised TypeError at x with flat entry 0 \+ h"):
+        numerical_gradient(lambda v: int(v), np.zeros(2))
+    with pytest.raises(ValueError, match=r"non-finite value \(inf\) at x with flat entry 0 \+ h \(h=1e\+300\)"):
+        numerical_gradient(lambda v: float(np.sum(v)) * 1e10, np.ones(2), h=1e300)
+
+
 def test_numerical_gradient_of_float32_input_is_computed_in_float64() -> None:
     x = np.ones(3, dtype=np.float32)
     assert numerical_gradient(lambda z: float(np.sum(z**2)), x).dtype == np.float64
