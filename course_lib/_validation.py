@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from numbers import Real
 from typing import Any
 
@@ -115,7 +116,8 @@ def real_array(name: str, value: Any) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be a real array, got {type(value).__name__}") from error
     _check_numpy_dtype(name, array.dtype)
-    return array.astype(np.result_type(array.dtype, np.float64), copy=False)
+    # C order always: the same values give the same result whatever the caller's memory layout.
+    return array.astype(np.result_type(array.dtype, np.float64), order="C", copy=False)
 
 
 def real_tensor(name: str, value: Any) -> Any:
@@ -150,6 +152,52 @@ def _check_tensor_dtype(name: str, tensor: Any) -> None:
 
     if tensor.dtype == torch.bool or tensor.is_complex():
         raise TypeError(f"{name} must hold real numbers (an integer or floating dtype), got dtype {tensor.dtype}")
+
+
+# --- finite values in, finite values out ------------------------------------------------------
+
+
+def check_finite(name: str, value: Any) -> Any:
+    """``value`` (an ndarray or tensor) itself, after checking it holds no NaN or infinity (``ValueError`` naming ``name``)."""
+    if _is_tensor(value):
+        bad = int((~value.detach().isfinite()).sum())
+    else:
+        bad = int(value.size - np.count_nonzero(np.isfinite(value)))
+    if bad:
+        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite entr{'y' if bad == 1 else 'ies'}")
+    return value
+
+
+@contextmanager
+def overflow_is_an_error(names: str) -> Iterator[None]:
+    """Turn a float overflow (or an invalid operation such as inf - inf) into a ``ValueError`` naming ``names``.
+
+    Covers NumPy arithmetic (through its error state) and Python float arithmetic (``OverflowError``).
+
+    ``names`` lists the arguments whose magnitudes decide the result, e.g. ``"X and alpha"``.
+    """
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            yield
+    except (FloatingPointError, OverflowError) as error:  # OverflowError: Python float arithmetic
+        raise ValueError(f"the magnitudes of {names} are beyond float64's range: the computation hit {error}") from None
+
+
+def check_finite_result(result: Any, names: str) -> Any:
+    """``result`` (a float, ndarray or tensor) itself, after checking the computation did not overflow to inf or NaN.
+
+    For code paths NumPy's error state does not cover (torch, Python floats); the ``ValueError``
+    names the arguments ``names`` whose magnitudes overflowed the result's floating type.
+    """
+    if _is_tensor(result):
+        finite = bool(result.detach().isfinite().all())
+        dtype = str(result.dtype).replace("torch.", "")
+    else:
+        finite = bool(np.all(np.isfinite(result)))
+        dtype = "float64"
+    if not finite:
+        raise ValueError(f"the magnitudes of {names} are beyond {dtype}'s range: the result overflows to inf or NaN")
+    return result
 
 
 # --- field checks of course_lib's record types (data, dropout, linear_models, train) ------------

@@ -73,22 +73,41 @@ def _notebook_path(name: str, value: Any) -> Path:
 
 @dataclass(frozen=True)
 class Book:
-    """The whole manifest; chapter paths are absolute (resolved against ``root``)."""
+    """The whole manifest; chapter paths are absolute (resolved against ``root``).
+
+    The constructor checks ``title`` (a non-empty str), ``chapters`` (a non-empty tuple or list of
+    :class:`Chapter`, stored as a tuple) and ``root`` (a path; a ``str`` becomes a ``Path``).
+    """
 
     title: str
     chapters: tuple[Chapter, ...]
     root: Path
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.title, str) or not self.title.strip():
+            raise TypeError(f"title must be a non-empty str, got {type(self.title).__name__} {self.title!r}")
+        if isinstance(self.chapters, (str, bytes)) or not isinstance(self.chapters, (tuple, list)):
+            raise TypeError(f"chapters must be a tuple of Chapter, got {type(self.chapters).__name__}")
+        if not self.chapters or not all(isinstance(c, Chapter) for c in self.chapters):
+            raise ValueError(f"chapters must be a non-empty tuple of Chapter, got {self.chapters!r}")
+        if not isinstance(self.root, (str, os.PathLike)) or not str(self.root).strip():
+            raise TypeError(f"root must be a pathlib.Path or str, got {type(self.root).__name__} {self.root!r}")
+        object.__setattr__(self, "chapters", tuple(self.chapters))
+        object.__setattr__(self, "root", Path(self.root))
 
     @property
     def written_chapters(self) -> tuple[Chapter, ...]:
         return tuple(c for c in self.chapters if c.written)
 
     def chapter(self, chapter_id: str) -> Chapter:
+        """The chapter with id ``chapter_id`` (``ValueError`` listing the known ids if there is none)."""
+        if not isinstance(chapter_id, str):
+            raise TypeError(f"chapter_id must be a str, got {type(chapter_id).__name__} {chapter_id!r}")
         for chapter in self.chapters:
             if chapter.id == chapter_id:
                 return chapter
         known = ", ".join(c.id for c in self.chapters)
-        raise KeyError(f"no chapter with id {chapter_id!r} in the book (known: {known})")
+        raise ValueError(f"chapter_id {chapter_id!r} is not a chapter of the book (known: {known})")
 
 
 def load_book(path: str | Path | None = None) -> Book:
@@ -99,6 +118,8 @@ def load_book(path: str | Path | None = None) -> Book:
     chapter and key (e.g. ``budget_seconds`` must be a finite number > 0;
     TOML's ``nan`` and ``inf`` are rejected).
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or pathlib.Path naming a manifest file, got {type(path).__name__} {path!r}")
     if path is not None and not str(path).strip():
         raise BookError(f"path must name a manifest file, got {path!r}")
     path = Path(path) if path is not None else DEFAULT_BOOK_PATH
@@ -161,15 +182,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise BookError(f"{path}: no such manifest file") from None
+        raise BookError(f"path {str(path)!r}: no such manifest file") from None
     except IsADirectoryError:
-        raise BookError(f"{path}: is a directory, not a manifest file") from None
+        raise BookError(f"path {str(path)!r} is a directory, not a manifest file") from None
     except UnicodeDecodeError as error:
-        raise BookError(f"{path}: not UTF-8 text ({error})") from None
+        raise BookError(f"path {str(path)!r}: not UTF-8 text ({error})") from None
     except tomllib.TOMLDecodeError as error:
-        raise BookError(f"{path}: not valid TOML ({error})") from None
+        raise BookError(f"path {str(path)!r}: not valid TOML ({error})") from None
     except OSError as error:
-        raise BookError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise BookError(f"path {str(path)!r} cannot be read ({error.strerror or error})") from None
 
 
 def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

@@ -29,8 +29,18 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from course_lib._validation import ValidatedTuple, check_int, check_non_negative, check_positive, check_real, record_array
-from course_lib.regularizers import _check_center, _float_array
+from course_lib._validation import (
+    ValidatedTuple,
+    check_finite,
+    check_int,
+    check_non_negative,
+    check_positive,
+    check_real,
+    overflow_is_an_error,
+    real_array,
+    record_array,
+)
+from course_lib.regularizers import _float_array
 
 __all__ = [
     "ConvergenceWarning",
@@ -56,14 +66,32 @@ class _LinearFitFields(NamedTuple):
 class LinearFit(ValidatedTuple, _LinearFitFields):
     """Coefficients ``coef`` (shape ``(d,)``) and ``intercept`` of a fitted linear model.
 
-    A named tuple ``(coef, intercept)``; the constructor checks that ``coef`` is a 1-D real
-    array and ``intercept`` a real number (``TypeError``/``ValueError`` naming the field).
+    A named tuple ``(coef, intercept)``; the constructor checks that ``coef`` is a finite 1-D real
+    array and ``intercept`` a finite real number (``TypeError``/``ValueError`` naming the field).
     """
 
     __slots__ = ()
 
     def __new__(cls, coef: np.ndarray, intercept: float) -> LinearFit:
-        return super().__new__(cls, record_array("coef", coef, (None,)), check_real("intercept", intercept))
+        coef = check_finite("coef", record_array("coef", coef, (None,)))
+        return super().__new__(cls, coef, _finite_real("intercept", intercept))
+
+
+def _finite_real(name: str, value: Any, *, minimum: float | None = None) -> float:
+    """``value`` as a float after checking it is a finite real number (and at least ``minimum``)."""
+    value = check_real(name, value)
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
+    return value
+
+
+def _check_start(w0: Any, d: int) -> np.ndarray:
+    """The starting point ``w0`` as a finite float64 vector with one entry per column of X."""
+    w0 = check_finite("w0", real_array("w0", w0))
+    if w0.shape != (d,):
+        raise ValueError(f"w0 must have one entry per column of X, shape ({d},), got shape {w0.shape}")
+    return w0
 
 
 def _check_regression_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -122,15 +150,16 @@ def ridge_fit(X: np.ndarray, y: np.ndarray, alpha: float, fit_intercept: bool = 
     alpha = check_non_negative("alpha", alpha)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"fit_intercept must be a bool, got {type(fit_intercept).__name__} {fit_intercept!r}")
-    Xc, yc, x_mean, y_mean = _centre(X, y, bool(fit_intercept))
-    n, d = Xc.shape
-    if alpha == 0.0:
-        coef = np.linalg.lstsq(Xc, yc, rcond=None)[0]
-    elif n >= d:
-        coef = _solve_spd(Xc.T @ Xc + alpha * np.eye(d), Xc.T @ yc)
-    else:
-        coef = Xc.T @ _solve_spd(Xc @ Xc.T + alpha * np.eye(n), yc)
-    return LinearFit(coef=coef, intercept=float(y_mean - x_mean @ coef))
+    with overflow_is_an_error("X, y and alpha"):
+        Xc, yc, x_mean, y_mean = _centre(X, y, bool(fit_intercept))
+        n, d = Xc.shape
+        if alpha == 0.0:
+            coef = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+        elif n >= d:
+            coef = _solve_spd(Xc.T @ Xc + alpha * np.eye(d), Xc.T @ yc)
+        else:
+            coef = Xc.T @ _solve_spd(Xc @ Xc.T + alpha * np.eye(n), yc)
+        return LinearFit(coef=coef, intercept=float(y_mean - x_mean @ coef))
 
 
 def _check_not_diverged(X: np.ndarray, alpha: float, learning_rate: float, step: int, gradient_norm: float) -> None:
@@ -204,14 +233,15 @@ def ridge_gradient_descent(
     steps = check_int("steps", steps, minimum=0)
     tol = check_positive("tol", tol)
     n, d = X.shape
-    w = np.zeros(d) if w0 is None else _check_center("w0", w0, d)
-    if learning_rate is None:
-        learning_rate = 1.0 / (2.0 * (np.linalg.norm(X, 2) ** 2 + alpha))
-    else:
+    w = np.zeros(d) if w0 is None else _check_start(w0, d)
+    if learning_rate is not None:
         learning_rate = check_positive("learning_rate", learning_rate)
-    Xty = X.T @ y
-    gram = X.T @ X if d <= n else None  # d*d flops per step instead of 2*n*d
-    threshold = tol * (1.0 + np.linalg.norm(Xty))
+    with overflow_is_an_error("X, y and alpha"):
+        if learning_rate is None:
+            learning_rate = 1.0 / (2.0 * (np.linalg.norm(X, 2) ** 2 + alpha))
+        Xty = X.T @ y
+        gram = X.T @ X if d <= n else None  # d*d flops per step instead of 2*n*d
+        threshold = tol * (1.0 + np.linalg.norm(Xty))
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected below and explained
         for step in range(steps + 1):
             Xtx = gram @ w if gram is not None else X.T @ (X @ w)
@@ -223,9 +253,11 @@ def ridge_gradient_descent(
                 break
             w = w - learning_rate * gradient
     _check_not_diverged(X, alpha, learning_rate, step, gradient_norm)
+    with np.errstate(over="ignore"):  # a subnormal tolerance makes the ratio overflow: inf is the truth
+        times = np.float64(gradient_norm) / threshold
     warnings.warn(
         f"ridge_gradient_descent stopped after {steps} steps with gradient norm {gradient_norm:.3g}, "
-        f"{gradient_norm / threshold:.3g} times the tolerance {threshold:.3g}; increase steps",
+        f"{times:.3g} times the tolerance {threshold:.3g}; increase steps",
         ConvergenceWarning,
         stacklevel=2,
     )
@@ -245,8 +277,8 @@ class LassoFit(ValidatedTuple, _LassoFitFields):
     """Result of :func:`lasso_fit`: coefficients, intercept, iterations used and the final duality gap.
 
     A named tuple ``(coef, intercept, n_iter, duality_gap)``; the constructor checks that ``coef``
-    is a 1-D real array, ``n_iter`` an int >= 0 and the others real numbers (``TypeError``/``ValueError``
-    naming the field).
+    is a finite 1-D real array, ``n_iter`` an int >= 0, ``intercept`` a finite number and ``duality_gap``
+    a finite number >= 0 (``TypeError``/``ValueError`` naming the field).
     """
 
     __slots__ = ()
@@ -254,10 +286,10 @@ class LassoFit(ValidatedTuple, _LassoFitFields):
     def __new__(cls, coef: np.ndarray, intercept: float, n_iter: int, duality_gap: float) -> LassoFit:
         return super().__new__(
             cls,
-            record_array("coef", coef, (None,)),
-            check_real("intercept", intercept),
+            check_finite("coef", record_array("coef", coef, (None,))),
+            _finite_real("intercept", intercept),
             check_int("n_iter", n_iter, minimum=0),
-            check_real("duality_gap", duality_gap),
+            _finite_real("duality_gap", duality_gap, minimum=0.0),
         )
 
 
@@ -446,14 +478,15 @@ def lasso_fit(
         raise TypeError(f"fit_intercept must be a bool, got {type(fit_intercept).__name__} {fit_intercept!r}")
     Xc, yc, x_mean, y_mean = _centre(X, y, bool(fit_intercept))
     n, d = Xc.shape
-    w = np.zeros(d) if w0 is None else _check_center("w0", w0, d)
+    w = np.zeros(d) if w0 is None else _check_start(w0, d)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected and explained instead
         problem = _LeastSquares(Xc, yc)
     _check_no_overflow(problem)
 
     def result(coef: np.ndarray, n_iter: int, gap: float) -> LassoFit:
         coef = coef + 0.0  # no negative zeros from the soft-thresholding
-        return LassoFit(coef=coef, intercept=float(y_mean - x_mean @ coef), n_iter=n_iter, duality_gap=gap)
+        # A duality gap is >= 0; rounding can leave the computed one a few ulps below zero.
+        return LassoFit(coef=coef, intercept=float(y_mean - x_mean @ coef), n_iter=n_iter, duality_gap=max(gap, 0.0))
 
     alpha_max = float(np.max(np.abs(problem.Xty))) / n
     if alpha >= alpha_max:

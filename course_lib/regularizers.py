@@ -44,7 +44,17 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from course_lib._validation import check_int, check_non_negative, check_positive, real_array, real_tensor
+from course_lib._validation import (
+    check_finite,
+    check_finite_result,
+    check_int,
+    check_non_negative,
+    check_positive,
+    check_real,
+    overflow_is_an_error,
+    real_array,
+    real_tensor,
+)
 
 __all__ = [
     "penalized_quadratic_optimum",
@@ -150,14 +160,16 @@ def penalized_quadratic_optimum(
     c = _check_center("center", center, matrix.shape[0])
     strength = check_non_negative("strength", strength)
     if norm == "l2":
-        return np.linalg.solve(matrix + strength * np.eye(len(c)), matrix @ c)
+        with overflow_is_an_error("hessian, center and strength"):
+            return np.linalg.solve(matrix + strength * np.eye(len(c)), matrix @ c)
     if norm == "l1":
         if len(c) > MAX_L1_DIMENSION:
             raise ValueError(
                 f"norm='l1' enumerates 3**d sign patterns and supports d <= {MAX_L1_DIMENSION}, "
                 f"got d = {len(c)} (center has length {len(c)}); use lasso_fit for larger problems"
             )
-        return _l1_quadratic_by_enumeration(matrix, c, strength)
+        with overflow_is_an_error("hessian, center and strength"):
+            return _l1_quadratic_by_enumeration(matrix, c, strength)
     raise ValueError(f"norm must be 'l2' or 'l1', got {norm!r}")
 
 
@@ -235,7 +247,8 @@ def l2_regularized_optimum(hessian: np.ndarray, w_star: np.ndarray, weight_decay
     matrix = _check_spd("hessian", hessian)
     center = _check_center("w_star", w_star, matrix.shape[0])
     weight_decay = check_non_negative("weight_decay", weight_decay)
-    return np.linalg.solve(matrix + weight_decay * np.eye(len(center)), matrix @ center)
+    with overflow_is_an_error("hessian, w_star and weight_decay"):
+        return np.linalg.solve(matrix + weight_decay * np.eye(len(center)), matrix @ center)
 
 
 # --- the two-dimensional constraint picture: a rotated curvature, the shrinkage of w ----------
@@ -249,21 +262,32 @@ def rotated_hessian(eigenvalues: Sequence[float] = (1.0, 8.0), angle_degrees: fl
     values = real_array("eigenvalues", eigenvalues)
     if values.shape != (2,) or not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ValueError(f"eigenvalues must be two positive numbers, got {eigenvalues!r}")
-    if isinstance(angle_degrees, bool) or not isinstance(angle_degrees, (int, float)) or not np.isfinite(angle_degrees):
+    angle_degrees = check_real("angle_degrees", angle_degrees)
+    if not math.isfinite(angle_degrees):
         raise ValueError(f"angle_degrees must be a finite number, got {angle_degrees!r}")
-    angle = np.deg2rad(angle_degrees)
+    angle = np.deg2rad(angle_degrees % 360.0)
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     return rotation @ np.diag(values) @ rotation.T
 
 
 def shrinkage_percent(optimum: np.ndarray, center: np.ndarray) -> float:
     """``100 (1 − ‖optimum‖₂ / ‖center‖₂)``: the penalty's shortening of w, in percent."""
-    optimum, center = real_array("optimum", optimum), real_array("center", center)
+    optimum = check_finite("optimum", real_array("optimum", optimum))
+    center = check_finite("center", real_array("center", center))
     if optimum.shape != center.shape or optimum.ndim != 1:
         raise ValueError(f"optimum and center must be 1-D arrays of one shape, got {optimum.shape} and {center.shape}")
     if not np.any(center):
         raise ValueError("center must not be the origin (nothing to shrink)")
-    return float(100.0 * (1.0 - np.linalg.norm(optimum) / np.linalg.norm(center)))
+    # Each norm taken after dividing by the vector's own largest entry, so entries near the float64
+    # limits neither overflow nor underflow; only a ratio beyond float64's range is an error.
+    with overflow_is_an_error("optimum and center"):
+        ratio = _scaled_norm(optimum) / _scaled_norm(center)
+        return float(100.0 * (1.0 - ratio))
+
+
+def _scaled_norm(vector: np.ndarray) -> float:
+    scale = float(np.abs(vector).max())
+    return 0.0 if scale == 0.0 else np.linalg.norm(vector / scale) * np.float64(scale)  # NumPy: overflow raises
 
 
 # --- the proximal operator of L1 and the penalties -------------------------------------------
@@ -296,25 +320,27 @@ def soft_threshold(w: Any, threshold: float) -> Any:
     """
     threshold = check_non_negative("threshold", threshold)
     if isinstance(w, torch.Tensor):
-        w = real_tensor("w", w)
+        w = check_finite("w", real_tensor("w", w))
         return torch.sign(w) * torch.clamp(w.abs() - threshold, min=0.0) + 0.0  # + 0.0 turns -0.0 into 0.0
     if isinstance(w, (bool, np.bool_)):
         raise TypeError(f"w must be a real array, scalar or tensor, got {type(w).__name__}")
     if isinstance(w, Real):
-        value = float(w)
+        value = check_real("w", w)
+        if not math.isfinite(value):
+            raise ValueError(f"w must be finite, got {value!r}")
         return math.copysign(max(abs(value) - threshold, 0.0), value) + 0.0
     if isinstance(w, np.ndarray):
-        w = real_array("w", w)  # int8 -128 must not wrap in abs()
-        return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0) + 0.0
+        w = check_finite("w", real_array("w", w))  # int8 -128 must not wrap in abs()
+        return np.asarray(np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0) + 0.0)  # an ndarray also for 0-d w
     raise TypeError(f"w must be a numpy.ndarray, a real scalar or a torch.Tensor, got {type(w).__name__}")
 
 
 def _penalty_terms(weights: Any) -> tuple[str, list[Any]]:
     """Split ``weights`` into ('numpy' | 'torch', list of arrays/tensors) under the one dtype rule."""
     if isinstance(weights, torch.Tensor):
-        return "torch", [real_tensor("weights", weights)]
+        return "torch", [check_finite("weights", real_tensor("weights", weights))]
     if isinstance(weights, np.ndarray):
-        return "numpy", [real_array("weights", weights)]
+        return "numpy", [check_finite("weights", real_array("weights", weights))]
     if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
         raise TypeError(
             "weights must be a numpy.ndarray, a torch.Tensor or an iterable of tensors "
@@ -324,9 +350,9 @@ def _penalty_terms(weights: Any) -> tuple[str, list[Any]]:
     if not items:
         raise ValueError("weights is empty: nothing to penalise")
     if all(isinstance(item, torch.Tensor) for item in items):
-        return "torch", [real_tensor(f"weights[{i}]", item) for i, item in enumerate(items)]
+        return "torch", [check_finite(f"weights[{i}]", real_tensor(f"weights[{i}]", item)) for i, item in enumerate(items)]
     if all(isinstance(item, np.ndarray) for item in items):
-        return "numpy", [real_array(f"weights[{i}]", item) for i, item in enumerate(items)]
+        return "numpy", [check_finite(f"weights[{i}]", real_array(f"weights[{i}]", item)) for i, item in enumerate(items)]
     kinds = sorted({type(item).__name__ for item in items})
     raise TypeError(f"weights must hold only torch tensors or only numpy arrays, got {', '.join(kinds)}")
 
@@ -356,8 +382,9 @@ def l2_penalty(weights: Any, strength: float) -> Any:
     strength = check_non_negative("strength", strength)
     kind, items = _penalty_terms(weights)
     if kind == "numpy":
-        return 0.5 * strength * float(sum(np.sum(np.square(item)) for item in items))
-    return 0.5 * strength * sum(item.pow(2).sum() for item in items)
+        with overflow_is_an_error("weights and strength"):
+            return 0.5 * strength * float(sum(np.sum(np.square(item)) for item in items))
+    return check_finite_result(0.5 * strength * sum(item.pow(2).sum() for item in items), "weights and strength")
 
 
 def l1_penalty(weights: Any, strength: float) -> Any:
@@ -372,8 +399,9 @@ def l1_penalty(weights: Any, strength: float) -> Any:
     strength = check_non_negative("strength", strength)
     kind, items = _penalty_terms(weights)
     if kind == "numpy":
-        return strength * float(sum(np.sum(np.abs(item)) for item in items))
-    return strength * sum(item.abs().sum() for item in items)
+        with overflow_is_an_error("weights and strength"):
+            return strength * float(sum(np.sum(np.abs(item)) for item in items))
+    return check_finite_result(strength * sum(item.abs().sum() for item in items), "weights and strength")
 
 
 # --- weight decay as an update rule -----------------------------------------------------------
@@ -392,7 +420,7 @@ def _check_step_arguments(w: Any, grad: Any, lr: float, weight_decay: float) -> 
     if tuple(w.shape) != tuple(grad.shape):
         raise ValueError(f"grad shape {tuple(grad.shape)} differs from w shape {tuple(w.shape)}")
     convert = real_tensor if all(tensors) else real_array
-    return convert("w", w), convert("grad", grad), lr, weight_decay
+    return check_finite("w", convert("w", w)), check_finite("grad", convert("grad", grad)), lr, weight_decay
 
 
 def sgd_l2_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_decay: float) -> ArrayOrTensor:
@@ -410,7 +438,8 @@ def sgd_l2_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_decay: 
         The new weights, a new array or tensor.
     """
     w, grad, lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
-    return w - lr * (grad + weight_decay * w)
+    with overflow_is_an_error("w, grad, lr and weight_decay"):
+        return check_finite_result(w - lr * (grad + weight_decay * w), "w, grad, lr and weight_decay")
 
 
 def sgd_decoupled_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_decay: float) -> ArrayOrTensor:
@@ -422,7 +451,8 @@ def sgd_decoupled_step(w: ArrayOrTensor, grad: ArrayOrTensor, lr: float, weight_
     Hutter, 2019). Arguments and return value as in :func:`sgd_l2_step`.
     """
     w, grad, lr, weight_decay = _check_step_arguments(w, grad, lr, weight_decay)
-    return (1.0 - lr * weight_decay) * w - lr * grad
+    with overflow_is_an_error("w, grad, lr and weight_decay"):
+        return check_finite_result((1.0 - lr * weight_decay) * w - lr * grad, "w, grad, lr and weight_decay")
 
 
 def decay_factor(lr: float, weight_decay: float) -> float:

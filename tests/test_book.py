@@ -48,8 +48,25 @@ def test_first_heading_is_the_chapter_title(book: Book) -> None:
 
 
 def test_unknown_chapter_id_names_the_known_ones(book: Book) -> None:
-    with pytest.raises(KeyError, match="dropout"):
+    with pytest.raises(ValueError, match="chapter_id 'no_such_chapter' is not a chapter of the book .*dropout"):
         book.chapter("no_such_chapter")
+    with pytest.raises(TypeError, match="chapter_id must be a str"):
+        book.chapter(1)
+
+
+def test_book_checks_its_fields(book: Book) -> None:
+    with pytest.raises(TypeError, match="title must be a non-empty str"):
+        Book(title=None, chapters=book.chapters, root=book.root)
+    with pytest.raises(ValueError, match="chapters must be a non-empty tuple of Chapter"):
+        Book(title="t", chapters=("dropout",), root=book.root)
+    with pytest.raises(TypeError, match="root must be a pathlib.Path or str"):
+        Book(title="t", chapters=book.chapters, root=None)
+    assert Book(title="t", chapters=list(book.chapters), root=str(book.root)).chapters == book.chapters
+
+
+def test_load_book_path_must_be_a_path() -> None:
+    with pytest.raises(TypeError, match="path must be a str or pathlib.Path"):
+        load_book(3)
 
 
 GOOD_CHAPTER = """
@@ -110,7 +127,7 @@ def test_non_finite_budget_names_the_chapter_and_key(tmp_path: Path, literal: st
 
 
 def test_a_directory_is_a_book_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(BookError, match=f"{tmp_path}: is a directory"):
+    with pytest.raises(BookError, match=f"path {str(tmp_path)!r} is a directory"):
         load_book(tmp_path)
 
 
@@ -122,7 +139,7 @@ def test_an_empty_path_is_a_book_error() -> None:
 def test_a_non_utf8_file_is_a_book_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "book.toml"
     path.write_bytes(b'title = "\xff\xfe"\n')
-    with pytest.raises(BookError, match="book.toml: not"):
+    with pytest.raises(BookError, match="book.toml.: not UTF-8 text"):
         load_book(path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -334,3 +335,44 @@ def test_lasso_fit_rejects_a_bad_field_by_name(fields, error, message):
         LassoFit(**{**fit._asdict(), **fields})
     with pytest.raises(error, match=message):
         fit._replace(**fields)
+
+
+# --- bad input found by tests/bad_inputs --------------------------------------------------------
+
+
+def test_fit_records_hold_finite_values_and_a_non_negative_gap() -> None:
+    with pytest.raises(ValueError, match="coef must be finite"):
+        LinearFit(np.array([1.0, np.nan]), 0.0)
+    with pytest.raises(ValueError, match="intercept must be a finite number, got inf"):
+        LinearFit(np.ones(2), math.inf)
+    with pytest.raises(ValueError, match="duality_gap must be a finite number >= 0, got -1.0"):
+        LassoFit(np.ones(2), 0.0, 3, -1.0)
+
+
+def test_w0_must_match_the_columns_of_X() -> None:
+    X, y = np.eye(3), np.ones(3)
+    for solve in (ridge_gradient_descent, lasso_fit):
+        with pytest.raises(ValueError, match=r"w0 must have one entry per column of X, shape \(3,\), got shape \(2,\)"):
+            solve(X, y, 0.1, w0=np.zeros(2))
+
+
+def test_overflowing_data_is_a_named_error() -> None:
+    X, y = np.eye(3), np.ones(3)
+    with pytest.raises(ValueError, match="magnitudes of X, y and alpha are beyond float64's range"):
+        ridge_fit(X * 1e200, y, 1.0)
+    with pytest.raises(ValueError, match="magnitudes of X, y and alpha"):
+        ridge_gradient_descent(X, y * 1e200, 1.0)
+    with pytest.raises(ValueError, match="magnitudes of X, y and alpha"):
+        ridge_gradient_descent(X * 1e200, y, 1.0)
+
+
+def test_results_do_not_depend_on_memory_layout() -> None:
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 4)), rng.normal(size=12)
+    fit_c, fit_f = lasso_fit(X, y, 0.1), lasso_fit(np.asfortranarray(X), y, 0.1)
+    assert fit_c.coef.tolist() == fit_f.coef.tolist() and fit_c.duality_gap == fit_f.duality_gap
+
+
+def test_a_subnormal_tolerance_gives_a_warning_not_an_overflow() -> None:
+    with pytest.warns(ConvergenceWarning, match="inf times the tolerance"):
+        ridge_gradient_descent(np.eye(2), np.ones(2), 0.1, steps=1, tol=5e-324, learning_rate=0.01)

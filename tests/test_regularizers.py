@@ -587,3 +587,54 @@ def test_decay_after_steps_beyond_float_range_is_the_exact_limit() -> None:
     assert decay_after_steps(0.1, 0.01, 10**400) == 0.0
     assert decay_after_steps(0.1, 0.0, 10**400) == 1.0
     assert decay_after_steps(0.5, 2.0, 10**400) == 0.0
+
+
+# --- bad input found by tests/bad_inputs: non-finite entries, overflow, extreme magnitudes ------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_penalties_steps_and_soft_threshold_reject_non_finite_weights(bad) -> None:
+    w = np.array([1.0, bad])
+    for call in (lambda: l2_penalty(w, 0.1), lambda: l1_penalty(torch.tensor(w), 0.1), lambda: soft_threshold(w, 1.0)):
+        with pytest.raises(ValueError, match=r"(weights|w) must be finite, got 1 NaN or infinite entry"):
+            call()
+    with pytest.raises(ValueError, match="grad must be finite"):
+        sgd_l2_step(np.ones(2), w, 0.1, 0.01)
+    with pytest.raises(ValueError, match="w must be finite"):
+        soft_threshold(bad, 1.0)
+
+
+def test_penalties_and_steps_report_overflow_naming_the_arguments() -> None:
+    with pytest.raises(ValueError, match="magnitudes of weights and strength are beyond float64's range"):
+        l2_penalty(np.array([1e200, 1.0]), 0.1)
+    with pytest.raises(ValueError, match="magnitudes of weights and strength are beyond float32's range"):
+        l2_penalty(torch.tensor([1e30, 1.0]), 0.1)
+    with pytest.raises(ValueError, match="weights and strength"):
+        l1_penalty(torch.ones(3), 1e300)
+    with pytest.raises(ValueError, match="magnitudes of w, grad, lr and weight_decay"):
+        sgd_decoupled_step(torch.ones(2), torch.ones(2), 1e300, 0.0)
+    with pytest.raises(ValueError, match="magnitudes of hessian, center and strength"):
+        penalized_quadratic_optimum(np.eye(2), np.array([1e200, 1e200]), 1e200, norm="l1")
+
+
+def test_soft_threshold_of_a_0d_array_is_an_array() -> None:
+    out = soft_threshold(np.array(1.5), 1.0)
+    assert isinstance(out, np.ndarray) and out.shape == () and out == 0.5
+
+
+def test_shrinkage_percent_at_the_float64_limits() -> None:
+    center = np.array([1.0, -2.0])
+    assert shrinkage_percent(0.5 * center * 1e-200, center * 1e-200) == pytest.approx(50.0)
+    assert shrinkage_percent(center * 1e158, center) == pytest.approx(100 * (1 - 1e158))
+    with pytest.raises(ValueError, match="magnitudes of optimum and center"):
+        shrinkage_percent(center * 1e307, center * 1e-10)
+    with pytest.raises(ValueError, match="center must be finite"):
+        shrinkage_percent(center, np.array([1.0, np.nan]))
+
+
+def test_rotated_hessian_angle_is_a_real_number() -> None:
+    with pytest.raises(ValueError, match="angle_degrees must be a real number within the float range"):
+        rotated_hessian(angle_degrees=10**400)
+    with pytest.raises(TypeError, match="angle_degrees must be a real number"):
+        rotated_hessian(angle_degrees="30")
+    np.testing.assert_allclose(rotated_hessian(angle_degrees=390.0), rotated_hessian(angle_degrees=30.0), atol=1e-12)

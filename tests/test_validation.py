@@ -120,3 +120,42 @@ def test_a_validated_tuple_checks_on_construction_make_and_replace() -> None:
     for build in (lambda: _Point(None), lambda: _Point._make([None]), lambda: point._replace(x="a")):
         with pytest.raises(TypeError, match="x must be a real number"):
             build()
+
+
+# --- finite in, finite out ----------------------------------------------------------------------
+
+from course_lib._validation import check_finite, check_finite_result, overflow_is_an_error  # noqa: E402
+
+
+def test_check_finite_counts_the_bad_entries() -> None:
+    with pytest.raises(ValueError, match="x must be finite, got 2 NaN or infinite entries"):
+        check_finite("x", np.array([np.nan, 1.0, np.inf]))
+    with pytest.raises(ValueError, match="t must be finite, got 1 NaN or infinite entry"):
+        check_finite("t", torch.tensor([1.0, -float("inf")]))
+    array = np.ones(2)
+    assert check_finite("x", array) is array
+
+
+def test_overflow_is_an_error_names_the_arguments() -> None:
+    with pytest.raises(ValueError, match="the magnitudes of X and y are beyond float64's range: .*overflow"):
+        with overflow_is_an_error("X and y"):
+            np.array([1e200]) * np.array([1e200])
+    with pytest.raises(ValueError, match="the magnitudes of lr are beyond float64's range"):
+        with overflow_is_an_error("lr"):
+            1e200**2
+    with overflow_is_an_error("x"):  # underflow to zero is not an error
+        assert np.array([1e-200]) * 1e-200 == 0.0
+
+
+def test_check_finite_result_names_the_arguments_and_the_dtype() -> None:
+    with pytest.raises(ValueError, match="the magnitudes of w and lr are beyond float32's range"):
+        check_finite_result(torch.tensor([1e30]) * 1e30, "w and lr")
+    assert check_finite_result(2.0, "x") == 2.0
+
+
+def test_real_array_is_c_ordered_and_check_real_rejects_floats_out_of_range() -> None:
+    assert real_array("x", np.asfortranarray(np.ones((2, 3)))).flags.c_contiguous
+    with pytest.raises(ValueError, match="x must be a real number within the float range, got int"):
+        check_real("x", 10**400)
+    with pytest.raises(TypeError, match="x must be a real number, got bool"):
+        check_real("x", np.bool_(True))

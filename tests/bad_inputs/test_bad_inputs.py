@@ -58,7 +58,7 @@ def _public_callables(module_name: str) -> list[str]:
 
 def test_every_public_callable_has_a_case() -> None:
     expected = {name for module in TOPIC_MODULES for name in _public_callables(module)}
-    covered = {case.name for case in CASES}
+    covered = {case.name.split("[")[0] for case in CASES}  # "module.f[torch]": a second valid call of f
     assert not expected - covered, f"public callables without a bad-input case: {sorted(expected - covered)}"
     assert not covered - expected, f"cases for no public callable: {sorted(covered - expected)}"
 

@@ -216,7 +216,7 @@ def _sequence_variants(v: tuple | list) -> list[BadInput]:
         BadInput("empty", type(v)()),
         BadInput("string", "ab"),
         BadInput("one more element", type(v)([*v, v[-1]]) if v else type(v)([1])),
-        BadInput("iterator", iter(list(v))),
+        BadInput("iterator", iter(list(v)), equivalent=v),
         BadInput("set", {id(v)}),
         BadInput("containing None", type(v)([None, *v[1:]])),
     ]
