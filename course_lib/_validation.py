@@ -71,7 +71,7 @@ def check_generator(name: str, value: Any) -> np.random.Generator:
     """Require a ``numpy.random.Generator`` (not a seed, not the legacy RandomState)."""
     if not isinstance(value, np.random.Generator):
         raise TypeError(
-            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)) or None, "
+            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
             f"got {type(value).__name__}"
         )
     return value

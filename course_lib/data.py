@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from numbers import Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -35,9 +35,12 @@ import torch
 
 from course_lib._validation import (
     check_generator,
+    check_bool,
     check_int,
     check_ndarray,
     check_non_negative,
+    check_real,
+    describe_value,
     real_array,
     real_tensor,
     record_array,
@@ -53,6 +56,8 @@ __all__ = [
     "load_digits_splits",
     "load_breast_cancer_splits",
     "GAP_REGRESSION_INTERVALS",
+    "MAX_VALUES",
+    "MAX_NOISE_STD",
     "gap_regression_function",
     "make_gap_regression",
     "make_two_moons",
@@ -64,6 +69,10 @@ __all__ = [
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
 _FRACTION_SUM_TOLERANCE = 1e-9
 _SPLIT_NAMES = ("train", "val", "test")
+#: Most values one generated array may hold (80 MB of float64): a larger size is a ValueError, not an allocation.
+MAX_VALUES = 10**7
+#: Largest ``noise_std`` of the generators: Gaussian noise beyond it would overflow float32 features.
+MAX_NOISE_STD = 1e30
 
 
 # ---------------------------------------------------------------------------
@@ -84,13 +93,15 @@ class DataSplits:
         name: a short identifier, e.g. ``"digits"``.
         X_train, y_train, X_val, y_val, X_test, y_test: the three splits.
         feature_names: one name per feature column: a sequence (tuple, list,
-            array) of names, each converted with ``str``. A single ``str`` or
-            ``None`` is a ``TypeError`` (``"ab"`` is not the names ``a``, ``b``).
+            array) of names, each a ``str`` or an int (converted with ``str``).
+            A single ``str``, ``None``, or an entry of another type (``None``,
+            a float) is a ``TypeError`` (``"ab"`` is not the names ``a``, ``b``).
         class_names: one name per class (label ``k`` is ``class_names[k]``),
             or ``None`` for regression; a single ``str`` is a ``TypeError``.
 
-    The constructor checks shapes and dtypes, so a ``DataSplits`` is always
-    ready for :func:`course_lib.train.fit`.
+    The constructor checks shapes, dtypes and that features (and regression
+    targets) are finite, so a ``DataSplits`` is always ready for
+    :func:`course_lib.train.fit`.
 
     Example:
         >>> data = load_digits_splits()
@@ -138,6 +149,7 @@ class DataSplits:
                 f"X_{split} and y_{split} must hold the same non-zero number of rows, "
                 f"got shapes {tuple(X.shape)} and {tuple(y.shape)}"
             )
+        _check_finite_tensor(f"X_{split}", X)
         if self.class_names is not None:
             if y.dtype != torch.int64 or y.ndim != 1:
                 raise ValueError(
@@ -150,6 +162,8 @@ class DataSplits:
                 f"y_{split} must be a 1-D or 2-D float32 tensor for regression (class_names=None), "
                 f"got {y.dtype} of shape {tuple(y.shape)}"
             )
+        else:
+            _check_finite_tensor(f"y_{split}", y)
 
     @property
     def n_features(self) -> int:
@@ -206,10 +220,44 @@ class DataSplits:
 
 
 def _check_names(name: str, names: Any) -> tuple[str, ...]:
-    """``names`` as a tuple of str; a str/bytes (one name, not a sequence of names) or a non-iterable is a TypeError."""
+    """``names`` as a tuple of str; a str/bytes (one name, not a sequence of names) or a non-iterable is a TypeError.
+
+    Each entry must be a ``str`` or an int (class labels ``0, 1, ...``); ``None``, a float or a bool is a TypeError.
+    """
     if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
         raise TypeError(f"{name} must be a sequence of names (e.g. a tuple of str), got {type(names).__name__} {names!r}")
+    names = tuple(names)
+    for i, entry in enumerate(names):
+        if not isinstance(entry, (str, Integral)) or isinstance(entry, (bool, np.bool_)):
+            raise TypeError(f"{name}[{i}] must be a str (or an int), got {describe_value(entry)}")
     return tuple(str(n) for n in names)
+
+
+def _check_finite_tensor(name: str, tensor: torch.Tensor) -> None:
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor.detach()).all()):
+        first = int(torch.nonzero(~torch.isfinite(tensor.detach().reshape(-1)))[0])
+        raise ValueError(f"{name} must be finite, got {tensor.reshape(-1)[first].item()!r} at flat index {first}")
+
+
+def _check_finite_array(name: str, array: np.ndarray) -> None:
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        first = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise ValueError(f"{name} must be finite, got {array.reshape(-1)[first].item()!r} at flat index {first}")
+
+
+def _check_size(name: str, value: Any, minimum: int = 1) -> int:
+    """An int count in ``[minimum, MAX_VALUES]``: a huge size is rejected before anything is allocated."""
+    value = check_int(name, value, minimum=minimum)
+    if value > MAX_VALUES:
+        raise ValueError(f"{name} must be at most {MAX_VALUES:,} (data sets here fit in memory), got {value!r}")
+    return value
+
+
+def _check_noise_std(noise_std: Any) -> float:
+    noise_std = check_non_negative("noise_std", noise_std)
+    if noise_std > MAX_NOISE_STD:
+        raise ValueError(f"noise_std must be at most {MAX_NOISE_STD:g} (float32 features), got {noise_std!r}")
+    return noise_std
 
 
 def _check_seed(seed: Any) -> int:
@@ -224,8 +272,7 @@ def _check_fractions(fractions: Any) -> np.ndarray:
     if len(fractions) < 2:
         raise ValueError(f"fractions must give at least two splits, got {tuple(fractions)!r}")
     for i, f in enumerate(fractions):
-        if isinstance(f, bool) or not isinstance(f, Real):
-            raise TypeError(f"fractions[{i}] must be a real number, got {type(f).__name__} {f!r}")
+        f = check_real(f"fractions[{i}]", f)  # also turns 10**400 into a ValueError, not an OverflowError
         if not (math.isfinite(f) and f > 0):
             raise ValueError(f"fractions must all be positive, got fractions[{i}] = {f!r}")
     total = math.fsum(fractions)
@@ -250,9 +297,14 @@ def _check_labels(y: Any, name: str = "y") -> np.ndarray:
         raise ValueError(f"{name} must be 1-D (one label per example), got shape {y.shape}")
     if len(y) == 0:
         raise ValueError(f"{name} must hold at least one label, got an empty array")
-    if y.dtype.kind in "fc" and np.isnan(y).any():
-        first = int(np.flatnonzero(np.isnan(y))[0])
-        raise ValueError(f"{name} must not contain NaN (a missing label is not a class), got NaN at index {first}")
+    if y.dtype.kind == "c":
+        raise TypeError(f"{name} must hold class labels (ints, floats, bools or strings), got dtype {y.dtype}")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        first = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValueError(
+            f"{name} must not contain NaN or infinity (a missing label is not a class), "
+            f"got {y[first].item()!r} at index {first}"
+        )
     return y
 
 
@@ -391,7 +443,7 @@ def train_val_split(
     are shuffled, all from ``rng``. Pairs ``(X[i], y[i])`` stay together.
 
     Args:
-        X: ``(n, ...)`` features.
+        X: ``(n, ...)`` finite features (an integer or floating ndarray, kept in its dtype).
         y: ``(n,)`` class labels.
         val_fraction: share of each class for validation, in (0, 1).
         rng: the ``numpy.random.Generator`` that draws the split.
@@ -409,16 +461,16 @@ def train_val_split(
     X = check_ndarray("X", X)
     y = _check_labels(y)
     rng = check_generator("rng", rng)
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, Real):
-        raise TypeError(f"val_fraction must be a real number, got {type(val_fraction).__name__} {val_fraction!r}")
-    if not 0.0 < float(val_fraction) < 1.0:
+    val_fraction = check_real("val_fraction", val_fraction)
+    if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
     if X.ndim == 0 or len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got X of shape {X.shape} and y of length {len(y)}")
+    _check_finite_array("X", X)
     train_parts, val_parts = [], []
     for label in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == label))
-        n_val = round(float(val_fraction) * len(members))
+        n_val = round(val_fraction * len(members))
         val_parts.append(members[:n_val])
         train_parts.append(members[n_val:])
     train_idx = rng.permutation(np.concatenate(train_parts))
@@ -455,8 +507,7 @@ def _splits_from_arrays(
     feature_names: Sequence[str],
     class_names: Sequence[str] | None,
 ) -> DataSplits:
-    if not isinstance(standardize, bool):
-        raise TypeError(f"standardize must be a bool, got {type(standardize).__name__} {standardize!r}")
+    standardize = check_bool("standardize", standardize)
     indices = stratified_split_indices(y, _check_three_fractions(fractions), seed)
     X_parts = [X[i].astype(np.float64) for i in indices]
     if standardize:
@@ -533,7 +584,9 @@ def gap_regression_function(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.
     e.g. to draw the truth on a grid that crosses the gap. Input follows the
     one dtype rule (:func:`course_lib._validation.real_array` /
     ``real_tensor``): integers are computed in float64, and ``None``, bool,
-    complex or string input is a ``TypeError`` naming ``x``.
+    complex or string input is a ``TypeError`` naming ``x``; NaN or infinite
+    entries are a ``ValueError``. Where :math:`2x` would overflow (the top of
+    the float range) :math:`\sin 2x` is computed as :math:`2 \sin x \cos x`.
 
     Example:
         >>> float(gap_regression_function(0))
@@ -541,9 +594,19 @@ def gap_regression_function(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.
     """
     if isinstance(x, torch.Tensor):
         x = real_tensor("x", x)
-        return torch.sin(2.0 * x) + 0.3 * x
+        _check_finite_tensor("x", x)
+        big = x.detach().abs() > torch.finfo(x.dtype).max / 2
+        sine = torch.sin(2.0 * torch.where(big, torch.zeros_like(x), x))
+        if bool(big.any()):
+            sine = torch.where(big, 2.0 * torch.sin(x) * torch.cos(x), sine)
+        return sine + 0.3 * x
     x = real_array("x", x)
-    return np.sin(2.0 * x) + 0.3 * x
+    _check_finite_array("x", x)
+    big = np.abs(x) > np.finfo(x.dtype).max / 2
+    sine = np.sin(2.0 * np.where(big, 0.0, x))
+    if big.any():
+        sine = np.where(big, 2.0 * np.sin(x) * np.cos(x), sine)
+    return sine + 0.3 * x
 
 
 def _sample_gap_inputs(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -571,8 +634,8 @@ def make_gap_regression(
     there and its uncertainty should grow.
 
     Args:
-        n_train, n_val, n_test: examples per split (each >= 1).
-        noise_std: :math:`\sigma \ge 0`.
+        n_train, n_val, n_test: examples per split (each in ``[1, MAX_VALUES]``).
+        noise_std: :math:`0 \le \sigma \le` :data:`MAX_NOISE_STD`.
         seed: non-negative int.
         test_covers_gap: draw the test inputs uniformly on the whole range
             :math:`[-3, 3]`, gap included (default), to measure how the model
@@ -583,12 +646,11 @@ def make_gap_regression(
         ``X_*`` and ``y_*`` of shape ``(n, 1)``, float32, so that
         ``nn.MSELoss()(model(X), y)`` compares matching shapes.
     """
-    n_train, n_val, n_test = (check_int(k, v, minimum=1) for k, v in
+    n_train, n_val, n_test = (_check_size(k, v) for k, v in
                               (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)))
-    noise_std = check_non_negative("noise_std", noise_std)
+    noise_std = _check_noise_std(noise_std)
     rng = np.random.default_rng(_check_seed(seed))
-    if not isinstance(test_covers_gap, bool):
-        raise TypeError(f"test_covers_gap must be a bool, got {type(test_covers_gap).__name__}")
+    test_covers_gap = check_bool("test_covers_gap", test_covers_gap)
     x_parts = [_sample_gap_inputs(n_train, rng), _sample_gap_inputs(n_val, rng)]
     low, high = GAP_REGRESSION_INTERVALS[0][0], GAP_REGRESSION_INTERVALS[1][1]
     x_parts.append(rng.uniform(low, high, n_test) if test_covers_gap else _sample_gap_inputs(n_test, rng))
@@ -600,15 +662,18 @@ def make_gap_regression(
     return DataSplits(name="gap_regression", feature_names=("x",), class_names=None, **tensors)
 
 
-def _class_sizes(n_samples: int, n_classes: int, n_splits: int) -> np.ndarray:
-    """Split ``n_samples`` as evenly as possible over the classes; each needs one member per split."""
+def _class_sizes(n_samples: int, n_classes: int, n_splits: int, classes: str = "classes") -> np.ndarray:
+    """Split ``n_samples`` as evenly as possible over the classes; each needs one member per split.
+
+    ``classes`` names the class count in the error (``"n_arms"`` for the spirals).
+    """
+    if n_samples < n_classes * n_splits:  # checked before allocating: n_classes may be huge
+        count = f"{n_classes} classes" if classes == "classes" else f"{classes} = {n_classes} classes"
+        raise ValueError(
+            f"n_samples must be at least {n_classes * n_splits} ({count} x {n_splits} splits), got {n_samples}"
+        )
     sizes = np.full(n_classes, n_samples // n_classes)
     sizes[: n_samples % n_classes] += 1
-    if sizes.min() < n_splits:
-        raise ValueError(
-            f"n_samples must be at least {n_classes * n_splits} ({n_classes} classes x {n_splits} splits), "
-            f"got {n_samples}"
-        )
     return sizes
 
 
@@ -635,11 +700,14 @@ def make_two_moons(
     classes get ``n_samples`` split as evenly as possible, then the examples
     are split with :func:`stratified_split_indices` (no standardisation).
 
+    ``n_samples`` is at most :data:`MAX_VALUES`, ``noise_std`` in
+    ``[0, MAX_NOISE_STD]``.
+
     Returns:
         A :class:`DataSplits` named ``"two_moons"`` with two features.
     """
-    n_samples = check_int("n_samples", n_samples, minimum=1)
-    noise_std = check_non_negative("noise_std", noise_std)
+    n_samples = _check_size("n_samples", n_samples)
+    noise_std = _check_noise_std(noise_std)
     seed = _check_seed(seed)
     sizes = _class_sizes(n_samples, 2, len(_check_three_fractions(fractions)))
     rng = np.random.default_rng(seed)
@@ -671,23 +739,27 @@ def make_spirals(
     gets harder with more arms, more turns or more noise.
 
     Args:
-        n_samples: total points, shared as evenly as possible by the arms.
+        n_samples: total points, shared as evenly as possible by the arms
+            (at most :data:`MAX_VALUES`, at least three per arm).
         n_arms: number of arms = classes (>= 2).
-        noise_std: noise standard deviation (>= 0).
-        turns: revolutions of each arm (> 0).
+        noise_std: noise standard deviation, in ``[0, MAX_NOISE_STD]``.
+        turns: revolutions of each arm (> 0, with a finite angle
+            :math:`2\pi(\text{turns} + 1)`).
         seed, fractions: as in :func:`make_two_moons`.
 
     Returns:
         A :class:`DataSplits` named ``"spirals"`` with classes ``"arm 0"``, ….
     """
-    n_samples = check_int("n_samples", n_samples, minimum=1)
+    n_samples = _check_size("n_samples", n_samples)
     n_arms = check_int("n_arms", n_arms, minimum=2)
-    noise_std = check_non_negative("noise_std", noise_std)
+    noise_std = _check_noise_std(noise_std)
     turns = check_non_negative("turns", turns)
     if turns == 0:
         raise ValueError(f"turns must be a finite number > 0, got {turns!r}")
+    if not math.isfinite(2.0 * math.pi * (turns + 1.0)):
+        raise ValueError(f"turns must be small enough that the angle 2*pi*(turns + 1) is finite, got {turns!r}")
     seed = _check_seed(seed)
-    sizes = _class_sizes(n_samples, n_arms, len(_check_three_fractions(fractions)))
+    sizes = _class_sizes(n_samples, n_arms, len(_check_three_fractions(fractions)), "n_arms")
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(n_arms), sizes)
     t = rng.uniform(0.05, 1.0, n_samples)
@@ -713,9 +785,10 @@ class LinearRegressionProblem:
         noise_std: :math:`\sigma`; :math:`\sigma^2` is the smallest expected
             test mean squared error any predictor can reach.
 
-    The constructor checks the fields: real arrays of matching shapes
+    The constructor checks the fields: finite real arrays of matching shapes
     (``(n, d)``, ``(n,)``, ``(n_test, d)``, ``(n_test,)``, ``(d,)``) and
-    ``noise_std >= 0``; a wrong field is a ``TypeError``/``ValueError`` naming it.
+    ``noise_std >= 0``; a wrong field is a ``TypeError``/``ValueError`` naming it
+    (and, for a shape that does not match, the field it is measured against).
     """
 
     X_train: np.ndarray
@@ -728,15 +801,18 @@ class LinearRegressionProblem:
     def __post_init__(self) -> None:
         X_train = record_array("X_train", self.X_train, (None, None))
         n, d = X_train.shape
-        X_test = record_array("X_test", self.X_test, (None, d))
+        X_test = _matching_array("X_test", self.X_test, (None, d), "X_train has {} columns")
         checked = {
             "X_train": X_train,
-            "y_train": record_array("y_train", self.y_train, (n,)),
+            "y_train": _matching_array("y_train", self.y_train, (n,), "X_train has {} rows"),
             "X_test": X_test,
-            "y_test": record_array("y_test", self.y_test, (X_test.shape[0],)),
-            "true_weights": record_array("true_weights", self.true_weights, (d,)),
+            "y_test": _matching_array("y_test", self.y_test, (X_test.shape[0],), "X_test has {} rows"),
+            "true_weights": _matching_array("true_weights", self.true_weights, (d,), "X_train has {} columns"),
             "noise_std": check_non_negative("noise_std", self.noise_std),
         }
+        for name, value in checked.items():
+            if name != "noise_std":
+                _check_finite_array(name, value)
         set_record_fields(self, checked)
 
     @property
@@ -759,6 +835,16 @@ class LinearRegressionProblem:
             f"LinearRegressionProblem(n_samples={self.n_samples}, n_features={self.n_features}, "
             f"n_informative={len(self.support)}, n_test={len(self.y_test)}, noise_std={self.noise_std})"
         )
+
+
+def _matching_array(name: str, value: Any, shape: tuple[int | None, ...], reference: str) -> np.ndarray:
+    """:func:`record_array` with ``shape``; a length mismatch also names the field it comes from (``reference``)."""
+    array = record_array(name, value, (None,) * len(shape))
+    try:
+        return record_array(name, array, shape)
+    except ValueError as error:
+        given = next(want for want in shape if want is not None)
+        raise ValueError(f"{error}: {reference.format(given)}") from None
 
 
 def make_sparse_linear_regression(
@@ -784,20 +870,28 @@ def make_sparse_linear_regression(
         n_samples: training examples ``n`` (>= 1).
         n_features: features ``d`` (>= 1).
         n_informative: non-zero true weights, ``0 <= n_informative <= n_features``.
-        noise_std: :math:`\sigma \ge 0`.
+        noise_std: :math:`0 \le \sigma \le` :data:`MAX_NOISE_STD`.
         n_test: test examples (>= 1), from the same model.
         seed: non-negative int.
+
+    ``n_samples * n_features`` and ``n_test * n_features`` are at most
+    :data:`MAX_VALUES` (a larger request is a ``ValueError``, not an allocation).
 
     Returns:
         A :class:`LinearRegressionProblem` (NumPy float64 arrays).
     """
-    n_samples = check_int("n_samples", n_samples, minimum=1)
-    n_features = check_int("n_features", n_features, minimum=1)
+    n_samples = _check_size("n_samples", n_samples)
+    n_features = _check_size("n_features", n_features)
     n_informative = check_int("n_informative", n_informative, minimum=0)
     if n_informative > n_features:
         raise ValueError(f"n_informative must be at most n_features = {n_features}, got {n_informative}")
-    noise_std = check_non_negative("noise_std", noise_std)
-    n_test = check_int("n_test", n_test, minimum=1)
+    noise_std = _check_noise_std(noise_std)
+    n_test = _check_size("n_test", n_test)
+    for rows, count in (("n_samples", n_samples), ("n_test", n_test)):
+        if count * n_features > MAX_VALUES:
+            raise ValueError(
+                f"{rows} * n_features must be at most {MAX_VALUES:,} values, got {count} * {n_features}"
+            )
     rng = np.random.default_rng(_check_seed(seed))
     weights = np.zeros(n_features)
     support = rng.choice(n_features, size=n_informative, replace=False)
@@ -836,7 +930,8 @@ def iterate_minibatches(
     indexes and collates one row at a time.
 
     Args:
-        X, y: tensors with the same first dimension, on any device.
+        X, y: tensors with the same first dimension, on any device; floating
+            entries must be finite (a NaN would silently poison the loss).
         batch_size: rows per batch (>= 1) or ``None`` for full batch.
         shuffle: visit the rows in random order.
         generator: CPU generator for the permutation (default: torch's global one).
@@ -845,11 +940,11 @@ def iterate_minibatches(
         raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
     if X.ndim == 0 or y.shape[:1] != X.shape[:1]:
         raise ValueError(f"X and y must have the same number of rows, got shapes {tuple(X.shape)} and {tuple(y.shape)}")
-    n = len(X)
+    _check_finite_tensor("X", X)
+    _check_finite_tensor("y", y)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__} {shuffle!r}")
+    shuffle = check_bool("shuffle", shuffle)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     return _minibatches(X, y, batch_size, shuffle, generator)

@@ -24,7 +24,8 @@ training-mode outputs average to its eval-mode output (:func:`tiny_network`,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +37,10 @@ from course_lib._random import default_rng
 from course_lib._validation import (
     check_bool,
     check_generator,
+    check_int,
     check_ndarray,
     check_probability,
+    check_real,
     describe_value,
     real_array,
     record_array,
@@ -45,31 +48,12 @@ from course_lib._validation import (
 )
 
 __all__ = [
-    "dropout_forward",
-    "dropout_backward",
-    "scaled_inference_dropout_forward",
-    "inverted_dropout",
-    "InvertedDropout",
-    "all_keep_masks",
-    "keep_mask_probabilities",
-    "dropout_penalty",
-    "dropout_regression_weights",
-    "softmax",
-    "log_softmax",
-    "normalized_geometric_mean",
-    "DropoutEnsemble",
-    "dropout_ensemble",
-    "running_mean_with_standard_error",
-    "sample_dropout_regression_losses",
-    "draw_unit_uniforms",
-    "keep_masks",
-    "NetworkStatistics",
-    "network_statistics",
-    "expected_active_connections",
-    "TinyNetwork",
-    "tiny_network",
-    "eval_mode_output",
-    "training_mode_outputs",
+    "dropout_forward", "dropout_backward", "scaled_inference_dropout_forward", "inverted_dropout",
+    "InvertedDropout", "all_keep_masks", "keep_mask_probabilities", "dropout_penalty",
+    "dropout_regression_weights", "softmax", "log_softmax", "normalized_geometric_mean", "DropoutEnsemble",
+    "dropout_ensemble", "running_mean_with_standard_error", "sample_dropout_regression_losses",
+    "draw_unit_uniforms", "keep_masks", "NetworkStatistics", "network_statistics",
+    "expected_active_connections", "TinyNetwork", "tiny_network", "eval_mode_output", "training_mode_outputs",
 ]
 
 
@@ -98,7 +82,9 @@ def dropout_forward(
     Returns:
         ``(out, mask)`` where ``mask`` is a boolean array of ``x``'s shape with
         True for the kept units, or ``None`` when nothing was dropped
-        (``training=False`` or ``p == 0``). ``out`` is a new array.
+        (``training=False`` or ``p == 0``). ``out`` is a new array (a float ``x``
+        keeps its dtype, an integer one gives float64). NaN or inf in ``x``, or
+        ``x / (1 - p)`` overflowing, raises ``ValueError`` naming ``x``.
 
     Example:
         >>> out, mask = dropout_forward(np.ones(4), 0.5, rng=np.random.default_rng(0))
@@ -110,11 +96,29 @@ def dropout_forward(
     training = check_bool("training", training)
     rng = default_rng() if rng is None else check_generator("rng", rng)
     if not training or p == 0.0:
-        return x.copy(), None
-    mask = rng.random(x.shape) >= p
-    out = np.multiply(x, mask, dtype=np.result_type(x, 1.0))
-    out /= 1.0 - p
-    return out, mask
+        return _check_finite("x", x).copy(), None
+    mask = np.asarray(rng.random(x.shape) >= p)
+    return _rescale_kept("x", x, mask, p), mask
+
+
+def _check_finite(name: str, x: np.ndarray | torch.Tensor) -> Any:
+    finite = bool(torch.isfinite(x.detach()).all()) if isinstance(x, torch.Tensor) else np.all(np.isfinite(x))
+    if not finite:
+        raise ValueError(f"{name} must be finite, got NaN or inf in an array of shape {tuple(x.shape)}")
+    return x
+
+
+def _rescale_kept(name: str, x: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """``x * mask / (1 - p)``, a new float array (a float x keeps its dtype); ValueError on NaN, inf or overflow."""
+    out = np.array(x, dtype=np.result_type(x, 1.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out *= mask
+        out /= 1.0 - p
+        suspect = not np.isfinite(out.sum())  # one pass; NaN and inf reach the sum (which may also just overflow)
+    if suspect and not np.all(np.isfinite(out)):  # NaN or inf in x, or overflow
+        _check_finite(name, x)
+        raise ValueError(f"{name} / (1 - p) overflows {out.dtype}: max |{name}| = {np.abs(x).max():g} with p = {p!r}")
+    return out
 
 
 def dropout_backward(grad_out: np.ndarray, mask: np.ndarray | None, p: float) -> np.ndarray:
@@ -133,15 +137,13 @@ def dropout_backward(grad_out: np.ndarray, mask: np.ndarray | None, p: float) ->
     grad_out = check_ndarray("grad_out", grad_out)
     p = check_probability("p", p)
     if mask is None:
-        return grad_out.copy()
+        return _check_finite("grad_out", grad_out).copy()
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
         got = mask.dtype if isinstance(mask, np.ndarray) else type(mask).__name__
         raise TypeError(f"mask must be a boolean numpy.ndarray (True = kept) or None, got {got}")
     if mask.shape != grad_out.shape:
         raise ValueError(f"mask shape {mask.shape} differs from grad_out shape {grad_out.shape}")
-    grad_in = np.multiply(grad_out, mask, dtype=np.result_type(grad_out, 1.0))
-    grad_in /= 1.0 - p
-    return grad_in
+    return _rescale_kept("grad_out", grad_out, mask, p)
 
 
 def scaled_inference_dropout_forward(
@@ -159,16 +161,17 @@ def scaled_inference_dropout_forward(
 
     Arguments and return value are as in :func:`dropout_forward`.
     """
-    x = check_ndarray("x", x)
+    x = _check_finite("x", check_ndarray("x", x))
     p = check_probability("p", p)
     training = check_bool("training", training)
     rng = default_rng() if rng is None else check_generator("rng", rng)
+    dtype = np.result_type(x, 1.0)
     if not training:
-        return (x * (1.0 - p)).astype(np.result_type(x, 1.0), copy=False), None
+        return np.asarray(x * (1.0 - p), dtype=dtype), None
     if p == 0.0:
-        return x.astype(np.result_type(x, 1.0)), None
-    mask = rng.random(x.shape) >= p
-    return np.where(mask, x, 0).astype(np.result_type(x, 1.0), copy=False), mask
+        return x.astype(dtype), None
+    mask = np.asarray(rng.random(x.shape) >= p)
+    return np.asarray(np.where(mask, x, 0), dtype=dtype), mask
 
 
 def _check_mask_generator(generator: Any) -> torch.Generator | np.random.Generator | None:
@@ -218,12 +221,16 @@ def inverted_dropout(
     training = check_bool("training", training)
     generator = _check_mask_generator(generator)
     if not training or p == 0.0:
-        return x
+        return _check_finite("x", x)
     if isinstance(generator, np.random.Generator):
-        keep = torch.from_numpy(generator.random(tuple(x.shape)) >= p).to(device=x.device)
-        return x * keep.to(x.dtype).div_(1.0 - p)
-    scaled_mask = torch.empty_like(x).bernoulli_(1.0 - p, generator=generator).div_(1.0 - p)
-    return x * scaled_mask
+        keep = torch.from_numpy(np.asarray(generator.random(tuple(x.shape)) >= p)).to(device=x.device)
+        out = x * keep.to(x.dtype).div_(1.0 - p)
+    else:
+        out = x * torch.empty_like(x).bernoulli_(1.0 - p, generator=generator).div_(1.0 - p)
+    if not math.isfinite(out.detach().sum().item()) and not bool(torch.isfinite(out.detach()).all()):  # cheap sum first
+        _check_finite("x", x)
+        raise ValueError(f"x / (1 - p) overflows {x.dtype}: max |x| = {x.detach().abs().max().item():g} with p = {p!r}")
+    return out
 
 
 class InvertedDropout(nn.Module):
@@ -288,7 +295,7 @@ def all_keep_masks(n: int) -> np.ndarray:
 def keep_mask_probabilities(masks: np.ndarray, p: float) -> np.ndarray:
     r"""Probability of each keep mask under independent dropout: :math:`(1-p)^{k}\,p^{\,n-k}`, k = units kept."""
     if not isinstance(masks, np.ndarray) or masks.dtype != np.bool_ or masks.ndim != 2:
-        raise TypeError("masks must be a 2-D boolean numpy.ndarray (one mask per row)")
+        raise TypeError(f"masks must be a 2-D boolean numpy.ndarray (one mask per row), got {describe_value(masks)}")
     p = check_probability("p", p)
     kept = masks.sum(axis=1)
     return (1.0 - p) ** kept * p ** (masks.shape[1] - kept)
@@ -306,6 +313,12 @@ def _check_regression(X: np.ndarray, w_or_y: np.ndarray, name: str) -> tuple[np.
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{label} contains non-finite values (NaN or inf)")
     return X, w_or_y
+
+
+def _power_of_two_scale(a: np.ndarray) -> float:
+    """The power of two at or just below max |a| (1.0 for an empty or all-zero array)."""
+    top = float(np.abs(a).max(initial=0.0))
+    return math.ldexp(1.0, math.frexp(top)[1] - 1) if top > 0 else 1.0
 
 
 def _check_solvable(X: np.ndarray, matrix: np.ndarray) -> None:
@@ -341,7 +354,19 @@ def dropout_penalty(X: np.ndarray, w: np.ndarray, p: float) -> float:
     """
     X, w = _check_regression(X, w, "w")
     p = check_probability("p", p)
-    return float(p / (1.0 - p) * np.sum(w**2 * np.sum(X**2, axis=0)))
+    with np.errstate(all="ignore"):
+        penalty = float(p / (1.0 - p) * np.sum(w**2 * np.sum(X**2, axis=0)))
+        if not math.isfinite(penalty):  # a square overflowed: the same sum of b_j**2, b_j = sqrt(p/(1-p)) |w_j| ||X_j||
+            scale = np.abs(X).max()
+            b = math.sqrt(p / (1.0 - p)) * np.abs(w) * (np.linalg.norm(X / scale, axis=0) * scale)
+            top = b.max()
+            penalty = float(top * top * np.sum((b / top) ** 2)) if top > 0 else 0.0
+    if not math.isfinite(penalty):
+        raise ValueError(
+            f"the dropout penalty overflows float64: X and w are too large (max |X| = {np.abs(X).max():g}, "
+            f"max |w| = {np.abs(w).max():g}, p = {p!r})"
+        )
+    return penalty
 
 
 def dropout_regression_weights(X: np.ndarray, y: np.ndarray, p: float) -> np.ndarray:
@@ -357,10 +382,17 @@ def dropout_regression_weights(X: np.ndarray, y: np.ndarray, p: float) -> np.nda
     """
     X, y = _check_regression(X, y, "y")
     p = check_probability("p", p)
+    # Solve for X / sx and y / sy, powers of two (exact): the Gram matrix of huge or tiny data stays in range.
+    sx, sy = _power_of_two_scale(X), _power_of_two_scale(y)
+    X = X / sx
     gram = X.T @ X
     matrix = gram + p / (1.0 - p) * np.diag(np.diag(gram))
     _check_solvable(X, matrix)
-    return np.linalg.solve(matrix, X.T @ y)
+    with np.errstate(over="ignore"):
+        w = np.linalg.solve(matrix, X.T @ (y / sy)) * (sy / sx)
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"the weights overflow float64: y is too large for X (max |y| ~ {sy:g}, max |X| ~ {sx:g})")
+    return w
 
 
 # ---------------------------------------------------------------------------
@@ -460,7 +492,9 @@ def normalized_geometric_mean(log_probabilities: np.ndarray, weights: np.ndarray
             f"log_probabilities must be at least 2-D (members, ..., classes), got shape {log_probabilities.shape}"
         )
     if weights.shape != log_probabilities.shape[:1]:
-        raise ValueError(f"weights must have shape ({log_probabilities.shape[0]},), got {weights.shape}")
+        members = log_probabilities.shape
+        raise ValueError(f"weights must have shape ({members[0]},), one per log_probabilities member, "
+                         f"got {weights.shape}")
     if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-9):
         raise ValueError(f"weights must be non-negative and sum to 1, got sum {weights.sum()!r}")
     # Members with zero weight contribute nothing (and may hold -inf log-probabilities).
@@ -507,17 +541,25 @@ class DropoutEnsemble:
         members = record_array("member_probabilities", self.member_probabilities)
         if members.ndim < 2 or members.shape[0] != masks.shape[0]:
             raise ValueError(
-                f"member_probabilities must have shape ({masks.shape[0]}, ..., classes), got shape {members.shape}"
+                f"member_probabilities must have shape ({masks.shape[0]}, ..., classes), one row per mask of masks "
+                f"{masks.shape}, got shape {members.shape}"
             )
-        checked = {
-            "mask_probabilities": record_array("mask_probabilities", self.mask_probabilities, (masks.shape[0],)),
-            "member_probabilities": members,
-        }
-        for name in ("arithmetic_mean", "geometric_mean", "eval_output"):
-            checked[name] = record_array(name, getattr(self, name), members.shape[1:])
+        checked = {"member_probabilities": _check_finite("member_probabilities", members)}
+        fits = [("mask_probabilities", masks.shape[:1], f"masks {masks.shape}")]
+        fits += [(name, members.shape[1:], f"member_probabilities {members.shape}") for name in _MEANS]
+        for name, shape, match in fits:
+            try:
+                checked[name] = _check_finite(name, record_array(name, getattr(self, name), shape))
+            except ValueError as error:
+                raise ValueError(f"{error}, to match {match}") from None
         set_record_fields(self, checked)
 
 
+_MEANS = ("arithmetic_mean", "geometric_mean", "eval_output")
+_MAX_SAMPLES = 10**6  # sample_dropout_regression_losses
+_MAX_LAYER_WIDTH = 10**6  # the drawn network
+_MAX_TINY_WIDTH = 1000
+_MAX_PASS_ENTRIES = 10**7  # training_mode_outputs: n_passes * hidden units, 80 MB of float64
 _ACTIVATIONS = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}
 _MAX_ENSEMBLE_UNITS = 16
 
@@ -538,6 +580,8 @@ def _check_layers(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple
             raise ValueError(
                 f"layers[{i}] W expects {W.shape[1]} inputs but layers[{i - 1}] has {checked[-1][0].shape[0]} outputs"
             )
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise ValueError(f"layers[{i}] must hold finite W and b, got NaN or inf")
         checked.append((W.astype(np.float64), b.astype(np.float64)))
     return checked
 
@@ -559,14 +603,12 @@ def _network_logits(
     return a
 
 
-def _check_dropout_on_type(dropout_on: Any) -> tuple[Any, ...]:
-    """``dropout_on`` as a tuple, after checking it is a non-string iterable (its entries are checked later)."""
-    if isinstance(dropout_on, (str, bytes)) or not isinstance(dropout_on, Iterable):
-        raise TypeError(
-            "dropout_on must be a sequence of layer indices such as (0,), "
-            f"got {type(dropout_on).__name__} {dropout_on!r}"
-        )
-    return tuple(dropout_on)
+def _check_sequence(name: str, value: Any, what: str) -> tuple[Any, ...]:
+    """``value`` as a tuple, after checking it is a sequence (or 1-D array), not a string, iterator or set."""
+    is_vector = isinstance(value, np.ndarray) and value.ndim == 1
+    if isinstance(value, (str, bytes)) or not (isinstance(value, Sequence) or is_vector):
+        raise TypeError(f"{name} must be a sequence of {what}, got {describe_value(value)}")
+    return tuple(value)
 
 
 def dropout_ensemble(
@@ -612,14 +654,14 @@ def dropout_ensemble(
         probability of exactly 0) and carried into the geometric mean.
     """
     layers = _check_layers(layers)
-    x = check_ndarray("x", x).astype(np.float64)
+    x = _check_finite("x", check_ndarray("x", x)).astype(np.float64)
     p = check_probability("p", p)
     if x.ndim not in (1, 2) or x.shape[-1] != layers[0][0].shape[1]:
         width = layers[0][0].shape[1]
         raise ValueError(f"x must have shape ({width},) or (batch, {width}), got {x.shape}")
-    if activation not in _ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    dropout_on = _check_dropout_on_type(dropout_on)
+    dropout_on = _check_sequence("dropout_on", dropout_on, "layer indices such as (0,)")
     if (
         not dropout_on
         or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in dropout_on)
@@ -638,8 +680,12 @@ def dropout_ensemble(
     scaled = masks / (1.0 - p)
     bounds = np.cumsum([0, *widths])
     input_scales = {layer: scaled[:, lo:hi] for layer, lo, hi in zip(dropout_on, bounds[:-1], bounds[1:])}
-    member_log_probs = log_softmax(_network_logits(batch, layers, input_scales, activation))
-    eval_logits = _network_logits(batch, layers, {}, activation)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        member_logits = _network_logits(batch, layers, input_scales, activation)
+        eval_logits = _network_logits(batch, layers, {}, activation)[0]
+    if not (np.all(np.isfinite(member_logits)) and np.all(np.isfinite(eval_logits))):
+        raise ValueError(f"the logits overflow float64: x and layers are too large (max |x| = {np.abs(x).max():g})")
+    member_log_probs = log_softmax(member_logits)
 
     member_probs = np.exp(member_log_probs)
     arithmetic = np.tensordot(probabilities, member_probs, axes=1)
@@ -668,19 +714,25 @@ def running_mean_with_standard_error(samples: np.ndarray) -> tuple[np.ndarray, n
     Returns:
         ``(running_mean, standard_error)``, both of ``samples``' shape, float64.
     """
-    samples = check_ndarray("samples", samples).astype(np.float64)
+    samples = _check_finite("samples", check_ndarray("samples", samples)).astype(np.float64)
     if samples.ndim == 0 or samples.shape[0] == 0:
         raise ValueError(f"samples must have at least one row, got shape {samples.shape}")
     count = np.arange(1, samples.shape[0] + 1, dtype=np.float64).reshape((-1,) + (1,) * (samples.ndim - 1))
-    # Shift by the first sample before the cumulative sums: avoids cancellation.
-    centred = samples - samples[:1]
+    # Shift by the first sample (avoids cancellation); scale by powers of two (exact) so no square overflows.
+    s0 = _power_of_two_scale(samples)
+    s1 = _power_of_two_scale(centred := samples / s0 - samples[:1] / s0)
+    centred = centred / s1
     sum1, sum2 = np.cumsum(centred, axis=0), np.cumsum(centred**2, axis=0)
-    running_mean = samples[:1] + sum1 / count
+    with np.errstate(over="ignore"):
+        running_mean = samples[:1] + sum1 / count * s1 * s0
     standard_error = np.full(samples.shape, np.nan)
     if samples.shape[0] > 1:
         k = count[1:]
         variance = np.maximum(sum2[1:] - sum1[1:] ** 2 / k, 0.0) / (k - 1.0)
-        standard_error[1:] = np.sqrt(variance / k)
+        with np.errstate(over="ignore"):
+            standard_error[1:] = np.sqrt(variance / k) * s1 * s0
+    if not (np.all(np.isfinite(running_mean)) and np.all(np.isfinite(standard_error[1:]))):
+        raise ValueError(f"samples spread too wide for float64: max |samples| = {np.abs(samples).max():g}")
     return running_mean, standard_error
 
 
@@ -705,13 +757,17 @@ def sample_dropout_regression_losses(
     X, w = _check_regression(X, w, "w")
     _, y = _check_regression(X, y, "y")
     p = check_probability("p", p)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    if n_samples > _MAX_SAMPLES:
+        raise ValueError(f"n_samples must be at most {_MAX_SAMPLES}, got {n_samples}")
     rng = default_rng() if rng is None else check_generator("rng", rng)
-    losses = np.empty(int(n_samples))
-    for s in range(int(n_samples)):
-        X_dropped, _ = dropout_forward(X.astype(np.float64), p, rng=rng)
-        losses[s] = np.sum((y - X_dropped @ w) ** 2)
+    losses = np.empty(n_samples)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for s in range(n_samples):
+            X_dropped = _rescale_kept("X", X, rng.random(X.shape) >= p, p) if p > 0 else X
+            losses[s] = np.sum((y - X_dropped @ w) ** 2)
+    if not np.all(np.isfinite(losses)):
+        raise ValueError(f"the squared losses overflow float64: X, y and w too large (max |X| = {np.abs(X).max():g})")
     return losses
 
 
@@ -719,9 +775,11 @@ def sample_dropout_regression_losses(
 
 
 def _check_layer_sizes(layer_sizes: Sequence[int]) -> tuple[int, ...]:
-    sizes = tuple(layer_sizes)
-    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
-        raise ValueError(f"layer_sizes must list at least two positive ints, got {sizes!r}")
+    sizes = _check_sequence("layer_sizes", layer_sizes, "layer widths such as (3, 5, 2)")
+    is_int = [not isinstance(n, (bool, np.bool_)) and isinstance(n, (int, np.integer)) for n in sizes]
+    is_width = [ok and 1 <= n <= _MAX_LAYER_WIDTH for ok, n in zip(is_int, sizes)]
+    if len(sizes) < 2 or not all(is_width):
+        raise ValueError(f"layer_sizes must list at least two ints in [1, {_MAX_LAYER_WIDTH}], got {sizes!r}")
     return tuple(int(n) for n in sizes)
 
 
@@ -759,9 +817,14 @@ def keep_masks(
     sizes = _check_layer_sizes(layer_sizes)
     p = check_probability("p", p)
     training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
-    uniforms = [np.asarray(u, dtype=np.float64) for u in uniforms]
+    uniforms = _check_sequence("uniforms", uniforms, "arrays, one per layer")
+    uniforms = [real_array(f"uniforms[{i}]", u) for i, u in enumerate(uniforms)]
     if len(uniforms) != len(sizes) or any(u.shape != (n,) for u, n in zip(uniforms, sizes)):
-        raise ValueError(f"uniforms must hold one array per layer with shapes {[(n,) for n in sizes]}")
+        shapes = [u.shape for u in uniforms]
+        want = [(n,) for n in sizes]
+        raise ValueError(f"uniforms must hold one array per layer of layer_sizes, shapes {want}, got {shapes}")
+    if not all(np.all((u >= 0) & (u <= 1)) for u in uniforms):
+        raise ValueError("uniforms must hold numbers in [0, 1], got a value outside it (or NaN)")
     droppable = _droppable_layers(len(sizes), drop_inputs)
     return tuple(
         (u >= p) if (training and can_drop) else np.ones(n, dtype=bool)
@@ -793,6 +856,17 @@ class NetworkStatistics:
     keep_probability: float
     survivor_scale: float
 
+    def __post_init__(self) -> None:
+        checked: dict[str, Any] = {"training": check_bool("training", self.training)}
+        checked["p"] = check_probability("p", self.p)
+        for name in ("units", "droppable_units", "dropped_units", "connections", "active_connections"):
+            checked[name] = check_int(name, getattr(self, name), minimum=0)
+        checked["keep_probability"] = check_probability("keep_probability", self.keep_probability, allow_one=True)
+        checked["survivor_scale"] = scale = check_real("survivor_scale", self.survivor_scale)
+        if not (math.isfinite(scale) and scale >= 1.0):
+            raise ValueError(f"survivor_scale must be a finite number >= 1, got {scale!r}")
+        set_record_fields(self, checked)
+
 
 def network_statistics(
     layer_sizes: Sequence[int],
@@ -806,9 +880,11 @@ def network_statistics(
     sizes = _check_layer_sizes(layer_sizes)
     p = check_probability("p", p)
     training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
-    masks = [np.asarray(m) for m in masks]
+    masks = [np.asarray(m) for m in _check_sequence("masks", masks, "boolean arrays, one per layer")]
     if len(masks) != len(sizes) or any(m.dtype != np.bool_ or m.shape != (n,) for m, n in zip(masks, sizes)):
-        raise ValueError(f"masks must hold one boolean array per layer with shapes {[(n,) for n in sizes]}")
+        got = [f"{m.dtype} {m.shape}" for m in masks]
+        want = [(n,) for n in sizes]
+        raise ValueError(f"masks must hold one boolean array per layer of layer_sizes, shapes {want}, got {got}")
     kept = [int(m.sum()) for m in masks]
     droppable = _droppable_layers(len(sizes), drop_inputs)
     return NetworkStatistics(
@@ -856,6 +932,19 @@ class TinyNetwork:
     W2: np.ndarray
     b2: np.ndarray
 
+    def __post_init__(self) -> None:
+        names = ("x", "W1", "b1", "W2", "b2")
+        checked = {name: _check_finite(name, record_array(name, getattr(self, name))) for name in names}
+        x, W1, b1, W2, b2 = checked.values()
+        for name, value, ndim in (("x", x, 1), ("W1", W1, 2), ("b1", b1, 1), ("W2", W2, 2), ("b2", b2, 1)):
+            if value.ndim != ndim or value.size == 0:
+                raise ValueError(f"{name} must be a non-empty {ndim}-D real array, got shape {value.shape}")
+        fits = (("W1", 1, "x", 0), ("b1", 0, "W1", 0), ("W2", 1, "W1", 0), ("b2", 0, "W2", 0))
+        for name, axis, match, match_axis in fits:  # each field against the one it is applied to
+            if checked[name].shape[axis] != checked[match].shape[match_axis]:
+                raise ValueError(f"{name} {checked[name].shape} does not fit {match} {checked[match].shape}")
+        set_record_fields(self, checked)
+
     @property
     def hidden(self) -> np.ndarray:
         return np.maximum(self.W1 @ self.x + self.b1, 0.0)
@@ -864,8 +953,8 @@ class TinyNetwork:
 def tiny_network(seed: int = 0, inputs: int = 5, hidden: int = 16, outputs: int = 3) -> TinyNetwork:
     """A reproducible :class:`TinyNetwork` with standard-normal input and ``1/sqrt(fan_in)``-scaled weights."""
     for name, value in (("inputs", inputs), ("hidden", hidden), ("outputs", outputs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_TINY_WIDTH:
+            raise ValueError(f"{name} must be a positive int of at most {_MAX_TINY_WIDTH}, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     rng = np.random.default_rng(seed)
@@ -878,19 +967,33 @@ def tiny_network(seed: int = 0, inputs: int = 5, hidden: int = 16, outputs: int 
     )
 
 
+def _check_network(network: Any) -> TinyNetwork:
+    if not isinstance(network, TinyNetwork):
+        raise TypeError(f"network must be a TinyNetwork, got {describe_value(network)}")
+    return network
+
+
 def eval_mode_output(network: TinyNetwork) -> np.ndarray:
     """The deterministic evaluation-mode output (all hidden units, no scaling)."""
-    return network.W2 @ network.hidden + network.b2
+    network = _check_network(network)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _check_finite("the outputs of network", network.W2 @ network.hidden + network.b2)
 
 
 def training_mode_outputs(network: TinyNetwork, p: float, n_passes: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n_passes, outputs)``: one training-mode output per pass, each with a fresh inverted-dropout mask."""
-    if not isinstance(network, TinyNetwork):
-        raise TypeError(f"network must be a TinyNetwork, got {type(network).__name__}")
+    """``(n_passes, outputs)``: one training-mode output per pass, each with a fresh inverted-dropout mask.
+
+    ``n_passes`` times the number of hidden units is limited to ten million.
+    """
+    network = _check_network(network)
     p = check_probability("p", p)
     if isinstance(n_passes, bool) or not isinstance(n_passes, (int, np.integer)) or n_passes < 1:
         raise ValueError(f"n_passes must be a positive int, got {n_passes!r}")
+    if n_passes * network.b1.size > _MAX_PASS_ENTRIES:
+        limit = _MAX_PASS_ENTRIES // network.b1.size
+        raise ValueError(f"n_passes must be at most {limit} for {network.b1.size} hidden units, got {n_passes}")
     rng = check_generator("rng", rng)
-    hidden = np.broadcast_to(network.hidden, (int(n_passes), network.hidden.size)).copy()
-    dropped, _ = dropout_forward(hidden, p, rng=rng)
-    return dropped @ network.W2.T + network.b2
+    with np.errstate(over="ignore", invalid="ignore"):
+        hidden = np.broadcast_to(network.hidden, (int(n_passes), network.hidden.size)).copy()
+        dropped = _rescale_kept("network", hidden, rng.random(hidden.shape) >= p, p) if p > 0 else hidden
+        return _check_finite("the outputs of network", dropped @ network.W2.T + network.b2)

@@ -9,6 +9,7 @@ that executed it.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,9 +17,12 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
-from course_lib._validation import check_int, check_probability
+from course_lib._validation import check_bool, check_int, check_probability
 
-__all__ = ["make_mlp", "init_uniform_"]
+__all__ = ["make_mlp", "init_uniform_", "MAX_PARAMETERS"]
+
+#: Most weights :func:`make_mlp` builds (400 MB of float32): a larger request is a ValueError, not an allocation.
+MAX_PARAMETERS = 10**8
 
 
 def init_uniform_(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -60,7 +64,7 @@ def _checked_linear_layers(module: nn.Module) -> list[nn.Linear]:
     for name, layer in module.named_modules():
         if not isinstance(layer, nn.Linear):
             continue
-        label = f"layer {name!r}" if name else "module"
+        label = f"module's layer {name!r}" if name else "module"
         if isinstance(layer, LazyModuleMixin) and layer.has_uninitialized_params():
             raise ValueError(
                 f"{label} ({type(layer).__name__}) is uninitialised: run a forward pass first so its shape is known"
@@ -87,7 +91,8 @@ def make_mlp(
 
     Args:
         layer_sizes: widths from input to output, e.g. ``(64, 128, 10)`` (at
-            least two entries, each an int >= 1).
+            least two entries, each an int >= 1, with at most
+            :data:`MAX_PARAMETERS` weights in all).
         dropout: dropout rate after each hidden ReLU (0 = no dropout layers).
         batch_norm: normalize every hidden layer's pre-activations (bool).
         seed: seed of the NumPy initialisation (:func:`init_uniform_`).
@@ -105,9 +110,15 @@ def make_mlp(
     if len(layer_sizes) < 2:
         raise ValueError(f"layer_sizes must have at least two entries (inputs, outputs), got {list(layer_sizes)!r}")
     sizes = [check_int(f"layer_sizes[{i}]", size, minimum=1) for i, size in enumerate(layer_sizes)]
+    weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if weights > MAX_PARAMETERS:
+        count = f"{weights:,}" if weights < 10**20 else "more than 10**20"
+        raise ValueError(
+            f"layer_sizes {reprlib.repr(sizes)} need {count} weights; "
+            f"make_mlp builds at most MAX_PARAMETERS = {MAX_PARAMETERS:,}"
+        )
     dropout = check_probability("dropout", dropout)
-    if not isinstance(batch_norm, bool):
-        raise TypeError(f"batch_norm must be a bool, got {batch_norm!r}")
+    batch_norm = check_bool("batch_norm", batch_norm)
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         hidden = i < len(sizes) - 2

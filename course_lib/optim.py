@@ -48,7 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib._validation import check_bool, check_int, check_non_negative
+from course_lib._validation import check_bool, check_int, check_non_negative, describe_value
 
 __all__ = [
     "SGD",
@@ -80,6 +80,16 @@ EMBEDDING_MODULES: tuple[type[nn.Module], ...] = (nn.Embedding, nn.EmbeddingBag)
 
 # --- argument checks ------------------------------------------------------------------------
 
+def _real(name: str, value: Any) -> float:
+    """``value`` as a float: a real number (not a bool) within the float range (10**400 is a ValueError)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a real number within the float range, got {describe_value(value)}") from None
+
+
 def _check_hyperparameter(name: str, value: Any, torch_message: str) -> float:
     """``value`` as a float after checking it is a finite real number >= 0.
 
@@ -91,9 +101,7 @@ def _check_hyperparameter(name: str, value: Any, torch_message: str) -> float:
             f"{name} must be a real number, got a tensor {value!r}; pass float({name.split('[')[0]}) "
             "(course_lib's optimizers keep plain float hyper-parameters)"
         )
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    value = _real(name, value)
     if not (math.isfinite(value) and value >= 0.0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r} ({torch_message}: {value!r})")
     return value
@@ -105,9 +113,7 @@ def _check_betas(name: str, betas: Any) -> tuple[float, float]:
     checked = []
     for index, beta in enumerate(betas):
         beta_name = f"{name}[{index}]"
-        if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, Real):
-            raise TypeError(f"{beta_name} must be a real number, got {type(beta).__name__} {beta!r}")
-        beta = float(beta)
+        beta = _real(beta_name, beta)
         if not 0.0 <= beta < 1.0:
             raise ValueError(
                 f"{beta_name} must be in [0, 1), got {beta!r} (Invalid beta parameter at index {index}: {beta!r})"
@@ -130,7 +136,57 @@ def _check_params(params: Any) -> Any:
             f"params must be parameters or parameter groups, got a module ({type(params).__name__}); "
             "pass model.parameters() or param_groups(model, weight_decay)"
         )
+    if isinstance(params, torch.Tensor):
+        raise TypeError("params must be an iterable of parameters, got a single tensor; pass [tensor]")
+    if isinstance(params, (str, bytes, dict, set, frozenset)) or not isinstance(params, Iterable):
+        raise TypeError(
+            f"params must be an ordered iterable of parameters or parameter groups (a list, "
+            f"model.parameters()), got {describe_value(params)}"
+        )
+    params = list(params)
+    if not params:
+        raise ValueError("params must hold at least one parameter, got an empty iterable (optimizer got an empty parameter list)")
     return params
+
+
+def _check_group_params(group: Any, name: str, earlier: Iterable[dict[str, Any]]) -> None:
+    """Check a parameter group's ``"params"`` in place: tensors, floating, leaves, none listed twice.
+
+    ``"params"`` becomes a list. A parameter listed twice, in this group or in an earlier one, is a
+    ValueError: it would be stepped twice per ``step()`` (torch only warns within one group).
+    """
+    if not isinstance(group, dict):
+        raise TypeError(f"{name} must be a parameter or a dict with 'params', got {describe_value(group)}")
+    if "params" not in group:
+        raise ValueError(f"{name} must be a dict with a 'params' entry, got the keys {sorted(map(str, group))}")
+    params = group["params"]
+    if isinstance(params, torch.Tensor):
+        params = [params]
+    elif isinstance(params, (str, bytes, dict, set, frozenset)) or not isinstance(params, Iterable):
+        raise TypeError(f"{name}['params'] must be a tensor or an ordered iterable of tensors, got {describe_value(params)}")
+    params = list(params)
+    in_earlier = {id(p) for g in earlier for p in g["params"]}
+    seen: set[int] = set()
+    for position, param in enumerate(params):
+        where = f"{name}['params'][{position}]"
+        if not isinstance(param, torch.Tensor):
+            raise TypeError(f"{where} must be a torch.Tensor, got {describe_value(param)}")
+        if not param.is_floating_point():
+            raise TypeError(f"{where} must be a floating-point tensor, got dtype {param.dtype}")
+        if not param.is_leaf:
+            raise ValueError(f"{where} must be a leaf tensor (e.g. an nn.Parameter), got the result of a computation")
+        if id(param) in in_earlier:
+            raise ValueError(
+                f"{where} (shape {tuple(param.shape)}) is already in an earlier group: it would be stepped twice "
+                "(some parameters appear in more than one parameter group)"
+            )
+        if id(param) in seen:
+            raise ValueError(
+                f"{where} (shape {tuple(param.shape)}) is listed twice in its group: it would be stepped twice "
+                "(torch.optim only warns about duplicate parameters)"
+            )
+        seen.add(id(param))
+    group["params"] = params
 
 
 def _dense_gradient(param: torch.Tensor, optimizer_name: str) -> torch.Tensor:
@@ -155,8 +211,9 @@ class _ValidatedOptimizer(torch.optim.Optimizer):
         raise NotImplementedError
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
+        index = len(self.param_groups)
+        _check_group_params(param_group, f"params (param_groups[{index}])", self.param_groups)
         super().add_param_group(param_group)
-        index = len(self.param_groups) - 1
         try:
             self._check_group(self.param_groups[index], f"param_groups[{index}]")
         except (TypeError, ValueError):
@@ -165,11 +222,25 @@ class _ValidatedOptimizer(torch.optim.Optimizer):
 
     @staticmethod
     def _closure_loss(closure: Callable[[], torch.Tensor] | None) -> torch.Tensor | None:
-        """``closure()`` with gradients enabled (it re-evaluates the loss and calls backward), or None."""
+        """``closure()`` with gradients enabled (it re-evaluates the loss and calls backward), or None.
+
+        The closure must return the loss as a one-element tensor (TypeError otherwise), and a finite
+        one: a NaN or infinite loss is a ValueError raised before any parameter is changed.
+        """
         if closure is None:
             return None
+        if not callable(closure):
+            raise TypeError(f"closure must be callable or None, got {describe_value(closure)}")
         with torch.enable_grad():
-            return closure()
+            loss = closure()
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            got = f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else describe_value(loss)
+            raise TypeError(f"closure must return the loss as a one-element tensor, got {got}")
+        if not bool(torch.isfinite(loss.detach()).all()):
+            raise ValueError(
+                f"closure returned a non-finite loss ({loss.item()}): no step is taken on its gradients"
+            )
+        return loss
 
 
 # --- SGD --------------------------------------------------------------------------------------
@@ -201,8 +272,9 @@ class SGD(_ValidatedOptimizer):
     Args:
         params: parameters, or parameter groups (dicts with ``"params"`` and
             per-group hyper-parameters, e.g. from :func:`param_groups`).
-            ``None`` is a TypeError; a parameter in two groups is a
-            ValueError (as in torch). Hyper-parameters are plain real
+            ``None`` or an empty iterable is an error; a parameter listed twice
+            (in one group, where torch only warns, or in two) is a ValueError,
+            since it would be stepped twice. Hyper-parameters are plain real
             numbers: a 0-d tensor (which torch accepts) is a TypeError.
         lr: learning rate :math:`\eta \ge 0` (required).
         momentum: :math:`\mu \in [0, 1)`. Stricter than torch (which takes
@@ -273,7 +345,7 @@ class SGD(_ValidatedOptimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
-        """Update every parameter that has a gradient; return ``closure()`` if given."""
+        """Update every parameter that has a gradient; return ``closure()`` if given (a finite loss tensor)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
@@ -330,8 +402,9 @@ class Adam(_ValidatedOptimizer):
 
     Args:
         params: parameters or parameter groups.
-            ``None`` is a TypeError; a parameter in two groups is a
-            ValueError (as in torch). Hyper-parameters are plain real
+            ``None`` or an empty iterable is an error; a parameter listed twice
+            (in one group, where torch only warns, or in two) is a ValueError,
+            since it would be stepped twice. Hyper-parameters are plain real
             numbers: a 0-d tensor (which torch accepts) is a TypeError.
         lr: learning rate :math:`\eta \ge 0`.
         betas: :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
@@ -340,6 +413,10 @@ class Adam(_ValidatedOptimizer):
             gradient history would get the step :math:`0/0` = NaN.
         weight_decay: L2 strength :math:`\lambda \ge 0`.
         amsgrad: normalise by the running maximum of :math:`v_t` (Reddi et al., 2018).
+
+    ``step`` raises a ValueError when squaring a finite gradient overflows
+    :math:`v_t` (e.g. ``weight_decay=1e300``): torch silently takes the step
+    :math:`m / \infty = 0` then, for that step and every later one.
 
     Example:
         >>> model = nn.Linear(3, 1)
@@ -387,7 +464,7 @@ class Adam(_ValidatedOptimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
-        """Update every parameter that has a gradient; return ``closure()`` if given."""
+        """Update every parameter that has a gradient; return ``closure()`` if given (a finite loss tensor)."""
         loss = self._closure_loss(closure)
         name = type(self).__name__
         for group in self.param_groups:
@@ -418,6 +495,7 @@ class Adam(_ValidatedOptimizer):
 
                 exp_avg.lerp_(grad, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v <- beta2 v + (1 - beta2) g^2
+                _check_second_moment(exp_avg_sq, grad, weight_decay and not self.decoupled_weight_decay, param.dtype)
 
                 bias_correction1 = 1 - beta1**step
                 bias_correction2_sqrt = (1 - beta2**step) ** 0.5  # ** 0.5, not math.sqrt: torch's rounding
@@ -431,6 +509,22 @@ class Adam(_ValidatedOptimizer):
                 denom = second_moment.sqrt().div_(bias_correction2_sqrt).add_(eps)  # sqrt(v_hat) + eps
                 param.addcdiv_(exp_avg, denom, value=-step_size)  # w <- w - lr/bc1 * m / denom
         return loss
+
+
+def _check_second_moment(exp_avg_sq: torch.Tensor, grad: torch.Tensor, l2: bool, dtype: torch.dtype) -> None:
+    """ValueError if squaring a *finite* gradient overflowed :math:`v` (every later step would be 0).
+
+    A non-finite gradient (a diverged run) is left to the caller (e.g. :func:`course_lib.train.fit`
+    reports it as divergence), as in torch.
+    """
+    # v >= 0, so one sum finds an infinite entry (the exact check runs only when the sum is infinite).
+    if math.isinf(float(exp_avg_sq.sum())) and bool(torch.isinf(exp_avg_sq).any()) and bool(torch.isfinite(grad).all()):
+        cause = " (the gradient includes the L2 term weight_decay * w)" if l2 else ""
+        raise ValueError(
+            f"the second-moment estimate v overflowed {dtype}: a gradient of size "
+            f"{grad.abs().max().item():.3g}{cause} is too large to square, and with v = inf the weight "
+            "would never move again; scale the loss or the weight_decay down"
+        )
 
 
 class AdamW(Adam):
@@ -564,7 +658,7 @@ def param_groups(
 
 
 def _check_substrings(no_decay: Any) -> tuple[str, ...]:
-    if isinstance(no_decay, str) or not isinstance(no_decay, Iterable):
+    if isinstance(no_decay, (str, bytes, dict)) or not isinstance(no_decay, Iterable):
         raise TypeError(f"no_decay must be a sequence of strings, got {type(no_decay).__name__} {no_decay!r}")
     no_decay = tuple(no_decay)
     if not all(isinstance(s, str) for s in no_decay):

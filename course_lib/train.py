@@ -34,7 +34,16 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from course_lib._validation import ValidatedTuple, check_bool, check_int, check_positive, check_probability, check_real
+from course_lib._validation import (
+    ValidatedTuple,
+    check_bool,
+    check_int,
+    check_positive,
+    check_probability,
+    check_real,
+    describe_value,
+    real_tensor,
+)
 from course_lib.data import _minibatches
 
 __all__ = [
@@ -111,10 +120,20 @@ def _check_losses(val_losses: Any) -> list[float]:
     for epoch, loss in enumerate(val_losses):
         if isinstance(loss, (bool, np.bool_)) or not isinstance(loss, Real):
             raise ValueError(f"val_losses must hold numbers, got {loss!r} at epoch {epoch}")
-        if not math.isfinite(loss):
-            raise ValueError(f"val_losses must be finite, got {loss!r} at epoch {epoch}")
-        losses.append(float(loss))
+        value = _float_or_inf(loss)
+        if not math.isfinite(value):
+            shown = repr(loss) if isinstance(loss, float) else describe_value(loss)
+            raise ValueError(f"val_losses must be finite, got {shown} at epoch {epoch}")
+        losses.append(value)
     return losses
+
+
+def _float_or_inf(value: Real) -> float:
+    """``float(value)``, with an int beyond the float range (10**400) as ±inf instead of an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def early_stop_epoch(val_losses: Sequence[float], patience: int) -> int:
@@ -203,6 +222,15 @@ class History:
         stopped_epoch: epoch after which early stopping (or divergence) ended
             training, or ``None`` if all requested epochs ran.
         diverged: True if a loss became NaN or infinite; training stopped there.
+
+    The constructor checks the record is one :func:`fit` could have written
+    (TypeError/ValueError naming the field): one entry per epoch in every list
+    (sequences or 1-D arrays of real numbers, stored as lists of floats),
+    accuracies in [0, 1], learning rates finite and >= 0, ``best_epoch`` the
+    first epoch of lowest validation loss (0 for an empty history),
+    ``stopped_epoch`` ``None`` or the last epoch. A NaN or infinite loss is
+    only allowed in the last epoch of a ``diverged`` history, and a
+    ``diverged`` history has one there and ``stopped_epoch`` at it.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -214,6 +242,45 @@ class History:
     best_epoch: int = 0
     stopped_epoch: int | None = None
     diverged: bool = False
+
+    def __post_init__(self) -> None:
+        self.val_loss = _epoch_values("val_loss", self.val_loss)
+        n = len(self.val_loss)
+        for name in ("train_loss", "train_batch_loss", "train_accuracy", "val_accuracy", "lr"):
+            values = getattr(self, name)
+            if values is None and name.endswith("accuracy"):
+                continue
+            values = _epoch_values(name, values)
+            if len(values) != n:
+                raise ValueError(f"{name} must have one entry per epoch: {len(values)} entries, but val_loss has {n}")
+            if name.endswith("accuracy") and not all(0.0 <= v <= 1.0 for v in values):
+                raise ValueError(f"{name} must hold fractions in [0, 1], got {values!r}")
+            if name == "lr" and not all(math.isfinite(v) and v >= 0.0 for v in values):
+                raise ValueError(f"lr must hold finite learning rates >= 0, got {values!r}")
+            setattr(self, name, values)
+        self.diverged = check_bool("diverged", self.diverged)
+        self.best_epoch = check_int("best_epoch", self.best_epoch, minimum=0)
+        if self.stopped_epoch is not None:
+            self.stopped_epoch = check_int("stopped_epoch", self.stopped_epoch, minimum=0)
+            if self.stopped_epoch != n - 1:
+                raise ValueError(f"stopped_epoch must be None or the last epoch ({n - 1}), got {self.stopped_epoch}")
+        losses = ("train_loss", "val_loss", "train_batch_loss")
+        finite_epochs = n - 1 if self.diverged else n
+        for name in losses:
+            values = getattr(self, name)
+            if not all(math.isfinite(v) for v in values[:finite_epochs]):
+                where = "before the last epoch of a diverged history" if self.diverged else "unless diverged=True"
+                raise ValueError(f"{name} must be finite {where}, got {values!r}")
+        if self.diverged:
+            if n == 0 or self.stopped_epoch != n - 1:
+                raise ValueError(f"diverged=True needs stopped_epoch at the last epoch, got stopped_epoch={self.stopped_epoch!r} with {n} epochs")
+            if all(math.isfinite(getattr(self, name)[-1]) for name in losses):
+                raise ValueError("diverged=True needs a NaN or infinite loss in the last epoch, but all of its losses are finite")
+        expected_best = int(np.argmin(self.val_loss[:finite_epochs])) if finite_epochs else 0
+        if self.best_epoch != expected_best:
+            raise ValueError(
+                f"best_epoch must be the first epoch of lowest val_loss ({expected_best}), got {self.best_epoch}"
+            )
 
     @property
     def epochs_run(self) -> int:
@@ -274,6 +341,25 @@ class History:
         )
 
 
+def _epoch_values(name: str, values: Any) -> list[float]:
+    """A History field: a sequence (or 1-D array) of real numbers as a new list of floats."""
+    if isinstance(values, (np.ndarray, torch.Tensor)):
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be 1-D (one entry per epoch), got shape {tuple(values.shape)}")
+        real = values.dtype.kind in "iuf" if isinstance(values, np.ndarray) else not (values.dtype == torch.bool or values.is_complex())
+        if not real:
+            raise TypeError(f"{name} must hold real numbers, got dtype {values.dtype}")
+        values = values.tolist()
+    if not isinstance(values, Sequence) or isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a list of numbers (one per epoch), got {describe_value(values)}")
+    out = []
+    for epoch, value in enumerate(values):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+            raise TypeError(f"{name} must hold real numbers, got {describe_value(value)} at epoch {epoch}")
+        out.append(_float_or_inf(value))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Measuring
 # ---------------------------------------------------------------------------
@@ -287,8 +373,10 @@ class _EvaluationFields(NamedTuple):
 class Evaluation(ValidatedTuple, _EvaluationFields):
     """Loss and accuracy of a model on one data split (accuracy ``None`` for regression).
 
-    A named tuple ``(loss, accuracy)``; the constructor checks that ``loss`` is a real number
-    (NaN and inf allowed: a diverged model has them) and ``accuracy`` ``None`` or in [0, 1].
+    A named tuple ``(loss, accuracy)``; the constructor checks that ``loss`` is a finite real
+    number and ``accuracy`` ``None`` or in [0, 1]. A NaN or infinite loss is a ValueError: a
+    measurement is finite, and :func:`evaluate` reports a diverged model with an error instead
+    (:func:`fit` records divergence in :attr:`History.diverged`).
     """
 
     __slots__ = ()
@@ -296,11 +384,62 @@ class Evaluation(ValidatedTuple, _EvaluationFields):
     def __new__(cls, loss: float, accuracy: float | None) -> Evaluation:
         if accuracy is not None:
             accuracy = check_probability("accuracy", accuracy, allow_one=True)
-        return super().__new__(cls, check_real("loss", loss), accuracy)
+        loss = check_real("loss", loss)
+        if not math.isfinite(loss):
+            raise ValueError(f"loss must be finite, got {loss!r}")
+        return super().__new__(cls, loss, accuracy)
 
 
 def _is_classification(y: torch.Tensor) -> bool:
-    return not (torch.is_floating_point(y) or torch.is_complex(y))
+    """Integer targets of shape ``(rows,)`` are class labels; anything else is regression."""
+    return y.ndim == 1 and not (torch.is_floating_point(y) or torch.is_complex(y) or y.dtype == torch.bool)
+
+
+def _parameter_dtype(model: nn.Module) -> torch.dtype | None:
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+
+
+def _check_features(model: nn.Module, X: Any, name: str) -> torch.Tensor:
+    """Features under the dtype rule, in the dtype of the model's parameters, finite."""
+    X = real_tensor(name, X)
+    dtype = _parameter_dtype(model)
+    if dtype is not None and X.dtype != dtype:
+        raise TypeError(f"{name} must have the dtype of the model's parameters, {dtype}, got {X.dtype} (convert with .to({dtype}))")
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError(f"{name} must be finite, got NaN or infinite entries")
+    return X
+
+
+def _check_targets(y: Any, name: str) -> torch.Tensor:
+    """Class labels (integers of shape ``(rows,)``) as int64; other targets under the dtype rule, finite."""
+    if isinstance(y, torch.Tensor) and _is_classification(y):
+        return y.long()
+    y = real_tensor(name, y)
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError(f"{name} must be finite, got NaN or infinite entries")
+    return y
+
+
+def _call_model(model: nn.Module, X: torch.Tensor, name: str) -> torch.Tensor:
+    """``model(X)``; an error from it is re-raised naming the model and ``name`` (the original chained)."""
+    try:
+        return model(X)
+    except (TypeError, ValueError, RuntimeError, IndexError) as error:
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(f"model({name}) raised {type(error).__name__} for {name} of shape {tuple(X.shape)}, {X.dtype}: {error}") from error
+
+
+def _call_loss(loss_fn: LossFunction, outputs: torch.Tensor, y: torch.Tensor, name: str) -> torch.Tensor:
+    """``loss_fn(outputs, y)`` as a scalar tensor; an error from it is re-raised naming loss_fn and ``name``."""
+    try:
+        loss = loss_fn(outputs, y)
+    except (TypeError, ValueError, RuntimeError, IndexError) as error:
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(
+            f"loss_fn(outputs, {name}) raised {type(error).__name__} for outputs of shape {tuple(outputs.shape)} "
+            f"and {name} of shape {tuple(y.shape)}, {y.dtype}: {error}"
+        ) from error
+    return _check_scalar_loss(loss)
 
 
 def _check_scalar_loss(loss: Any) -> torch.Tensor:
@@ -310,16 +449,38 @@ def _check_scalar_loss(loss: Any) -> torch.Tensor:
     return loss
 
 
+def _check_target_shape(outputs: Any, y: torch.Tensor, names: tuple[str, str]) -> None:
+    """Regression targets must not broadcast the outputs to a larger shape (``(n, 1)`` against ``(n,)`` gives ``(n, n)``)."""
+    if not isinstance(outputs, torch.Tensor) or outputs.shape == y.shape:
+        return
+    try:
+        shape = torch.broadcast_shapes(outputs.shape, y.shape)
+    except RuntimeError:
+        shape = None
+    if shape != outputs.shape:
+        raise ValueError(
+            f"{names[1]} of shape {tuple(y.shape)} does not match model({names[0]}) of shape {tuple(outputs.shape)}: "
+            "regression targets need the outputs' shape (an element-wise loss would broadcast them)"
+        )
+
+
 @torch.no_grad()
-def _measure(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFunction) -> tuple[float, float | None]:
+def _measure(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFunction, names: tuple[str, str] = ("X", "y")
+) -> tuple[float, float | None]:
     total_loss = torch.zeros((), device=X.device)
     correct = torch.zeros((), device=X.device, dtype=torch.int64)
     classification = _is_classification(y)
     for start in range(0, len(X), EVALUATION_CHUNK):
         xb, yb = X[start : start + EVALUATION_CHUNK], y[start : start + EVALUATION_CHUNK]
-        outputs = model(xb)
-        total_loss += _check_scalar_loss(loss_fn(outputs, yb)) * len(xb)
+        outputs = _call_model(model, xb, names[0])
+        if not classification:
+            _check_target_shape(outputs, yb, names)
+        total_loss += _call_loss(loss_fn, outputs, yb, names[1]) * len(xb)
         if classification:
+            if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
+                got = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+                raise ValueError(f"model({names[0]}) must return class scores of shape (rows, classes) for the labels {names[1]}, got {got}")
             correct += (outputs.argmax(dim=1) == yb).sum()
     n = len(X)
     return total_loss.item() / n, (correct.item() / n if classification else None)
@@ -338,11 +499,19 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFu
     ``loss_fn`` must be callable (TypeError otherwise). When ``model`` is an
     ``nn.Sequential`` whose first layer is an ``nn.Linear``, the last
     dimension of ``X`` must equal its ``in_features`` (ValueError naming X).
+
+    ``X`` follows the dtype rule (integers → float64, float16 → float32; bool
+    and complex are a TypeError) and must then have the dtype of the model's
+    parameters (TypeError) and be finite (ValueError). Integer ``y`` of shape
+    ``(rows,)`` are class labels (taken as int64); other ``y`` are regression
+    targets under the dtype rule, finite, and must not broadcast ``model(X)``
+    to a larger shape (``(n,)`` against outputs ``(n, 1)``). An error raised by
+    ``model(X)`` or ``loss_fn`` is re-raised naming them, with the original
+    chained. A NaN or infinite loss (a diverged model) is a ValueError.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
+    X, y = _check_features(model, X, "X"), _check_targets(y, "y")
     if X.ndim == 0 or len(X) == 0 or y.shape[:1] != X.shape[:1]:
         raise ValueError(f"X and y must have the same non-zero number of rows, got {tuple(X.shape)} and {tuple(y.shape)}")
     _check_loss_fn(loss_fn)
@@ -350,9 +519,15 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFu
     was_training = model.training
     model.eval()
     try:
-        return Evaluation(*_measure(model, X, y, loss_fn))
+        loss, accuracy = _measure(model, X, y, loss_fn)
     finally:
         model.train(was_training)
+    if not math.isfinite(loss):
+        raise ValueError(
+            f"loss_fn(model(X), y) is {loss}: the model's weights or outputs are not finite (did its training "
+            "diverge?), or loss_fn returns NaN"
+        )
+    return Evaluation(loss, accuracy)
 
 
 # ---------------------------------------------------------------------------
@@ -391,6 +566,8 @@ def _check_input_width(model: nn.Module, X: torch.Tensor, name: str) -> None:
 def _resolve_device(device: Any) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be None, a torch.device or a device string like 'cpu', got {describe_value(device)}")
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as error:
@@ -410,6 +587,7 @@ def _check_data(data: Any) -> tuple[torch.Tensor, ...]:
                 f"data.{name} is {type(value).__name__}"
             )
         tensors.append(value)
+    tensors[1], tensors[3] = _check_targets(tensors[1], "data.y_train"), _check_targets(tensors[3], "data.y_val")
     for split, (X, y) in (("train", tensors[:2]), ("val", tensors[2:])):
         if X.ndim == 0 or len(X) == 0 or y.shape[:1] != X.shape[:1]:
             raise ValueError(
@@ -470,8 +648,16 @@ def _train_one_epoch(
     batch_losses, batch_sizes = [], []
     for xb, yb in _minibatches(X, y, batch_size, True, generator):
         optimizer.zero_grad(set_to_none=True)
-        loss = _check_scalar_loss(loss_fn(model(xb), yb))
-        objective = loss if penalty is None else loss + penalty(model)
+        outputs = _call_model(model, xb, "data.X_train")
+        if not _is_classification(yb):
+            _check_target_shape(outputs, yb, ("data.X_train", "data.y_train"))
+        loss = _call_loss(loss_fn, outputs, yb, "data.y_train")
+        if not loss.requires_grad:
+            raise ValueError(
+                "loss_fn must return a loss computed from the model's outputs (a tensor that requires grad), "
+                "got one without a gradient"
+            )
+        objective = loss if penalty is None else loss + _penalty_value(penalty, model, loss)
         objective.backward()
         if clip_grad_norm is not None:
             nn.utils.clip_grad_norm_(parameters, clip_grad_norm)
@@ -480,6 +666,20 @@ def _train_one_epoch(
         batch_sizes.append(len(xb))
     weights = torch.tensor(batch_sizes, dtype=batch_losses[0].dtype, device=batch_losses[0].device)
     return (torch.stack(batch_losses) @ weights).item() / len(X)
+
+
+def _penalty_value(penalty: Callable[[nn.Module], torch.Tensor], model: nn.Module, loss: torch.Tensor) -> torch.Tensor:
+    """``penalty(model)``, a scalar tensor; NaN or inf next to a finite loss is the penalty's fault (ValueError)."""
+    try:
+        value = penalty(model)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"penalty(model) raised {type(error).__name__}: {error}") from error
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else describe_value(value)
+        raise TypeError(f"penalty must return a scalar tensor, got {got}")
+    if not bool(torch.isfinite(value.detach()).all()) and bool(torch.isfinite(loss.detach())):
+        raise ValueError(f"penalty(model) returned {value.item()} while the loss is finite: the penalty must be finite")
+    return value.reshape(())
 
 
 def fit(
@@ -563,6 +763,7 @@ def fit(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     X_train, y_train, X_val, y_val = _check_data(data)
+    X_train, X_val = _check_features(model, X_train, "data.X_train"), _check_features(model, X_val, "data.X_val")
     parameters = _check_optimizer(model, optimizer)
     _check_loss_fn(loss_fn)
     _check_input_width(model, X_train, "data.X_train")
@@ -583,6 +784,8 @@ def fit(
         raise TypeError(f"on_epoch_end must be callable or None, got {type(on_epoch_end).__name__}")
     device = _resolve_device(device)
     progress = check_bool("progress", progress)
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a str, got {describe_value(desc)}")
     seed = _check_seed(seed)
 
     model.to(device)
@@ -603,8 +806,8 @@ def fit(
                 shuffle_generator,
             )
             model.eval()
-            train_loss, train_accuracy = _measure(model, X_train, y_train, loss_fn)
-            val_loss, val_accuracy = _measure(model, X_val, y_val, loss_fn)
+            train_loss, train_accuracy = _measure(model, X_train, y_train, loss_fn, ("data.X_train", "data.y_train"))
+            val_loss, val_accuracy = _measure(model, X_val, y_val, loss_fn, ("data.X_val", "data.y_val"))
             history.train_batch_loss.append(batch_loss)
             history.train_loss.append(train_loss)
             history.val_loss.append(val_loss)
@@ -614,7 +817,10 @@ def fit(
             bar.update(1)
             if on_epoch_end is not None:
                 with torch.no_grad():
-                    on_epoch_end(epoch, model)
+                    try:
+                        on_epoch_end(epoch, model)
+                    except (TypeError, ValueError) as error:
+                        raise type(error)(f"on_epoch_end(epoch, model) raised {type(error).__name__}: {error}") from error
 
             if not all(math.isfinite(v) for v in (batch_loss, train_loss, val_loss)):
                 history.diverged, history.stopped_epoch = True, epoch

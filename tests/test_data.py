@@ -563,3 +563,132 @@ def test_linear_regression_problem_rejects_a_bad_field_by_name(index, value, err
     fields[index] = value
     with pytest.raises(error, match=message):
         LinearRegressionProblem(*fields)
+
+
+# --- issue 12: bad-input hardening found by tests/bad_inputs ---------------------------------
+
+
+@pytest.mark.parametrize("entry", [None, 1.5, True])
+def test_data_splits_rejects_a_name_that_is_not_a_str_or_int(entry):
+    with pytest.raises(TypeError, match=r"feature_names\[0\] must be a str \(or an int\), got"):
+        DataSplits(name="d", feature_names=(entry, "b"), class_names=("a", "b"), **_two_feature_parts())
+    with pytest.raises(TypeError, match=r"class_names\[1\] must be a str \(or an int\), got"):
+        DataSplits(name="d", feature_names=("x1", "x2"), class_names=("a", entry), **_two_feature_parts())
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_data_splits_rejects_non_finite_features_and_regression_targets(bad):
+    parts = _two_feature_parts()
+    parts["X_val"] = parts["X_val"].clone()
+    parts["X_val"][1, 0] = bad
+    with pytest.raises(ValueError, match=r"X_val must be finite, got .* at flat index 2"):
+        DataSplits(name="d", feature_names=("x1", "x2"), class_names=("a", "b"), **parts)
+    regression = {**_two_feature_parts(), **{f"y_{s}": torch.zeros(4) for s in ("train", "val", "test")}}
+    regression["y_test"][3] = bad
+    with pytest.raises(ValueError, match="y_test must be finite"):
+        DataSplits(name="d", feature_names=("x1", "x2"), **regression)
+
+
+def test_fractions_too_large_for_a_float_are_a_value_error():
+    with pytest.raises(ValueError, match=r"fractions\[0\] must be a real number within the float range"):
+        stratified_split_indices(np.repeat([0, 1], 5), (10**400, 0.5, 0.5))
+    with pytest.raises(TypeError, match=r"fractions\[1\] must be a real number, got str"):
+        stratified_split_indices(np.repeat([0, 1], 5), (0.5, "0.5"))
+
+
+def test_labels_must_be_finite_and_not_complex():
+    with pytest.raises(ValueError, match=r"y must not contain NaN or infinity .*got inf at index 1"):
+        stratified_split_indices(np.array([0.0, np.inf, 1.0, 0.0, 1.0, 0.0]))
+    with pytest.raises(TypeError, match="y must hold class labels .*got dtype complex128"):
+        stratified_subsample_indices(np.array([0, 1, 0, 1]) + 0j, 2)
+
+
+def test_train_val_split_rejects_non_finite_features_and_huge_fractions():
+    X, y = np.zeros((6, 2)), np.array([0, 1, 0, 1, 0, 1])
+    X[4, 1] = np.nan
+    with pytest.raises(ValueError, match="X must be finite, got nan at flat index 9"):
+        train_val_split(X, y, 0.5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="val_fraction must be a real number within the float range"):
+        train_val_split(np.zeros((6, 2)), y, 10**400, np.random.default_rng(0))
+
+
+def test_boolean_flags_accept_numpy_bools_and_reject_ints():
+    assert torch.equal(load_breast_cancer_splits(standardize=np.bool_(False)).X_train,
+                       load_breast_cancer_splits(standardize=False).X_train)
+    with pytest.raises(TypeError, match="standardize must be a bool, got int 1"):
+        load_breast_cancer_splits(standardize=1)
+    assert torch.equal(make_gap_regression(test_covers_gap=np.bool_(False)).X_test,
+                       make_gap_regression(test_covers_gap=False).X_test)
+    X, y = torch.arange(6.0)[:, None], torch.arange(6)
+    assert len(list(iterate_minibatches(X, y, 2, shuffle=np.bool_(False)))) == 3
+    with pytest.raises(TypeError, match="shuffle must be a bool, got int 1"):
+        iterate_minibatches(X, y, 2, shuffle=1)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: make_gap_regression(n_train=2**63), r"n_train must be at most 10,000,000 .*got 9223372036854775808"),
+        (lambda: make_two_moons(n_samples=10**400), "n_samples must be at most 10,000,000"),
+        (lambda: make_spirals(n_samples=2**63), "n_samples must be at most 10,000,000"),
+        (lambda: make_spirals(n_arms=2**63), r"n_samples must be at least .*\(n_arms = 9223372036854775808 classes"),
+        (lambda: make_sparse_linear_regression(n_features=2**63), "n_features must be at most 10,000,000"),
+        (lambda: make_sparse_linear_regression(n_test=10**6, n_features=100),
+         r"n_test \* n_features must be at most 10,000,000 values, got 1000000 \* 100"),
+    ],
+)
+def test_huge_sizes_are_rejected_before_any_allocation(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("make", [make_gap_regression, make_two_moons, make_spirals, make_sparse_linear_regression])
+def test_noise_that_would_overflow_is_rejected(make):
+    with pytest.raises(ValueError, match=r"noise_std must be at most 1e\+30 \(float32 features\), got 1e\+300"):
+        make(noise_std=1e300)
+    assert torch.isfinite(make_two_moons(noise_std=1e30).X_train).all()
+
+
+def test_spiral_turns_whose_angle_overflows_are_rejected():
+    with pytest.raises(ValueError, match=r"turns must be small enough that the angle 2\*pi\*\(turns \+ 1\) is finite"):
+        make_spirals(turns=1e308)
+    assert torch.isfinite(make_spirals(turns=1e300).X_train).all()
+
+
+def test_gap_regression_function_rejects_non_finite_input_and_does_not_overflow_at_the_top_of_the_range():
+    with pytest.raises(ValueError, match="x must be finite, got nan at flat index 1"):
+        gap_regression_function(np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="x must be finite, got inf at flat index 0"):
+        gap_regression_function(torch.tensor([np.inf, 0.0]))
+    x = np.array([1e308, -1.7e308, 1.0])
+    with np.errstate(all="raise"):
+        result = gap_regression_function(x)
+    np.testing.assert_allclose(result, 2 * np.sin(x) * np.cos(x) + 0.3 * x, rtol=1e-12)
+    assert result[2] == math.sin(2.0) + 0.3  # the usual formula below the top of the range
+    big = gap_regression_function(torch.tensor([3e38, 1.0]))
+    assert big.dtype == torch.float32 and torch.isfinite(big).all()
+
+
+def test_minibatches_reject_non_finite_data():
+    X, y = torch.arange(6.0)[:, None], torch.arange(6.0)
+    X[2, 0] = math.nan
+    with pytest.raises(ValueError, match="X must be finite, got nan at flat index 2"):
+        iterate_minibatches(X, y, 2)
+    with pytest.raises(ValueError, match="y must be finite, got -inf at flat index 0"):
+        iterate_minibatches(torch.zeros(6, 1), torch.tensor([-math.inf, 0, 0, 0, 0, 0]), 2)
+
+
+def test_linear_regression_problem_rejects_non_finite_fields_and_names_the_reference_of_a_mismatch():
+    fields = _problem_fields(make_sparse_linear_regression(n_samples=5, n_features=7, n_informative=2, n_test=3))
+    with_nan = [*fields]
+    with_nan[3] = np.array([0.0, np.nan, 1.0])
+    with pytest.raises(ValueError, match="y_test must be finite, got nan at flat index 1"):
+        LinearRegressionProblem(*with_nan)
+    taller = [*fields]
+    taller[0] = np.ones((6, 7))
+    with pytest.raises(ValueError, match=r"y_train must be .* of shape \(6,\), got shape \(5,\): X_train has 6 rows"):
+        LinearRegressionProblem(*taller)
+    wider = [*fields]
+    wider[0] = np.ones((5, 8))
+    with pytest.raises(ValueError, match=r"X_test must be .* \(any, 8\), got shape \(3, 7\): X_train has 8 columns"):
+        LinearRegressionProblem(*wider)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from course_lib.dropout import (
     DropoutEnsemble,
     InvertedDropout,
+    NetworkStatistics,
     TinyNetwork,
     all_keep_masks,
     draw_unit_uniforms,
@@ -874,3 +875,82 @@ def test_dropout_ensemble_rejects_a_bad_field_by_name(name, value, error, messag
     fields[name] = value
     with pytest.raises(error, match=message):
         DropoutEnsemble(**fields)
+
+
+# --- bad input found by the bad-input tests (tests/bad_inputs/calls_dropout.py) -----------------
+
+NET = dict(x=np.ones(3), W1=np.ones((4, 3)), b1=np.zeros(4), W2=np.ones((2, 4)), b2=np.zeros(2))
+STATS = dict(training=True, p=0.5, units=9, droppable_units=4, dropped_units=3, connections=20,
+             active_connections=8, keep_probability=0.5, survivor_scale=2.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: dropout_forward(np.array([1.0, np.nan]), 0.5), ValueError, "x must be finite"),
+        (lambda: dropout_forward(np.array([1e308]), 0.5), ValueError, r"x / \(1 - p\) overflows float64"),
+        (lambda: dropout_backward(np.array([np.inf]), None, 0.5), ValueError, "grad_out must be finite"),
+        (lambda: scaled_inference_dropout_forward(np.array([np.inf]), 0.5), ValueError, "x must be finite"),
+        (lambda: inverted_dropout(torch.tensor([np.nan]), 0.5, training=False), ValueError, "x must be finite"),
+        (lambda: inverted_dropout(torch.tensor([3e38]), 0.5), ValueError, r"x / \(1 - p\) overflows torch.float32"),
+        (lambda: dropout_penalty(np.ones((2, 1)) * 1e200, np.ones(1), 0.5), ValueError, "penalty overflows.*X and w"),
+        (lambda: normalized_geometric_mean(np.zeros((3, 2)), np.ones(2) / 2), ValueError, "one per log_probabilities member"),
+        (lambda: dropout_ensemble(np.array([1e308, -1e308]), _layers(np.random.default_rng(0), (2, 2)), 0.5),
+         ValueError, "logits overflow float64: x and layers"),
+        (lambda: dropout_ensemble(np.ones(2), _layers(np.random.default_rng(0), (2, 2)), 0.5, activation=["relu"]),
+         ValueError, "activation must be one of"),
+        (lambda: dropout_ensemble(np.ones(2), _layers(np.random.default_rng(0), (2, 2)), 0.5, dropout_on=iter([0])),
+         TypeError, "dropout_on must be a sequence"),
+        (lambda: running_mean_with_standard_error(np.array([1.0, np.nan])), ValueError, "samples must be finite"),
+        (lambda: sample_dropout_regression_losses(np.ones((2, 1)), np.ones(2), np.ones(1), 0.5, 2**63),
+         ValueError, "n_samples must be at most"),
+        (lambda: sample_dropout_regression_losses(np.ones((2, 1)), np.ones(2), np.ones(1), 0.5, 2.0),
+         TypeError, "n_samples must be an int"),
+        (lambda: draw_unit_uniforms(None, np.random.default_rng(0)), TypeError, "layer_sizes must be a sequence"),
+        (lambda: draw_unit_uniforms(b"ab", np.random.default_rng(0)), TypeError, "layer_sizes must be a sequence"),
+        (lambda: expected_active_connections((3, 10**400), 0.5), ValueError, r"layer_sizes must list .* \[1, 1000000\]"),
+        (lambda: keep_masks((1, 1), (np.array([2.0]), np.array([0.5])), 0.5), ValueError, r"uniforms must hold numbers in \[0, 1\]"),
+        (lambda: keep_masks((1, 1), ("a", np.array([0.5])), 0.5), TypeError, r"uniforms\[0\] must hold real numbers"),
+        (lambda: network_statistics((1, 1), iter([np.ones(1, bool)] * 2), 0.5, training=True), TypeError, "masks must be a sequence"),
+        (lambda: tiny_network(hidden=2**63), ValueError, "hidden must be a positive int of at most 1000"),
+        (lambda: eval_mode_output(None), TypeError, "network must be a TinyNetwork, got NoneType None"),
+        (lambda: eval_mode_output(TinyNetwork(**{**NET, "x": np.full(3, 1e308)})), ValueError, "outputs of network"),
+        (lambda: training_mode_outputs(tiny_network(0), 0.5, 2**63, np.random.default_rng(0)), ValueError, "n_passes must be at most"),
+    ],
+)
+def test_bad_input_gets_a_named_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_huge_and_tiny_regression_data_give_the_scaled_answer():
+    X, y, w = np.array([[1.0, 0.5], [0.2, 1.5], [-1.0, 2.0]]), np.array([1.0, -0.5, 2.0]), np.array([0.5, -1.5])
+    np.testing.assert_allclose(dropout_penalty(X * 1e200, w * 1e-200, 0.3), dropout_penalty(X, w, 0.3), rtol=1e-12)
+    np.testing.assert_allclose(dropout_regression_weights(X * 1e200, y, 0.3) * 1e200, dropout_regression_weights(X, y, 0.3), rtol=1e-12)
+    np.testing.assert_array_equal(dropout_regression_weights(X * 2.0**600, y, 0.3) * 2.0**600, dropout_regression_weights(X, y, 0.3))
+    mean, se = running_mean_with_standard_error(np.array([1.0, 2.0, 4.0]) * 1e300)
+    np.testing.assert_allclose(se[1:] / 1e300, running_mean_with_standard_error(np.array([1.0, 2.0, 4.0]))[1][1:])
+    out, mask = dropout_forward(np.array(3.0), 0.5, rng=np.random.default_rng(0))  # 0-d: arrays, not scalars
+    assert isinstance(out, np.ndarray) and isinstance(mask, np.ndarray) and out.shape == mask.shape == ()
+    assert inverted_dropout(torch.tensor(3.0), 0.5, generator=np.random.default_rng(0)).shape == ()
+
+
+@pytest.mark.parametrize(
+    ("record", "fields", "error", "message"),
+    [
+        (NetworkStatistics, {"training": "yes"}, TypeError, "training must be a bool"),
+        (NetworkStatistics, {"p": math.nan}, ValueError, r"p must be in \[0, 1\)"),
+        (NetworkStatistics, {"units": -1}, ValueError, "units must be an int >= 0"),
+        (NetworkStatistics, {"survivor_scale": 0.5}, ValueError, "survivor_scale must be a finite number >= 1"),
+        (TinyNetwork, {"x": None}, TypeError, "x must be a real array"),
+        (TinyNetwork, {"b1": np.array([np.nan] * 4)}, ValueError, "b1 must be finite"),
+        (TinyNetwork, {"W1": np.ones((4, 2))}, ValueError, r"W1 \(4, 2\) does not fit x \(3,\)"),
+        (DropoutEnsemble, {"member_probabilities": np.ones((8, 2, 4))}, ValueError, "to match member_probabilities"),
+        (DropoutEnsemble, {"geometric_mean": np.full((2, 2), np.inf)}, ValueError, "geometric_mean must be finite"),
+    ],
+)
+def test_records_check_their_fields(record, fields, error, message):
+    valid = _ensemble_fields() if record is DropoutEnsemble else STATS if record is NetworkStatistics else NET
+    with pytest.raises(error, match=message):
+        record(**{**valid, **fields})
+    record(**valid)  # the valid fields are accepted

@@ -81,7 +81,7 @@ def test_init_uniform_keeps_dtype_and_returns_the_module():
         ({"layer_sizes": "64,10"}, TypeError, "layer_sizes must be a sequence of ints"),
         ({"layer_sizes": (64, 10), "dropout": 1.0}, ValueError, r"dropout must be in \[0, 1\), got 1.0"),
         ({"layer_sizes": (64, 10), "seed": -1}, ValueError, "seed must be an int >= 0"),
-        ({"layer_sizes": (64, 10), "batch_norm": 1}, TypeError, "batch_norm must be a bool, got 1"),
+        ({"layer_sizes": (64, 10), "batch_norm": 1}, TypeError, "batch_norm must be a bool, got int 1"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, message):
@@ -116,3 +116,22 @@ def test_init_uniform_rejects_an_uninitialised_lazy_linear_and_accepts_it_after_
     lazy(torch.ones(1, 4))
     init_uniform_(lazy, seed=1)
     assert float(lazy.weight.detach().abs().max()) <= 1 / math.sqrt(4)
+
+
+def test_make_mlp_rejects_a_network_too_large_to_build():
+    with pytest.raises(ValueError, match=r"layer_sizes \[4, 1000.*\] need more than 10\*\*20 weights; make_mlp builds"):
+        make_mlp((4, 10**400))
+    with pytest.raises(ValueError, match=r"need 100,000,001 weights; make_mlp builds at most MAX_PARAMETERS = 100,000,000"):
+        make_mlp((1, 100_000_001))
+
+
+def test_make_mlp_accepts_a_numpy_bool_for_batch_norm():
+    assert [type(layer) for layer in make_mlp((4, 3, 2), batch_norm=np.bool_(True))] == [
+        nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Linear]
+
+
+def test_init_uniform_names_the_module_when_a_layer_cannot_be_initialised():
+    with pytest.warns(UserWarning):
+        empty = nn.Linear(0, 3)
+    with pytest.raises(ValueError, match=r"module's layer '0' \(Linear"):
+        init_uniform_(nn.Sequential(empty))

@@ -744,3 +744,76 @@ def test_a_parameter_in_two_groups_is_a_value_error_as_in_torch() -> None:
 def test_zero_dim_tensor_hyperparameters_are_a_type_error(make: Callable[[], object], name: str) -> None:
     with pytest.raises(TypeError, match=rf"{name} must be a real number, got a tensor.*float\({name}\)"):
         make()
+
+
+# --- issue 12: bad input found by the bad-input tests ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: SGD(some_params(), lr=10**400), ValueError, r"lr must be a real number within the float range"),
+        (lambda: Adam(some_params(), betas=(10**400, 0.999)), ValueError, r"betas\[0\] must be a real number within the float range"),
+        (lambda: SGD(object(), lr=0.1), TypeError, r"params must be an ordered iterable .* got object"),
+        (lambda: SGD(3.0, lr=0.1), TypeError, r"params must be an ordered iterable"),
+        (lambda: SGD({"params": some_params()}, lr=0.1), TypeError, r"params must be an ordered iterable"),
+        (lambda: SGD(set(some_params()), lr=0.1), TypeError, r"params must be an ordered iterable"),
+        (lambda: SGD(torch.zeros(2, requires_grad=True), lr=0.1), TypeError, r"params must be an iterable of parameters, got a single tensor"),
+        (lambda: SGD([None], lr=0.1), TypeError, r"params \(param_groups\[0\]\)\['params'\]\[0\] must be a torch.Tensor"),
+        (lambda: SGD([torch.zeros(2, dtype=torch.int64)], lr=0.1), TypeError, r"must be a floating-point tensor"),
+        (lambda: SGD([torch.zeros(2, requires_grad=True) * 2], lr=0.1), ValueError, r"must be a leaf tensor"),
+        (lambda: SGD([{"lr": 0.1}], lr=0.1), ValueError, r"params \(param_groups\[0\]\) must be a dict with a 'params' entry"),
+    ],
+)
+def test_bad_params_and_huge_hyperparameters_are_named(make, error, match) -> None:
+    with pytest.raises(error, match=match):
+        make()
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW])
+def test_a_parameter_listed_twice_in_one_group_is_a_value_error_not_two_steps(optimizer_class) -> None:
+    # torch.optim only warns, and then steps the parameter twice per step()
+    w = nn.Parameter(torch.ones(2))
+    kwargs = {"lr": 0.1} if optimizer_class is SGD else {}
+    with pytest.raises(ValueError, match=r"listed twice in its group: it would be stepped twice"):
+        optimizer_class([w, w], **kwargs)
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adam])
+def test_step_checks_the_closure_and_its_loss_before_changing_anything(optimizer_class) -> None:
+    w = nn.Parameter(torch.ones(2, dtype=torch.float64))
+    w.grad = torch.ones(2, dtype=torch.float64)
+    optimizer = optimizer_class([w], lr=0.1)
+    with pytest.raises(TypeError, match="closure must be callable or None, got float 3.0"):
+        optimizer.step(3.0)
+    with pytest.raises(TypeError, match="closure must return the loss as a one-element tensor, got int 0"):
+        optimizer.step(int)
+    with pytest.raises(ValueError, match=r"closure returned a non-finite loss \(nan\): no step is taken"):
+        optimizer.step(lambda: torch.tensor(math.nan))
+    assert torch.equal(w.detach(), torch.ones(2, dtype=torch.float64))
+    loss = optimizer.step(lambda: (w**2).sum())
+    assert loss.item() == 2.0 and not torch.equal(w.detach(), torch.ones(2, dtype=torch.float64))
+
+
+def test_adam_reports_a_second_moment_that_overflows_instead_of_a_silent_zero_step() -> None:
+    # With weight_decay=1e300 the L2 term makes g**2 overflow: torch then takes the step m / inf = 0.
+    w = nn.Parameter(torch.full((2,), 0.5, dtype=torch.float64))
+    w.grad = torch.zeros(2, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"second-moment estimate v overflowed .*weight_decay \* w"):
+        Adam([w], lr=0.01, weight_decay=1e300).step()
+    reference = torch.optim.Adam([nn.Parameter(w.detach().clone())], lr=0.01, weight_decay=1e300)
+    reference.param_groups[0]["params"][0].grad = torch.zeros(2, dtype=torch.float64)
+    reference.step()
+    assert torch.equal(reference.param_groups[0]["params"][0].detach(), w.detach())  # torch: no step at all
+
+
+def test_adam_lets_a_non_finite_gradient_through_as_torch_does() -> None:
+    w = nn.Parameter(torch.ones(2, dtype=torch.float64))
+    w.grad = torch.tensor([math.inf, 0.0], dtype=torch.float64)
+    Adam([w], lr=0.1).step()  # a diverged run: fit reports it as divergence
+    assert not torch.isfinite(w).all()
+
+
+def test_name_substring_groups_rejects_a_dict_of_substrings() -> None:
+    with pytest.raises(TypeError, match="no_decay must be a sequence of strings, got dict"):
+        name_substring_groups(nn.Linear(2, 2), 0.1, no_decay={"bias": 1})

@@ -116,12 +116,25 @@ def test_demo_loss_gradient_of_w1_is_100_times_that_of_w2():
 
 
 def test_demo_loss_validates_its_input():
-    with pytest.raises(ValueError, match=r"w must be a floating-point tensor of shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"w must be a tensor of shape \(2,\), got shape \(3,\)"):
         adam_demo_loss(torch.zeros(3))
-    with pytest.raises(ValueError, match="w must be a floating-point tensor"):
+    with pytest.raises(TypeError, match="w must be a torch.Tensor, got ndarray"):
         adam_demo_loss(np.zeros(2))
-    with pytest.raises(ValueError, match="w must be a floating-point tensor"):
-        adam_demo_loss(torch.zeros(2, dtype=torch.int64))
+    with pytest.raises(TypeError, match="w must hold real numbers"):
+        adam_demo_loss(torch.zeros(2, dtype=torch.bool))
+    with pytest.raises(ValueError, match="w must be finite"):
+        adam_demo_loss(torch.tensor([math.nan, 0.0]))
+    with pytest.raises(ValueError, match="the loss overflows torch.float64"):
+        adam_demo_loss(torch.tensor([1e200, 0.0], dtype=torch.float64))
+    # the dtype rule: integers are computed in float64, float16 in float32
+    assert adam_demo_loss(torch.tensor([1, 3])).item() == adam_demo_loss(torch.tensor([1.0, 3.0], dtype=torch.float64)).item()
+    assert adam_demo_loss(torch.tensor([0.5, 1.0], dtype=torch.float16)).dtype == torch.float32
+    with pytest.raises(ValueError, match="the loss overflows float64"):
+        adam_demo_loss_numpy(np.array([1e200]), np.array([0.0]))
+    with pytest.raises(TypeError, match="w1 must hold real numbers"):
+        adam_demo_loss_numpy(np.array([True]), np.array([0.0]))
+    with pytest.raises(ValueError, match="w2 must be finite"):
+        adam_demo_loss_numpy(np.array([0.0]), np.array([math.inf]))
     with pytest.raises(ValueError, match="w1 and w2 must have one shape"):
         adam_demo_loss_numpy(np.zeros(2), np.zeros(3))
 
@@ -172,3 +185,48 @@ def test_paths_accept_steps_and_start_and_validate_them():
         adam_and_adamw_paths(0.1, 0.0)
     with pytest.raises(ValueError, match="steps must be an int >= 1"):
         adam_and_adamw_paths(0.1, 0.01, steps=0)
+
+
+# --- issue 12: bad input found by the bad-input tests ------------------------------------------
+
+
+def _sgd(params):
+    return SGD(params, lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("start", "error", "message"),
+    [
+        (np.array([True, False]), TypeError, "start must be a 1-D array of real numbers"),
+        ([True, 0.0], TypeError, "start must hold real numbers, got a bool"),
+        (np.array([1.0 + 1j, 0.0]), TypeError, "start must be a 1-D array of real numbers"),
+        (np.array(["1.0", "2.0"]), TypeError, "start must be a 1-D array of real numbers"),
+        ([10**400, 0.0], TypeError, "start must be a 1-D array of real numbers"),
+        (np.array([1e200, 0.0]), ValueError, r"the loss is non-finite \(inf\) at the start: loss_fn\(start\) must be finite"),
+    ],
+)
+def test_optimizer_path_checks_start_under_the_dtype_rule(start, error, message):
+    with pytest.raises(error, match=message):
+        optimizer_path(elongated_bowl, start, _sgd, steps=1)
+
+
+def test_optimizer_path_bounds_steps_and_names_errors_of_the_callables():
+    with pytest.raises(ValueError, match=r"steps must be at most MAX_PATH_STEPS = 10000, got 9223372036854775808"):
+        optimizer_path(elongated_bowl, [1.0, 1.0], _sgd, steps=2**63)
+    with pytest.raises(TypeError, match=r"make_optimizer\(\[parameter\]\) raised TypeError"):
+        optimizer_path(elongated_bowl, [1.0, 1.0], int, steps=1)
+    with pytest.raises(ValueError, match=r"loss_fn\(w\) raised ValueError at step 1 of 1: only one element tensors"):
+        optimizer_path(int, [1.0, 1.0], _sgd, steps=1)
+    # integer starts are computed in float64
+    np.testing.assert_array_equal(optimizer_path(elongated_bowl, [1, 2], _sgd, steps=2), optimizer_path(elongated_bowl, [1.0, 2.0], _sgd, steps=2))
+
+
+def test_adam_and_adamw_paths_name_strength_and_learning_rate_when_a_path_diverges():
+    with pytest.raises(ValueError, match=r"Adam \+ L2 with strength=1e\+300 and learning_rate=0.03 does not give a finite path"):
+        adam_and_adamw_paths(1e300, 0.03, steps=20)
+    with pytest.raises(ValueError, match=r"with strength=0.3 and learning_rate=1e\+300 does not give a finite path"):
+        adam_and_adamw_paths(0.3, 1e300, steps=20)
+    with pytest.raises(ValueError, match=r"start must hold the two weights \(w1, w2\), got shape \(3,\)"):
+        adam_and_adamw_paths(0.3, 0.03, steps=2, start=(0.0, 0.0, 0.0))
+    with pytest.raises(ValueError, match="steps must be at most MAX_PATH_STEPS"):
+        adam_and_adamw_paths(0.3, 0.03, steps=10**400)

@@ -7,6 +7,7 @@ import math
 import re
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -580,7 +581,6 @@ def test_evaluation_built_from_valid_fields_is_what_evaluate_returns(moons):
     assert (loss, accuracy) == tuple(measured) and 0.0 <= measured[1] <= 1.0
     assert repr(Evaluation(0.25, 0.5)) == "Evaluation(loss=0.25, accuracy=0.5)"
     assert repr(Evaluation(1, None)) == "Evaluation(loss=1.0, accuracy=None)"
-    assert math.isnan(Evaluation(float("nan"), None).loss)  # a diverged model's loss is reported, not rejected
     assert measured._replace(accuracy=1).accuracy == 1.0
 
 
@@ -592,6 +592,8 @@ def test_evaluation_built_from_valid_fields_is_what_evaluate_returns(moons):
         ((0.5, "high"), TypeError, "accuracy must be a real number, got str 'high'"),
         ((0.5, 1.5), ValueError, r"accuracy must be in \[0, 1\], got 1.5"),
         ((0.5, float("nan")), ValueError, r"accuracy must be in \[0, 1\], got nan"),
+        ((float("nan"), None), ValueError, "loss must be finite, got nan"),
+        ((float("inf"), 0.5), ValueError, "loss must be finite, got inf"),
     ],
 )
 def test_evaluation_rejects_a_bad_field_by_name(fields, error, message):
@@ -599,3 +601,132 @@ def test_evaluation_rejects_a_bad_field_by_name(fields, error, message):
         Evaluation(*fields)
     with pytest.raises(error, match=message):
         Evaluation(0.0, 0.0)._replace(loss=fields[0], accuracy=fields[1])
+
+
+# --- issue 12: bad input found by the bad-input tests ------------------------------------------
+
+
+def test_early_stop_epoch_rejects_an_int_beyond_the_float_range_by_name():
+    with pytest.raises(ValueError, match=r"val_losses must be finite, got int .* at epoch 0"):
+        early_stop_epoch([10**400, 1.0], patience=1)
+    with pytest.raises(ValueError, match=r"val_losses must be finite"):
+        best_epoch([1.0, -(10**400)])
+
+
+def _history_fields(**changes) -> dict:
+    fields = dict(
+        train_loss=[1.0, 0.5, 0.25, 0.125], val_loss=[1.1, 0.7, 0.6, 0.65], train_batch_loss=[1.2, 0.6, 0.3, 0.2],
+        train_accuracy=[0.5, 0.7, 0.9, 1.0], val_accuracy=[0.45, 0.6, 0.7, 0.68], lr=[0.1] * 4,
+        best_epoch=2, stopped_epoch=3,
+    )
+    return {**fields, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"train_loss": None}, TypeError, "train_loss must be a list of numbers"),
+        ({"train_loss": iter([1.0] * 4)}, TypeError, "train_loss must be a list of numbers"),
+        ({"val_loss": [1.1, "0.7", 0.6, 0.65]}, TypeError, "val_loss must hold real numbers, got str '0.7' at epoch 1"),
+        ({"lr": [True] * 4}, TypeError, "lr must hold real numbers, got bool"),
+        ({"train_batch_loss": [1.2, 0.6, 0.3]}, ValueError, "train_batch_loss must have one entry per epoch: 3 entries, but val_loss has 4"),
+        ({"val_accuracy": [0.45, 0.6, 1.7, 0.68]}, ValueError, r"val_accuracy must hold fractions in \[0, 1\]"),
+        ({"lr": [0.1, -0.1, 0.1, 0.1]}, ValueError, "lr must hold finite learning rates >= 0"),
+        ({"train_loss": [math.nan, 0.5, 0.25, 0.125]}, ValueError, "train_loss must be finite unless diverged=True"),
+        ({"best_epoch": 1}, ValueError, r"best_epoch must be the first epoch of lowest val_loss \(2\), got 1"),
+        ({"best_epoch": 2.0}, TypeError, "best_epoch must be an int"),
+        ({"stopped_epoch": 1}, ValueError, r"stopped_epoch must be None or the last epoch \(3\), got 1"),
+        ({"diverged": 1}, TypeError, "diverged must be a bool"),
+        ({"diverged": True}, ValueError, "diverged=True needs a NaN or infinite loss in the last epoch"),
+        ({"diverged": True, "stopped_epoch": None}, ValueError, "diverged=True needs stopped_epoch at the last epoch"),
+        ({"val_loss": [1.1, math.nan, 0.6, math.nan], "diverged": True}, ValueError, "val_loss must be finite before the last epoch of a diverged history"),
+    ],
+)
+def test_history_checks_its_fields_by_name(changes, error, message):
+    with pytest.raises(error, match=message):
+        History(**_history_fields(**changes))
+
+
+def test_history_stores_lists_of_floats_and_allows_nan_only_where_training_diverged():
+    history = History(**_history_fields(train_loss=np.array([1, 0.5, 0.25, 0.125]), val_loss=(1.1, 0.7, 0.6, 0.65)))
+    assert history.train_loss == [1.0, 0.5, 0.25, 0.125] and history.val_loss == [1.1, 0.7, 0.6, 0.65]
+    diverged = History(**_history_fields(train_loss=[1.0, 0.5, 0.25, math.inf], val_loss=[1.1, 0.7, 0.6, math.nan], diverged=True))
+    assert diverged.diverged and diverged.best_epoch == 2
+    assert History().epochs_run == 0
+
+
+def test_a_diverged_fit_gives_a_consistent_history(moons):
+    history = _fit(_mlp(), moons, 5, optimizer=None, lr=1e30)
+    History(**{name: getattr(history, name) for name in (
+        "train_loss", "val_loss", "train_batch_loss", "train_accuracy", "val_accuracy", "lr", "best_epoch", "stopped_epoch", "diverged")})
+
+
+def test_evaluate_reports_a_diverged_model_instead_of_a_nan_loss(moons):
+    model = _mlp()
+    with torch.no_grad():
+        model[0].weight.fill_(math.nan)
+    with pytest.raises(ValueError, match=r"loss_fn\(model\(X\), y\) is nan: the model's weights or outputs are not finite"):
+        evaluate(model, moons.X_val, moons.y_val, nn.CrossEntropyLoss())
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "error", "message"),
+    [
+        (lambda d: d.X_val.numpy(), lambda d: d.y_val, TypeError, "X must be a torch.Tensor, got ndarray"),
+        (lambda d: d.X_val.double(), lambda d: d.y_val, TypeError, r"X must have the dtype of the model's parameters, torch.float32, got torch.float64"),
+        (lambda d: d.X_val != 0, lambda d: d.y_val, TypeError, "X must hold real numbers"),
+        (lambda d: torch.full_like(d.X_val, math.nan), lambda d: d.y_val, ValueError, "X must be finite"),
+        (lambda d: d.X_val, lambda d: d.y_val.to(torch.complex64), TypeError, "y must hold real numbers"),
+        (lambda d: d.X_val, lambda d: d.y_val.double(), ValueError, r"y of shape \(60,\) does not match model\(X\) of shape \(60, 2\)"),
+        (lambda d: d.X_val, lambda d: d.y_val - 200, ValueError, r"loss_fn\(outputs, y\) raised IndexError"),
+    ],
+)
+def test_evaluate_checks_x_and_y_by_name(moons, X, y, error, message):
+    with pytest.raises(error, match=message):
+        evaluate(_mlp(), X(moons), y(moons), nn.CrossEntropyLoss())
+
+
+def test_evaluate_takes_any_integer_labels_and_float16_features():
+    X = torch.randn(6, 2)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    model = _mlp()
+    expected = evaluate(model, X, y, nn.CrossEntropyLoss())
+    assert evaluate(model, X, y.to(torch.uint8), nn.CrossEntropyLoss()) == expected
+    assert evaluate(model, X.half(), y, nn.CrossEntropyLoss()) == evaluate(model, X.half().float(), y, nn.CrossEntropyLoss())
+
+
+def test_evaluate_rejects_regression_targets_that_would_broadcast():
+    model = _mlp(outputs=1)
+    X = torch.randn(6, 2)
+    with pytest.raises(ValueError, match=r"y of shape \(6,\) does not match model\(X\) of shape \(6, 1\)"):
+        evaluate(model, X, torch.randn(6), nn.MSELoss())
+    with pytest.raises(ValueError, match="y must be finite"):
+        evaluate(model, X, torch.full((6, 1), math.inf), nn.MSELoss())
+    # integer targets of shape (n, 1) are regression targets, computed in float64 as the dtype rule says
+    y = torch.arange(6).reshape(6, 1)
+    assert evaluate(model, X, y, nn.MSELoss()) == evaluate(model, X, y.double(), nn.MSELoss())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"loss_fn": int}, TypeError, r"loss_fn\(outputs, data.y_train\) raised TypeError"),
+        ({"loss_fn": lambda outputs, y: torch.tensor(0.5)}, ValueError, "loss_fn must return a loss computed from the model's outputs"),
+        ({"penalty": int}, TypeError, r"penalty\(model\) raised TypeError"),
+        ({"penalty": lambda m: [0.0]}, TypeError, "penalty must return a scalar tensor, got list"),
+        ({"penalty": lambda m: torch.tensor(math.nan)}, ValueError, r"penalty\(model\) returned nan while the loss is finite"),
+        ({"on_epoch_end": int}, TypeError, r"on_epoch_end\(epoch, model\) raised TypeError"),
+        ({"desc": None}, TypeError, "desc must be a str, got NoneType None"),
+        ({"device": 10**400}, TypeError, "device must be None, a torch.device or a device string"),
+        ({"device": b"\xff"}, TypeError, "device must be None, a torch.device or a device string"),
+    ],
+)
+def test_fit_names_bad_callables_desc_and_device(moons, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        _fit(_mlp(), moons, 1, **kwargs)
+
+
+def test_fit_checks_the_feature_dtype_against_the_model(moons):
+    data = SimpleNamespace(X_train=moons.X_train.double(), y_train=moons.y_train, X_val=moons.X_val, y_val=moons.y_val)
+    with pytest.raises(TypeError, match="data.X_train must have the dtype of the model's parameters"):
+        _fit(_mlp(), data, 1)

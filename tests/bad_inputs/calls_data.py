@@ -2,6 +2,366 @@
 
 from __future__ import annotations
 
+import functools
+import math
+from collections import Counter
+
+import numpy as np
+import torch
+
+from course_lib import data
+
 from .runner import Case
 
-CASES: list[Case] = []
+_LABELS = [0, 0, 0, 1, 1, 1, 0, 1, 2, 2, 2, 2]
+
+
+def _labels() -> np.ndarray:
+    return np.array(_LABELS)
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+def _splits_kwargs() -> dict:
+    X = torch.tensor([[0.5, -1.0], [2.0, 0.25], [1.0, 1.5], [-0.5, 3.0]])
+    y = torch.tensor([0, 1, 0, 1])
+    parts = {f"{v}_{s}": t.clone() for s in ("train", "val", "test") for v, t in (("X", X), ("y", y))}
+    return dict(name="toy", **parts, feature_names=("a", "b"), class_names=("neg", "pos"))
+
+
+def _regression_splits_kwargs() -> dict:
+    kwargs = _splits_kwargs()
+    for split in ("train", "val", "test"):
+        kwargs[f"y_{split}"] = torch.tensor([0.5, -1.0, 2.0, 0.0])
+    return {**kwargs, "class_names": None}
+
+
+def _verify_data_splits(splits, kwargs) -> None:
+    assert isinstance(splits, data.DataSplits) and splits.name == kwargs["name"]
+    for split in ("train", "val", "test"):
+        for v in "Xy":
+            assert getattr(splits, f"{v}_{split}") is kwargs[f"{v}_{split}"]  # stored, not copied
+    assert all(isinstance(n, str) for n in splits.feature_names) and len(splits.feature_names) == splits.n_features
+    if splits.class_names is not None:
+        assert len(splits.class_names) >= 2 and all(isinstance(n, str) for n in splits.class_names)
+        assert int(splits.y_train.max()) < len(splits.class_names)
+    assert splits.sizes == tuple(len(kwargs[f"X_{s}"]) for s in ("train", "val", "test"))
+
+
+def _classes(y) -> tuple[np.ndarray, np.ndarray]:
+    """Each example's class index and the class counts, computed independently of course_lib."""
+    y = np.asarray(y).tolist()
+    names = sorted(set(y))
+    index = np.array([names.index(label) for label in y])
+    return index, np.bincount(index, minlength=len(names))
+
+
+def _verify_subset_train(small, kwargs) -> None:
+    full, n = kwargs["self"], int(kwargs["n"])
+    assert small.sizes == (n, *full.sizes[1:])
+    assert small.X_val is full.X_val and small.X_test is full.X_test
+    # every kept row is a row of the full training set, each used once, labels kept with it
+    rows = {tuple(x.tolist()) + (int(t),): i for i, (x, t) in enumerate(zip(full.X_train, full.y_train))}
+    kept = [rows[tuple(x.tolist()) + (int(t),)] for x, t in zip(small.X_train, small.y_train)]
+    assert kept == sorted(set(kept))
+    counts = np.bincount(full.y_train.numpy(), minlength=2)
+    small_counts = np.bincount(small.y_train.numpy(), minlength=2)
+    assert np.all(np.abs(small_counts - n * counts / counts.sum()) < 1)
+
+
+def _subset_train_kwargs() -> dict:
+    X = torch.arange(20, dtype=torch.float32).reshape(10, 2)
+    y = torch.tensor([0, 1, 0, 1, 0, 0, 1, 0, 1, 0])
+    splits = data.DataSplits("toy", X, y, X[:3], y[:3], X[:3], y[:3], ("a", "b"), ("neg", "pos"))
+    return dict(self=splits, n=6, seed=0)
+
+
+def _problem_kwargs() -> dict:
+    X_train = np.array([[1.0, -0.5], [0.25, 2.0], [-1.0, 0.0], [3.0, 1.0]])
+    X_test = np.array([[0.5, 0.5], [-2.0, 1.0], [1.5, -1.0]])
+    w = np.array([2.0, -1.0])
+    return dict(X_train=X_train, y_train=X_train @ w + 0.1, X_test=X_test, y_test=X_test @ w - 0.1,
+                true_weights=w, noise_std=0.5)
+
+
+def _verify_problem(problem, kwargs) -> None:
+    for name in ("X_train", "y_train", "X_test", "y_test", "true_weights"):
+        field = getattr(problem, name)
+        expected = np.asarray(kwargs[name].numpy() if isinstance(kwargs[name], torch.Tensor) else kwargs[name])
+        assert isinstance(field, np.ndarray) and field.dtype == np.float64
+        np.testing.assert_array_equal(field, expected.astype(np.float64))
+    n, d = problem.X_train.shape
+    assert problem.y_train.shape == (n,) and problem.true_weights.shape == (d,)
+    assert problem.X_test.shape[1] == d and problem.y_test.shape == (len(problem.X_test),)
+    assert problem.noise_std == float(kwargs["noise_std"]) >= 0
+
+
+# --- splitting ------------------------------------------------------------------------------
+
+
+def _verify_split_indices(parts, kwargs) -> None:
+    fractions = [float(f) for f in kwargs["fractions"]]
+    index, counts = _classes(kwargs["y"])
+    assert len(parts) == len(fractions)
+    joined = np.concatenate(parts)
+    np.testing.assert_array_equal(np.sort(joined), np.arange(len(index)))  # disjoint and covering
+    for part, fraction in zip(parts, fractions):
+        assert len(part) > 0 and np.all(np.diff(part) > 0)
+        per_class = np.bincount(index[part], minlength=len(counts))
+        assert np.all(np.abs(per_class - fraction * counts) <= 1 + 1e-9)
+
+
+def _verify_subsample(chosen, kwargs) -> None:
+    index, counts = _classes(kwargs["y"])
+    n = int(kwargs["n"])
+    assert chosen.shape == (n,) and np.all(np.diff(chosen) > 0) and 0 <= chosen.min() and chosen.max() < len(index)
+    per_class = np.bincount(index[chosen], minlength=len(counts))
+    assert np.all(np.abs(per_class - n * counts / counts.sum()) < 1)
+    if n > 1:  # nested: the subsample of size n - 1 is inside it
+        smaller = data.stratified_subsample_indices(kwargs["y"], n - 1, kwargs.get("seed", 0))
+        assert set(smaller.tolist()) <= set(chosen.tolist())
+
+
+def _train_val_kwargs() -> dict:
+    return dict(X=np.arange(24.0).reshape(12, 2) / 4, y=_labels(), val_fraction=0.25, rng=np.random.default_rng(0))
+
+
+def _verify_train_val_split(result, kwargs) -> None:
+    X_tr, y_tr, X_va, y_va = result
+    X, y = kwargs["X"], np.asarray(kwargs["y"])
+    pairs = Counter((row.tobytes(), label) for row, label in zip(X, y.tolist()))
+    parts = ((X_tr, y_tr), (X_va, y_va))
+    out = Counter((row.tobytes(), label) for part, labels in parts for row, label in zip(part, labels.tolist()))
+    assert out == pairs  # pairs kept together, every example in exactly one part
+    assert X_tr.dtype == X.dtype and X_tr.shape[1:] == X.shape[1:]
+    f = float(kwargs["val_fraction"])
+    for label, count in Counter(y.tolist()).items():
+        assert y_va.tolist().count(label) == round(f * count)
+
+
+# --- loaders and generators -----------------------------------------------------------------
+
+
+def _check_stratified(splits: data.DataSplits, fractions) -> None:
+    labels = torch.cat([splits.y_train, splits.y_val, splits.y_test]).numpy()
+    counts = np.bincount(labels, minlength=splits.n_classes)
+    for y, fraction in zip((splits.y_train, splits.y_val, splits.y_test), fractions):
+        per_class = np.bincount(y.numpy(), minlength=splits.n_classes)
+        assert np.all(np.abs(per_class - float(fraction) * counts) <= 1 + 1e-9)
+
+
+def _verify_loader(n_examples: int, n_features: int, n_classes: int):
+    def verify(splits, kwargs) -> None:
+        assert isinstance(splits, data.DataSplits) and splits.n_features == n_features
+        assert sum(splits.sizes) == n_examples and splits.n_classes == n_classes
+        _check_stratified(splits, kwargs.get("fractions", data.DEFAULT_FRACTIONS))
+        X = splits.X_train.double()
+        if kwargs.get("standardize", True):
+            std = X.std(dim=0, unbiased=False)
+            assert torch.allclose(X.mean(dim=0), torch.zeros(n_features, dtype=torch.float64), atol=1e-5)
+            assert torch.all((torch.abs(std - 1) < 1e-4) | (std < 1e-6))  # constant pixels are only centred
+        else:
+            assert float(X.min()) >= 0
+
+    return verify
+
+
+def _verify_gap_function(result, kwargs) -> None:
+    x = kwargs["x"]
+    is_tensor = isinstance(x, torch.Tensor)
+    assert isinstance(result, torch.Tensor) == is_tensor
+    x = np.asarray(x.detach().numpy() if is_tensor else x, dtype=np.longdouble)
+    expected = 2 * np.sin(x) * np.cos(x) + np.longdouble(0.3) * x  # sin 2x without doubling x
+    got = np.asarray(result.detach().double().numpy() if is_tensor else result, dtype=np.longdouble)
+    assert got.shape == x.shape
+    np.testing.assert_allclose(got.astype(float), expected.astype(float), rtol=1e-9, atol=1e-12)
+
+
+def _in_gap_intervals(x: np.ndarray) -> bool:
+    (a, b), (c, d) = data.GAP_REGRESSION_INTERVALS
+    return bool(np.all(((a <= x) & (x <= b)) | ((c <= x) & (x <= d))))
+
+
+def _verify_gap_regression(splits, kwargs) -> None:
+    sigma = float(kwargs["noise_std"])
+    assert splits.sizes == (kwargs["n_train"], kwargs["n_val"], kwargs["n_test"]) and not splits.is_classification
+    for split in ("train", "val", "test"):
+        x = getattr(splits, f"X_{split}").double().numpy()
+        y = getattr(splits, f"y_{split}").double().numpy()
+        assert x.shape == y.shape == (len(x), 1)
+        if split != "test" or not kwargs["test_covers_gap"]:
+            assert _in_gap_intervals(x) and int(np.sum(x < 0)) == (len(x) + 1) // 2
+        else:
+            assert np.all(np.abs(x) <= 3)
+        truth = np.sin(2 * x) + 0.3 * x
+        assert np.all(np.abs(y - truth) <= 10 * sigma * (1 + 1e-6) + 1e-5)  # ten sigma: never, by chance
+
+
+def _verify_classes(splits, kwargs, n_classes: int) -> None:
+    n = int(kwargs["n_samples"])
+    assert sum(splits.sizes) == n and splits.n_classes == n_classes and splits.n_features == 2
+    labels = torch.cat([splits.y_train, splits.y_val, splits.y_test]).numpy()
+    counts = np.bincount(labels, minlength=n_classes)
+    assert counts.max() - counts.min() <= 1
+    _check_stratified(splits, kwargs["fractions"])
+
+
+def _verify_two_moons(splits, kwargs) -> None:
+    _verify_classes(splits, kwargs, 2)
+    sigma = float(kwargs["noise_std"])
+    for split in ("train", "val", "test"):
+        X, y = getattr(splits, f"X_{split}").double(), getattr(splits, f"y_{split}")
+        centre = torch.where(y[:, None] == 0, torch.tensor([0.0, 0.0]).double(), torch.tensor([1.0, 0.5]).double())
+        radius = torch.linalg.norm(X - centre, dim=1)
+        assert torch.all(torch.abs(radius - 1) <= 15 * sigma + 1e-5)
+
+
+def _verify_spirals(splits, kwargs) -> None:
+    arms, turns, sigma = int(kwargs["n_arms"]), float(kwargs["turns"]), float(kwargs["noise_std"])
+    _verify_classes(splits, kwargs, arms)
+    for split in ("train", "val", "test"):
+        X, y = getattr(splits, f"X_{split}").double(), getattr(splits, f"y_{split}").double()
+        r = torch.linalg.norm(X, dim=1)
+        assert torch.all((r >= 0.05 - 15 * sigma - 1e-6) & (r <= 1 + 15 * sigma + 1e-6))
+        if sigma == 0 and turns <= 10:  # on the arm's curve: angle 2 pi (turns r + k / K)
+            theta = 2 * math.pi * (turns * r + y / arms)
+            direction = torch.stack([torch.cos(theta), torch.sin(theta)], dim=1)
+            assert torch.allclose(X / r[:, None], direction, atol=1e-4 * (1 + turns))
+
+
+def _verify_sparse_regression(problem, kwargs) -> None:
+    n, d, k = (int(kwargs[name]) for name in ("n_samples", "n_features", "n_informative"))
+    sigma = float(kwargs["noise_std"])
+    assert problem.X_train.shape == (n, d) and problem.X_test.shape == (int(kwargs["n_test"]), d)
+    assert np.count_nonzero(problem.true_weights) == k == len(problem.support)
+    for X, y in ((problem.X_train, problem.y_train), (problem.X_test, problem.y_test)):
+        residual = y - X @ problem.true_weights
+        assert np.all(np.abs(residual) <= 10 * sigma + 1e-9 * (1 + np.abs(y)))
+    assert problem.noise_std == sigma
+
+
+# --- mini-batches ---------------------------------------------------------------------------
+
+
+@functools.wraps(data.iterate_minibatches)
+def _minibatches(*args, **kwargs):
+    return list(data.iterate_minibatches(*args, **kwargs))
+
+
+def _minibatch_kwargs() -> dict:
+    # y is float: values.py cannot build the catalogue of an int64 tensor (its NaN entry)
+    return dict(X=torch.arange(14, dtype=torch.float32).reshape(7, 2), y=torch.tensor([0.0, 1, 0, 1, 1, 0, 1]),
+                batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(0))
+
+
+def _verify_minibatches(batches, kwargs) -> None:
+    X, y, size = kwargs["X"], kwargs["y"], kwargs["batch_size"]
+    n = len(X)
+    if size is None or size >= n:
+        assert len(batches) == 1 and batches[0][0] is X and batches[0][1] is y
+        return
+    assert [len(xb) for xb, _ in batches] == [min(size, n - start) for start in range(0, n, size)]
+    Xb, yb = torch.cat([xb for xb, _ in batches]), torch.cat([t for _, t in batches])
+    # recover the order from the rows (X's rows are distinct in every accepted variant of the valid call)
+    rows = [tuple(r.tolist()) for r in X.reshape(n, -1)]
+    if len(set(rows)) < n:
+        return
+    order = [rows.index(tuple(r.tolist())) for r in Xb.reshape(n, -1)]
+    assert sorted(order) == list(range(n))
+    if not kwargs["shuffle"]:
+        assert order == list(range(n))
+    assert torch.equal(yb, y[order])
+
+
+CASES = [
+    Case(
+        "data.DataSplits",
+        data.DataSplits,
+        _splits_kwargs,
+        _verify_data_splits,
+        fixed={
+            f"y_{split}": "values.py cannot build the catalogue of an int64 tensor (NaN entry); see the regression case"
+            for split in ("train", "val", "test")
+        },
+    ),
+    Case(  # regression targets: the y_* tensors are float32, so their catalogue can be built
+        "data.DataSplits",
+        data.DataSplits,
+        _regression_splits_kwargs,
+        _verify_data_splits,
+        fixed={
+            "class_names": "None selects regression; class_names is mutated in the classification case",
+            **{name: "mutated in the classification case" for name in
+               ("name", "X_train", "X_val", "X_test", "feature_names")},
+        },
+    ),
+    Case(
+        "data.DataSplits.subset_train",
+        data.DataSplits.subset_train,
+        _subset_train_kwargs,
+        _verify_subset_train,
+        fixed={"self": "the DataSplits whose method is called"},
+    ),
+    Case("data.LinearRegressionProblem", data.LinearRegressionProblem, _problem_kwargs, _verify_problem),
+    Case(
+        "data.stratified_split_indices",
+        data.stratified_split_indices,
+        lambda: dict(y=_labels(), fractions=(0.5, 0.25, 0.25), seed=0),
+        _verify_split_indices,
+    ),
+    Case(
+        "data.stratified_subsample_indices",
+        data.stratified_subsample_indices,
+        lambda: dict(y=_labels(), n=5, seed=0),
+        _verify_subsample,
+    ),
+    Case("data.train_val_split", data.train_val_split, _train_val_kwargs, _verify_train_val_split),
+    Case(
+        "data.load_digits_splits",
+        data.load_digits_splits,
+        lambda: dict(seed=0, fractions=(0.6, 0.2, 0.2), standardize=True),
+        _verify_loader(1797, 64, 10),
+        examples=4,
+        time_limit=20,
+    ),
+    Case(
+        "data.load_breast_cancer_splits",
+        data.load_breast_cancer_splits,
+        lambda: dict(seed=0, fractions=(0.6, 0.2, 0.2), standardize=True),
+        _verify_loader(569, 30, 2),
+        examples=4,
+        time_limit=20,
+    ),
+    Case(
+        "data.gap_regression_function",
+        data.gap_regression_function,
+        lambda: dict(x=np.array([-2.0, 0.5, 1.5])),
+        _verify_gap_function,
+    ),
+    Case(
+        "data.make_gap_regression",
+        data.make_gap_regression,
+        lambda: dict(n_train=5, n_val=4, n_test=6, noise_std=0.1, seed=0, test_covers_gap=True),
+        _verify_gap_regression,
+    ),
+    Case(
+        "data.make_two_moons",
+        data.make_two_moons,
+        lambda: dict(n_samples=30, noise_std=0.2, seed=0, fractions=(0.6, 0.2, 0.2)),
+        _verify_two_moons,
+    ),
+    Case(
+        "data.make_spirals",
+        data.make_spirals,
+        lambda: dict(n_samples=30, n_arms=3, noise_std=0.05, turns=1.0, seed=0, fractions=(0.6, 0.2, 0.2)),
+        _verify_spirals,
+    ),
+    Case(
+        "data.make_sparse_linear_regression",
+        data.make_sparse_linear_regression,
+        lambda: dict(n_samples=6, n_features=8, n_informative=3, noise_std=0.5, n_test=5, seed=0),
+        _verify_sparse_regression,
+    ),
+    Case("data.iterate_minibatches", _minibatches, _minibatch_kwargs, _verify_minibatches),
+]

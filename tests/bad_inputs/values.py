@@ -177,6 +177,8 @@ def _bool_array_variants(v: np.ndarray) -> list[BadInput]:
 
 def _tensor_variants(v: torch.Tensor) -> list[BadInput]:
     v = v.detach()
+    if not v.is_floating_point():
+        return _integer_tensor_variants(v)
     huge, tiny = (1e200, 1e-200) if v.dtype == torch.float64 else (1e30, 1e-30)
     rounded = v.round()
     out = [
@@ -206,6 +208,33 @@ def _tensor_variants(v: torch.Tensor) -> list[BadInput]:
     if v.ndim >= 2:
         out.append(BadInput("flattened", v.reshape(-1).clone()))
         out.append(BadInput("one more column", torch.cat([v, v[:, :1]], dim=1)))
+    if v.ndim == 1 and v.numel() > 1:
+        out.append(BadInput("column vector", v[:, None].clone()))
+    return out
+
+
+def _integer_tensor_variants(v: torch.Tensor) -> list[BadInput]:
+    """Variants of an integer tensor (class labels, counts): another dtype means something else, so no equivalents."""
+    floating = v.double()
+    out = [
+        BadInput("numpy array", v.numpy().copy()),
+        BadInput("list", v.tolist()),
+        BadInput("float64", floating),
+        BadInput("int8 holding -128", _with_first_tensor(v.clamp(-127, 127).to(torch.int8), -128)),
+        BadInput("int32", v.to(torch.int32)),
+        BadInput("bool", v != 0),
+        BadInput("complex", floating.to(torch.complex64) + 1j),
+        BadInput("NaN entry (float)", _with_first_tensor(floating, math.nan)),
+        BadInput("+inf entry (float)", _with_first_tensor(floating, math.inf)),
+        BadInput("huge entry 2**62", _with_first_tensor(v.long(), 2**62)),
+        BadInput("negative entry -1", _with_first_tensor(v.long(), -1)),
+        BadInput("shifted by 100", v + 100),
+        BadInput("all zeros", torch.zeros_like(v)),
+        BadInput("empty", torch.empty((0,) + tuple(v.shape[1:]), dtype=v.dtype)),
+        BadInput("one more dimension", v[None].clone()),
+        BadInput("0-d", v.reshape(-1)[0].clone() if v.numel() else torch.tensor(0)),
+        BadInput("one more entry", torch.cat([v, v[:1]]) if v.ndim and v.shape[0] else torch.zeros(1, dtype=v.dtype)),
+    ]
     if v.ndim == 1 and v.numel() > 1:
         out.append(BadInput("column vector", v[:, None].clone()))
     return out
