@@ -464,6 +464,20 @@ def _check_target_shape(outputs: Any, y: torch.Tensor, names: tuple[str, str]) -
         )
 
 
+def _check_label_range(outputs: Any, y: torch.Tensor, names: tuple[str, str]) -> None:
+    """Class labels must index the model's class scores: 0 <= label < outputs.shape[1]."""
+    if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2 or not len(y):
+        return
+    classes = outputs.shape[1]
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
+        raise ValueError(
+            f"{names[1]} holds the class label {bad}, but model({names[0]}) gives scores for {classes} classes "
+            f"(labels 0..{classes - 1})"
+        )
+
+
 @torch.no_grad()
 def _measure(
     model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFunction, names: tuple[str, str] = ("X", "y")
@@ -474,7 +488,9 @@ def _measure(
     for start in range(0, len(X), EVALUATION_CHUNK):
         xb, yb = X[start : start + EVALUATION_CHUNK], y[start : start + EVALUATION_CHUNK]
         outputs = _call_model(model, xb, names[0])
-        if not classification:
+        if classification:
+            _check_label_range(outputs, yb, names)
+        else:
             _check_target_shape(outputs, yb, names)
         total_loss += _call_loss(loss_fn, outputs, yb, names[1]) * len(xb)
         if classification:
@@ -649,7 +665,9 @@ def _train_one_epoch(
     for xb, yb in _minibatches(X, y, batch_size, True, generator):
         optimizer.zero_grad(set_to_none=True)
         outputs = _call_model(model, xb, "data.X_train")
-        if not _is_classification(yb):
+        if _is_classification(yb):
+            _check_label_range(outputs, yb, ("data.X_train", "data.y_train"))
+        else:
             _check_target_shape(outputs, yb, ("data.X_train", "data.y_train"))
         loss = _call_loss(loss_fn, outputs, yb, "data.y_train")
         if not loss.requires_grad:

@@ -678,7 +678,7 @@ def test_evaluate_reports_a_diverged_model_instead_of_a_nan_loss(moons):
         (lambda d: torch.full_like(d.X_val, math.nan), lambda d: d.y_val, ValueError, "X must be finite"),
         (lambda d: d.X_val, lambda d: d.y_val.to(torch.complex64), TypeError, "y must hold real numbers"),
         (lambda d: d.X_val, lambda d: d.y_val.double(), ValueError, r"y of shape \(60,\) does not match model\(X\) of shape \(60, 2\)"),
-        (lambda d: d.X_val, lambda d: d.y_val - 200, ValueError, r"loss_fn\(outputs, y\) raised IndexError"),
+        (lambda d: d.X_val, lambda d: d.y_val - 200, ValueError, r"y holds the class label -200, but model\(X\) gives scores for 2 classes"),
     ],
 )
 def test_evaluate_checks_x_and_y_by_name(moons, X, y, error, message):
@@ -730,3 +730,10 @@ def test_fit_checks_the_feature_dtype_against_the_model(moons):
     data = SimpleNamespace(X_train=moons.X_train.double(), y_train=moons.y_train, X_val=moons.X_val, y_val=moons.y_val)
     with pytest.raises(TypeError, match="data.X_train must have the dtype of the model's parameters"):
         _fit(_mlp(), data, 1)
+
+
+def test_labels_out_of_range_for_the_outputs_are_named_before_the_loss() -> None:
+    X, model = torch.randn(8, 4), nn.Linear(4, 3)
+    for labels, bad in (([0, 1, 2, 5, 0, 1, 2, 1], 5), ([0, -1, 2, 1, 0, 1, 2, 1], -1)):
+        with pytest.raises(ValueError, match=rf"y holds the class label {bad}, but model\(X\) gives scores for 3 classes \(labels 0..2\)"):
+            evaluate(model, X, torch.tensor(labels), nn.CrossEntropyLoss())
