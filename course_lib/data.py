@@ -1,19 +1,19 @@
-"""Data for the book's experiments: stratified splits, small real data sets, synthetic generators.
+"""Data for the book's experiments: the split container, stratified splits, the real data sets.
 
 Everything here is deterministic given a seed and needs no network: the real
-data sets are the ones bundled inside scikit-learn (handwritten ``digits`` and
-the Wisconsin ``breast_cancer`` set), the rest is generated.
+data sets are MNIST-1D (generated procedurally by the ``mnist1d`` package) and
+the ones bundled inside scikit-learn (handwritten ``digits`` and the Wisconsin
+``breast_cancer`` set); the synthetic problems live in
+:mod:`course_lib.synthetic`.
 
 * :class:`DataSplits` holds train / validation / test tensors ready for
   :func:`course_lib.train.fit`; :meth:`DataSplits.subset_train` shrinks the
   training set (the "what if we had less data" experiments).
 * :func:`stratified_split_indices` and :func:`train_val_split` split a data set
   so that every class keeps its share in every part.
-* :func:`load_digits_splits`, :func:`load_breast_cancer_splits` wrap the real
+* :func:`load_mnist1d_splits` (the book's benchmark, MNIST-1D, generated locally),
+  :func:`load_digits_splits` and :func:`load_breast_cancer_splits` wrap the real
   data sets, standardised with training-set statistics only.
-* :func:`make_gap_regression`, :func:`make_two_moons`, :func:`make_spirals` and
-  :func:`make_sparse_linear_regression` generate the synthetic problems of the
-  later chapters.
 * :func:`iterate_minibatches` yields reproducibly shuffled mini-batches.
 
 Why the standardisation statistics come from the training split only: the
@@ -38,31 +38,23 @@ from course_lib._validation import (
     check_bool,
     check_int,
     check_ndarray,
-    check_non_negative,
     check_real,
     describe_value,
-    real_array,
-    real_tensor,
-    record_array,
-    set_record_fields,
 )
 
 __all__ = [
     "DataSplits",
-    "LinearRegressionProblem",
     "stratified_split_indices",
     "stratified_subsample_indices",
     "train_val_split",
     "load_digits_splits",
     "load_breast_cancer_splits",
-    "GAP_REGRESSION_INTERVALS",
+    "load_mnist1d_splits",
+    "MNIST1D_TRAIN_SIZE",
+    "MNIST1D_TEST_SIZE",
+    "MNIST1D_LENGTH",
+    "MNIST1D_CLASSES",
     "MAX_VALUES",
-    "MAX_NOISE_STD",
-    "gap_regression_function",
-    "make_gap_regression",
-    "make_two_moons",
-    "make_spirals",
-    "make_sparse_linear_regression",
     "iterate_minibatches",
 ]
 
@@ -71,8 +63,6 @@ _FRACTION_SUM_TOLERANCE = 1e-9
 _SPLIT_NAMES = ("train", "val", "test")
 #: Most values one generated array may hold (80 MB of float64): a larger size is a ValueError, not an allocation.
 MAX_VALUES = 10**7
-#: Largest ``noise_std`` of the generators: Gaussian noise beyond it would overflow float32 features.
-MAX_NOISE_STD = 1e30
 
 
 # ---------------------------------------------------------------------------
@@ -251,13 +241,6 @@ def _check_size(name: str, value: Any, minimum: int = 1) -> int:
     if value > MAX_VALUES:
         raise ValueError(f"{name} must be at most {MAX_VALUES:,} (data sets here fit in memory), got {value!r}")
     return value
-
-
-def _check_noise_std(noise_std: Any) -> float:
-    noise_std = check_non_negative("noise_std", noise_std)
-    if noise_std > MAX_NOISE_STD:
-        raise ValueError(f"noise_std must be at most {MAX_NOISE_STD:g} (float32 features), got {noise_std!r}")
-    return noise_std
 
 
 def _check_seed(seed: Any) -> int:
@@ -569,341 +552,102 @@ def load_breast_cancer_splits(
     )
 
 
-# ---------------------------------------------------------------------------
-# Synthetic problems
-# ---------------------------------------------------------------------------
-
-#: The two input intervals of :func:`make_gap_regression`; (-1, 1) between them is the gap.
-GAP_REGRESSION_INTERVALS: tuple[tuple[float, float], tuple[float, float]] = ((-3.0, -1.0), (1.0, 3.0))
+#: The official MNIST-1D partition: training and test signals, signal length, classes.
+MNIST1D_TRAIN_SIZE, MNIST1D_TEST_SIZE, MNIST1D_LENGTH, MNIST1D_CLASSES = 4000, 1000, 40, 10
+_mnist1d_cache: dict[str, np.ndarray] = {}
 
 
-def gap_regression_function(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    r"""The noiseless target of :func:`make_gap_regression`: :math:`f(x) = \sin(2x) + 0.3\,x`.
+def _mnist1d_arrays() -> dict[str, np.ndarray]:
+    """The official MNIST-1D arrays (read-only), generated once per process; global random state untouched.
 
-    Works elementwise on a NumPy array or a tensor (returning the same kind),
-    e.g. to draw the truth on a grid that crosses the gap. Input follows the
-    one dtype rule (:func:`course_lib._validation.real_array` /
-    ``real_tensor``): integers are computed in float64, and ``None``, bool,
-    complex or string input is a ``TypeError`` naming ``x``; NaN or infinite
-    entries are a ``ValueError``. Where :math:`2x` would overflow (the top of
-    the float range) :math:`\sin 2x` is computed as :math:`2 \sin x \cos x`.
+    ``mnist1d.data.make_dataset`` seeds Python's and NumPy's global generators (its
+    reproducibility); the caller's states are saved and given back, so loading the data never
+    changes what ``random`` or ``np.random`` draw next.
+    """
+    if not _mnist1d_cache:
+        import random
+
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        try:
+            dataset = make_dataset(get_dataset_args())
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+        for key in ("x", "y", "x_test", "y_test"):
+            array = np.array(dataset[key])
+            array.flags.writeable = False
+            _mnist1d_cache[key] = array
+    return _mnist1d_cache
+
+
+def load_mnist1d_splits(val_fraction: float = 0.2, seed: int = 0, standardize: bool = True) -> DataSplits:
+    r"""MNIST-1D (Greydanus, 2020): 5,000 one-dimensional "digit" signals of length 40, 10 classes.
+
+    Each signal is one of ten hand-made 12-point templates, padded, randomly
+    translated, scaled, sheared, smoothed, given correlated and white noise and
+    resampled to 40 points (``mnist1d.data.make_dataset`` with the package's
+    default arguments, seed 42; generated here with NumPy and SciPy, nothing is
+    downloaded). Small enough for a laptop CPU, hard enough that models differ:
+    the paper reports test accuracies of about 32% (logistic regression), 68%
+    (MLP), 91% (GRU) and 94% (CNN), and an MLP fits its training set perfectly
+    while generalising poorly — the over-fitting regime regularisation is for.
+
+    Args:
+        val_fraction: share of the 4,000 official training signals held out as a
+            stratified validation split, in (0, 1), leaving both splits at least
+            one signal per class.
+        seed: seed of that split (:func:`stratified_split_indices`); the test
+            split never depends on it.
+        standardize: centre each of the 40 positions and divide by its standard
+            deviation, with statistics of the **training split only**. (The
+            package standardises all 5,000 signals with one global mean and
+            spread, test included; a per-position standardisation with training
+            statistics undoes that affine map exactly, so nothing of the test
+            set leaks into the features.) With ``False`` the package's values are
+            returned as they are.
+
+    Returns:
+        A :class:`DataSplits` named ``"mnist1d"``: the official 1,000 test
+        signals as test, the rest of the official 4,000 training signals as
+        training; float32 features ``t00`` … ``t39``, int64 labels, classes
+        ``"0"`` … ``"9"``.
 
     Example:
-        >>> float(gap_regression_function(0))
-        0.0
+        >>> data = load_mnist1d_splits()
+        >>> data.sizes, data.n_features, data.n_classes
+        ((3200, 800, 1000), 40, 10)
     """
-    if isinstance(x, torch.Tensor):
-        x = real_tensor("x", x)
-        _check_finite_tensor("x", x)
-        big = x.detach().abs() > torch.finfo(x.dtype).max / 2
-        sine = torch.sin(2.0 * torch.where(big, torch.zeros_like(x), x))
-        if bool(big.any()):
-            sine = torch.where(big, 2.0 * torch.sin(x) * torch.cos(x), sine)
-        return sine + 0.3 * x
-    x = real_array("x", x)
-    _check_finite_array("x", x)
-    big = np.abs(x) > np.finfo(x.dtype).max / 2
-    sine = np.sin(2.0 * np.where(big, 0.0, x))
-    if big.any():
-        sine = np.where(big, 2.0 * np.sin(x) * np.cos(x), sine)
-    return sine + 0.3 * x
-
-
-def _sample_gap_inputs(n: int, rng: np.random.Generator) -> np.ndarray:
-    (a_low, a_high), (b_low, b_high) = GAP_REGRESSION_INTERVALS
-    left = rng.permutation(n) < (n + 1) // 2  # half the points on each side, in random order
-    return np.where(left, rng.uniform(a_low, a_high, n), rng.uniform(b_low, b_high, n))
-
-
-def make_gap_regression(
-    n_train: int = 40,
-    n_val: int = 40,
-    n_test: int = 200,
-    noise_std: float = 0.1,
-    seed: int = 0,
-    *,
-    test_covers_gap: bool = True,
-) -> DataSplits:
-    r"""1-D regression with a hole in the inputs, for predictive uncertainty.
-
-    Inputs :math:`x` are uniform on :math:`[-3, -1] \cup [1, 3]`
-    (:data:`GAP_REGRESSION_INTERVALS`, half the points on each side), targets
-    :math:`y = f(x) + \varepsilon` with :math:`f` = :func:`gap_regression_function`
-    and :math:`\varepsilon \sim \mathcal N(0, \sigma^2)`. No training or
-    validation input falls in the gap :math:`(-1, 1)`, so a model has no data
-    there and its uncertainty should grow.
-
-    Args:
-        n_train, n_val, n_test: examples per split (each in ``[1, MAX_VALUES]``).
-        noise_std: :math:`0 \le \sigma \le` :data:`MAX_NOISE_STD`.
-        seed: non-negative int.
-        test_covers_gap: draw the test inputs uniformly on the whole range
-            :math:`[-3, 3]`, gap included (default), to measure how the model
-            fills the gap; with ``False`` they follow the training distribution.
-
-    Returns:
-        A regression :class:`DataSplits` named ``"gap_regression"`` with
-        ``X_*`` and ``y_*`` of shape ``(n, 1)``, float32, so that
-        ``nn.MSELoss()(model(X), y)`` compares matching shapes.
-    """
-    n_train, n_val, n_test = (_check_size(k, v) for k, v in
-                              (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)))
-    noise_std = _check_noise_std(noise_std)
-    rng = np.random.default_rng(_check_seed(seed))
-    test_covers_gap = check_bool("test_covers_gap", test_covers_gap)
-    x_parts = [_sample_gap_inputs(n_train, rng), _sample_gap_inputs(n_val, rng)]
-    low, high = GAP_REGRESSION_INTERVALS[0][0], GAP_REGRESSION_INTERVALS[1][1]
-    x_parts.append(rng.uniform(low, high, n_test) if test_covers_gap else _sample_gap_inputs(n_test, rng))
-    tensors: dict[str, torch.Tensor] = {}
-    for split, x in zip(_SPLIT_NAMES, x_parts):
-        y = gap_regression_function(x) + noise_std * rng.standard_normal(len(x))
-        tensors[f"X_{split}"] = torch.as_tensor(x[:, None], dtype=torch.float32)
-        tensors[f"y_{split}"] = torch.as_tensor(y[:, None], dtype=torch.float32)
-    return DataSplits(name="gap_regression", feature_names=("x",), class_names=None, **tensors)
-
-
-def _class_sizes(n_samples: int, n_classes: int, n_splits: int, classes: str = "classes") -> np.ndarray:
-    """Split ``n_samples`` as evenly as possible over the classes; each needs one member per split.
-
-    ``classes`` names the class count in the error (``"n_arms"`` for the spirals).
-    """
-    if n_samples < n_classes * n_splits:  # checked before allocating: n_classes may be huge
-        count = f"{n_classes} classes" if classes == "classes" else f"{classes} = {n_classes} classes"
+    val_fraction = check_real("val_fraction", val_fraction)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    smallest = min(val_fraction, 1.0 - val_fraction) * MNIST1D_TRAIN_SIZE
+    if smallest < MNIST1D_CLASSES:
         raise ValueError(
-            f"n_samples must be at least {n_classes * n_splits} ({count} x {n_splits} splits), got {n_samples}"
+            f"val_fraction must leave both the training and the validation split at least one signal per class "
+            f"({MNIST1D_CLASSES} of {MNIST1D_TRAIN_SIZE}), got {val_fraction!r}"
         )
-    sizes = np.full(n_classes, n_samples // n_classes)
-    sizes[: n_samples % n_classes] += 1
-    return sizes
-
-
-def _classification_splits(
-    name: str, X: np.ndarray, y: np.ndarray, *, seed: int, fractions: Sequence[float], class_names: Sequence[str]
-) -> DataSplits:
-    return _splits_from_arrays(
-        name, X, y, seed=seed, fractions=fractions, standardize=False,
-        feature_names=("x1", "x2"), class_names=class_names,
-    )
-
-
-def make_two_moons(
-    n_samples: int = 300,
-    noise_std: float = 0.2,
-    seed: int = 0,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
-) -> DataSplits:
-    r"""Two interleaving half circles in the plane, a classic non-linear boundary.
-
-    Class 0 ("upper moon"): :math:`(\cos t, \sin t)`; class 1 ("lower moon"):
-    :math:`(1 - \cos t, \tfrac12 - \sin t)`, with :math:`t \sim U[0, \pi]`,
-    plus isotropic Gaussian noise of standard deviation ``noise_std``. The
-    classes get ``n_samples`` split as evenly as possible, then the examples
-    are split with :func:`stratified_split_indices` (no standardisation).
-
-    ``n_samples`` is at most :data:`MAX_VALUES`, ``noise_std`` in
-    ``[0, MAX_NOISE_STD]``.
-
-    Returns:
-        A :class:`DataSplits` named ``"two_moons"`` with two features.
-    """
-    n_samples = _check_size("n_samples", n_samples)
-    noise_std = _check_noise_std(noise_std)
     seed = _check_seed(seed)
-    sizes = _class_sizes(n_samples, 2, len(_check_three_fractions(fractions)))
-    rng = np.random.default_rng(seed)
-    t_upper, t_lower = rng.uniform(0.0, np.pi, sizes[0]), rng.uniform(0.0, np.pi, sizes[1])
-    upper = np.column_stack([np.cos(t_upper), np.sin(t_upper)])
-    lower = np.column_stack([1.0 - np.cos(t_lower), 0.5 - np.sin(t_lower)])
-    X = np.concatenate([upper, lower]) + noise_std * rng.standard_normal((n_samples, 2))
-    y = np.repeat([0, 1], sizes)
-    return _classification_splits(
-        "two_moons", X, y, seed=seed, fractions=fractions, class_names=("upper moon", "lower moon")
+    standardize = check_bool("standardize", standardize)
+    arrays = _mnist1d_arrays()
+    train_idx, val_idx = stratified_split_indices(arrays["y"], (1.0 - val_fraction, val_fraction), seed)
+    X_parts = [arrays["x"][train_idx], arrays["x"][val_idx], arrays["x_test"]]
+    y_parts = [arrays["y"][train_idx], arrays["y"][val_idx], arrays["y_test"]]
+    X_parts = [part.astype(np.float64) for part in X_parts]  # copies: the cached arrays stay read-only
+    y_parts = [part.astype(np.int64) for part in y_parts]
+    if standardize:
+        X_parts = _standardize(X_parts)
+    tensors: dict[str, torch.Tensor] = {}
+    for split, X_part, y_part in zip(_SPLIT_NAMES, X_parts, y_parts):
+        tensors[f"X_{split}"] = torch.as_tensor(X_part, dtype=torch.float32)
+        tensors[f"y_{split}"] = torch.as_tensor(y_part, dtype=torch.int64)
+    return DataSplits(
+        name="mnist1d",
+        feature_names=tuple(f"t{i:02d}" for i in range(MNIST1D_LENGTH)),
+        class_names=tuple(str(c) for c in range(MNIST1D_CLASSES)),
+        **tensors,
     )
-
-
-def make_spirals(
-    n_samples: int = 300,
-    n_arms: int = 2,
-    noise_std: float = 0.05,
-    turns: float = 1.0,
-    seed: int = 0,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
-) -> DataSplits:
-    r"""Interleaved spiral arms in the plane, one class per arm.
-
-    Arm :math:`k` of :math:`K` is the curve
-    :math:`r\,(\cos\theta, \sin\theta)` with :math:`r = t`,
-    :math:`\theta = 2\pi(\text{turns}\cdot t + k/K)`, :math:`t \sim U[0.05, 1]`,
-    plus isotropic Gaussian noise of standard deviation ``noise_std``. Adjacent
-    arms are :math:`1/(K\cdot\text{turns})` apart along a ray, so the problem
-    gets harder with more arms, more turns or more noise.
-
-    Args:
-        n_samples: total points, shared as evenly as possible by the arms
-            (at most :data:`MAX_VALUES`, at least three per arm).
-        n_arms: number of arms = classes (>= 2).
-        noise_std: noise standard deviation, in ``[0, MAX_NOISE_STD]``.
-        turns: revolutions of each arm (> 0, with a finite angle
-            :math:`2\pi(\text{turns} + 1)`).
-        seed, fractions: as in :func:`make_two_moons`.
-
-    Returns:
-        A :class:`DataSplits` named ``"spirals"`` with classes ``"arm 0"``, ….
-    """
-    n_samples = _check_size("n_samples", n_samples)
-    n_arms = check_int("n_arms", n_arms, minimum=2)
-    noise_std = _check_noise_std(noise_std)
-    turns = check_non_negative("turns", turns)
-    if turns == 0:
-        raise ValueError(f"turns must be a finite number > 0, got {turns!r}")
-    if not math.isfinite(2.0 * math.pi * (turns + 1.0)):
-        raise ValueError(f"turns must be small enough that the angle 2*pi*(turns + 1) is finite, got {turns!r}")
-    seed = _check_seed(seed)
-    sizes = _class_sizes(n_samples, n_arms, len(_check_three_fractions(fractions)), "n_arms")
-    rng = np.random.default_rng(seed)
-    y = np.repeat(np.arange(n_arms), sizes)
-    t = rng.uniform(0.05, 1.0, n_samples)
-    theta = 2.0 * np.pi * (turns * t + y / n_arms)
-    X = t[:, None] * np.column_stack([np.cos(theta), np.sin(theta)])
-    X += noise_std * rng.standard_normal((n_samples, 2))
-    return _classification_splits(
-        "spirals", X, y, seed=seed, fractions=fractions, class_names=[f"arm {k}" for k in range(n_arms)]
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class LinearRegressionProblem:
-    r"""A linear regression problem with known true weights (NumPy, float64).
-
-    ``y = X @ true_weights + noise``, with i.i.d. standard-normal features and
-    noise :math:`\mathcal N(0, \sigma^2)`.
-
-    Attributes:
-        X_train: ``(n, d)`` training features. y_train: ``(n,)`` targets.
-        X_test: ``(n_test, d)``; y_test: ``(n_test,)``, from the same model.
-        true_weights: ``(d,)`` weights that generated the data.
-        noise_std: :math:`\sigma`; :math:`\sigma^2` is the smallest expected
-            test mean squared error any predictor can reach.
-
-    The constructor checks the fields: finite real arrays of matching shapes
-    (``(n, d)``, ``(n,)``, ``(n_test, d)``, ``(n_test,)``, ``(d,)``) and
-    ``noise_std >= 0``; a wrong field is a ``TypeError``/``ValueError`` naming it
-    (and, for a shape that does not match, the field it is measured against).
-    """
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    true_weights: np.ndarray
-    noise_std: float
-
-    def __post_init__(self) -> None:
-        X_train = record_array("X_train", self.X_train, (None, None))
-        n, d = X_train.shape
-        X_test = _matching_array("X_test", self.X_test, (None, d), "X_train has {} columns")
-        checked = {
-            "X_train": X_train,
-            "y_train": _matching_array("y_train", self.y_train, (n,), "X_train has {} rows"),
-            "X_test": X_test,
-            "y_test": _matching_array("y_test", self.y_test, (X_test.shape[0],), "X_test has {} rows"),
-            "true_weights": _matching_array("true_weights", self.true_weights, (d,), "X_train has {} columns"),
-            "noise_std": check_non_negative("noise_std", self.noise_std),
-        }
-        for name, value in checked.items():
-            if name != "noise_std":
-                _check_finite_array(name, value)
-        set_record_fields(self, checked)
-
-    @property
-    def n_samples(self) -> int:
-        """Training examples ``n``."""
-        return int(self.X_train.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        """Features ``d``."""
-        return int(self.X_train.shape[1])
-
-    @property
-    def support(self) -> np.ndarray:
-        """Indices of the non-zero true weights, ascending."""
-        return np.flatnonzero(self.true_weights)
-
-    def __repr__(self) -> str:
-        return (
-            f"LinearRegressionProblem(n_samples={self.n_samples}, n_features={self.n_features}, "
-            f"n_informative={len(self.support)}, n_test={len(self.y_test)}, noise_std={self.noise_std})"
-        )
-
-
-def _matching_array(name: str, value: Any, shape: tuple[int | None, ...], reference: str) -> np.ndarray:
-    """:func:`record_array` with ``shape``; a length mismatch also names the field it comes from (``reference``)."""
-    array = record_array(name, value, (None,) * len(shape))
-    try:
-        return record_array(name, array, shape)
-    except ValueError as error:
-        given = next(want for want in shape if want is not None)
-        raise ValueError(f"{error}: {reference.format(given)}") from None
-
-
-def make_sparse_linear_regression(
-    n_samples: int = 20,
-    n_features: int = 200,
-    n_informative: int = 10,
-    noise_std: float = 0.5,
-    n_test: int = 1000,
-    seed: int = 0,
-) -> LinearRegressionProblem:
-    r"""High-dimensional linear regression with few examples (default 20 examples, 200 features).
-
-    With :math:`n \ll d` least squares has infinitely many exact fits of the
-    training data, and regularization chooses among them: the weight-decay
-    chapter's test-error-vs-:math:`\lambda` experiment.
-
-    The true weight vector has ``n_informative`` non-zero entries at random
-    positions, drawn from :math:`\mathcal N(0, 1)`; features are i.i.d.
-    :math:`\mathcal N(0, 1)`; :math:`y = Xw^\star + \varepsilon`,
-    :math:`\varepsilon \sim \mathcal N(0, \sigma^2)`.
-
-    Args:
-        n_samples: training examples ``n`` (>= 1).
-        n_features: features ``d`` (>= 1).
-        n_informative: non-zero true weights, ``0 <= n_informative <= n_features``.
-        noise_std: :math:`0 \le \sigma \le` :data:`MAX_NOISE_STD`.
-        n_test: test examples (>= 1), from the same model.
-        seed: non-negative int.
-
-    ``n_samples * n_features`` and ``n_test * n_features`` are at most
-    :data:`MAX_VALUES` (a larger request is a ``ValueError``, not an allocation).
-
-    Returns:
-        A :class:`LinearRegressionProblem` (NumPy float64 arrays).
-    """
-    n_samples = _check_size("n_samples", n_samples)
-    n_features = _check_size("n_features", n_features)
-    n_informative = check_int("n_informative", n_informative, minimum=0)
-    if n_informative > n_features:
-        raise ValueError(f"n_informative must be at most n_features = {n_features}, got {n_informative}")
-    noise_std = _check_noise_std(noise_std)
-    n_test = _check_size("n_test", n_test)
-    for rows, count in (("n_samples", n_samples), ("n_test", n_test)):
-        if count * n_features > MAX_VALUES:
-            raise ValueError(
-                f"{rows} * n_features must be at most {MAX_VALUES:,} values, got {count} * {n_features}"
-            )
-    rng = np.random.default_rng(_check_seed(seed))
-    weights = np.zeros(n_features)
-    support = rng.choice(n_features, size=n_informative, replace=False)
-    weights[support] = rng.standard_normal(n_informative)
-
-    def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
-        X = rng.standard_normal((n, n_features))
-        return X, X @ weights + noise_std * rng.standard_normal(n)
-
-    X_train, y_train = sample(n_samples)
-    X_test, y_test = sample(n_test)
-    return LinearRegressionProblem(X_train, y_train, X_test, y_test, weights, noise_std)
 
 
 # ---------------------------------------------------------------------------

@@ -11,21 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from course_lib.data import (
-    GAP_REGRESSION_INTERVALS,
     DataSplits,
-    LinearRegressionProblem,
-    gap_regression_function,
     iterate_minibatches,
     load_breast_cancer_splits,
     load_digits_splits,
-    make_gap_regression,
-    make_sparse_linear_regression,
-    make_spirals,
-    make_two_moons,
     stratified_split_indices,
     stratified_subsample_indices,
     train_val_split,
 )
+from course_lib.synthetic import make_gap_regression
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 class_counts = st.lists(st.integers(min_value=3, max_value=60), min_size=1, max_size=8)
@@ -327,115 +321,6 @@ def test_data_splits_checks_dtypes_and_shapes(digits):
         DataSplits(**{**good, "class_names": None}, **parts)
 
 
-# --- synthetic generators --------------------------------------------------------------
-
-
-def test_gap_regression_has_no_inputs_in_the_gap():
-    data = make_gap_regression(n_train=200, n_val=100, seed=4)
-    (a_low, a_high), (b_low, b_high) = GAP_REGRESSION_INTERVALS
-    for X in (data.X_train, data.X_val):
-        x = X[:, 0]
-        assert X.shape[1] == 1
-        assert not torch.any((x > a_high) & (x < b_low))  # the gap is empty
-        assert torch.all((x >= a_low) & (x <= b_high))
-        assert abs(int((x < 0).sum()) - len(x) / 2) <= 0.5  # half the points on each side
-    assert data.y_train.shape == (200, 1) and data.y_train.dtype == torch.float32
-    assert data.n_classes is None and not data.is_classification
-    x_test = data.X_test[:, 0]
-    assert torch.any((x_test > a_high) & (x_test < b_low))  # the default test set crosses the gap
-    inside = make_gap_regression(test_covers_gap=False).X_test[:, 0]
-    assert not torch.any((inside > a_high) & (inside < b_low))
-
-
-def test_gap_regression_targets_follow_the_true_function():
-    exact = make_gap_regression(noise_std=0.0, seed=1)
-    np.testing.assert_allclose(exact.y_train, gap_regression_function(exact.X_train), atol=1e-6)
-    noisy = make_gap_regression(n_train=2000, noise_std=0.3, seed=1)
-    residual = (noisy.y_train - gap_regression_function(noisy.X_train)).double()
-    assert abs(residual.std().item() - 0.3) < 4 * 0.3 / math.sqrt(2 * 2000)
-    x = np.linspace(-1, 1, 5)
-    np.testing.assert_allclose(gap_regression_function(x), np.sin(2 * x) + 0.3 * x)
-
-
-def test_two_moons_and_spirals_are_balanced_two_feature_classification():
-    moons = make_two_moons(n_samples=301, seed=2)
-    assert moons.n_features == 2 and moons.class_names == ("upper moon", "lower moon")
-    labels = torch.cat([moons.y_train, moons.y_val, moons.y_test])
-    assert torch.bincount(labels).tolist() == [151, 150]
-    spirals = make_spirals(n_samples=300, n_arms=3, seed=2)
-    assert spirals.class_names == ("arm 0", "arm 1", "arm 2") and spirals.sizes == (180, 60, 60)
-    assert torch.bincount(torch.cat([spirals.y_train, spirals.y_val, spirals.y_test])).tolist() == [100] * 3
-
-
-def test_noiseless_spiral_arms_lie_on_their_curves():
-    data = make_spirals(n_samples=90, n_arms=3, noise_std=0.0, turns=1.5, seed=0)
-    X, y = data.X_train.double(), data.y_train.double()
-    r = X.norm(dim=1)
-    theta = 2 * math.pi * (1.5 * r + y / 3)
-    np.testing.assert_allclose(X.numpy(), (r[:, None] * torch.stack([theta.cos(), theta.sin()], 1)).numpy(), atol=1e-5)
-
-
-def test_noiseless_moons_lie_on_their_half_circles():
-    data = make_two_moons(noise_std=0.0)
-    X, y = data.X_train.double(), data.y_train
-    upper, lower = X[y == 0], X[y == 1] - torch.tensor([1.0, 0.5], dtype=torch.float64)
-    np.testing.assert_allclose(upper.norm(dim=1), 1.0, atol=1e-6)
-    np.testing.assert_allclose(lower.norm(dim=1), 1.0, atol=1e-6)
-    assert torch.all(upper[:, 1] >= -1e-6) and torch.all(lower[:, 1] <= 1e-6)
-
-
-@pytest.mark.parametrize(
-    "make", [make_gap_regression, make_two_moons, make_spirals], ids=["gap", "moons", "spirals"]
-)
-def test_generators_are_deterministic_given_the_seed(make):
-    a, b, c = make(seed=5), make(seed=5), make(seed=6)
-    for split in ("train", "val", "test"):
-        assert torch.equal(getattr(a, f"X_{split}"), getattr(b, f"X_{split}"))
-        assert torch.equal(getattr(a, f"y_{split}"), getattr(b, f"y_{split}"))
-    assert not torch.equal(a.X_train, c.X_train)
-
-
-def test_sparse_linear_regression_has_few_examples_and_a_sparse_truth():
-    problem = make_sparse_linear_regression()
-    assert problem.n_samples == 20 and problem.n_features == 200 and problem.n_samples < problem.n_features
-    assert problem.X_train.shape == (20, 200) and problem.y_train.shape == (20,)
-    assert problem.X_test.shape == (1000, 200) and problem.X_train.dtype == np.float64
-    assert len(problem.support) == 10 and np.count_nonzero(problem.true_weights) == 10
-    exact = make_sparse_linear_regression(noise_std=0.0, n_informative=3, seed=9)
-    np.testing.assert_allclose(exact.X_train @ exact.true_weights, exact.y_train)
-    np.testing.assert_allclose(exact.X_test @ exact.true_weights, exact.y_test)
-    noisy = make_sparse_linear_regression(n_test=20_000, noise_std=0.5, seed=1)
-    residual = noisy.y_test - noisy.X_test @ noisy.true_weights
-    assert abs(residual.std() - 0.5) < 4 * 0.5 / math.sqrt(2 * 20_000)
-    again = make_sparse_linear_regression()
-    np.testing.assert_array_equal(again.X_train, problem.X_train)
-    np.testing.assert_array_equal(again.true_weights, problem.true_weights)
-    assert repr(problem).startswith("LinearRegressionProblem(n_samples=20, n_features=200, n_informative=10")
-
-
-@pytest.mark.parametrize(
-    ("call", "error", "message"),
-    [
-        (lambda: make_gap_regression(n_train=0), ValueError, "n_train must be an int >= 1, got 0"),
-        (lambda: make_gap_regression(noise_std=-0.1), ValueError, "noise_std must be a finite number >= 0"),
-        (lambda: make_gap_regression(n_test=2.5), TypeError, "n_test must be an int"),
-        (lambda: make_two_moons(n_samples=5), ValueError, r"n_samples must be at least 6 \(2 classes x 3 splits\)"),
-        (lambda: make_two_moons(noise_std=float("nan")), ValueError, "noise_std must be a finite number"),
-        (lambda: make_two_moons(fractions=(0.5, 0.6, -0.1)), ValueError, "fractions must all be positive"),
-        (lambda: make_spirals(n_arms=1), ValueError, "n_arms must be an int >= 2"),
-        (lambda: make_spirals(turns=0), ValueError, "turns must be a finite number > 0"),
-        (lambda: make_spirals(n_samples=8, n_arms=3), ValueError, "n_samples must be at least 9"),
-        (lambda: make_sparse_linear_regression(n_informative=201), ValueError, "n_informative must be at most"),
-        (lambda: make_sparse_linear_regression(n_samples=0), ValueError, "n_samples must be an int >= 1"),
-        (lambda: make_sparse_linear_regression(noise_std=-1), ValueError, "noise_std must be a finite number >= 0"),
-        (lambda: make_sparse_linear_regression(seed=-3), ValueError, "seed must be an int >= 0"),
-    ],
-)
-def test_generators_reject_bad_arguments_by_name(call, error, message):
-    with pytest.raises(error, match=message):
-        call()
-
-
 # --- mini-batches ------------------------------------------------------------------------
 
 
@@ -476,7 +361,7 @@ def test_minibatches_validate_their_arguments():
         iterate_minibatches(X.numpy(), y, 2)
 
 
-# --- issue 12: hardening ---------------------------------------------------------------------
+# --- hardening: named errors for bad input ---------------------------------------------------------------------
 
 
 def _two_feature_parts() -> dict[str, torch.Tensor]:
@@ -510,62 +395,7 @@ def test_subsample_and_train_val_split_reject_nan_labels():
         stratified_split_indices(y)
 
 
-@pytest.mark.parametrize("x", [None, "1.0", [True, False], np.array([1 + 2j])])
-def test_gap_regression_function_rejects_non_real_input_naming_x(x):
-    with pytest.raises(TypeError, match="x must"):
-        gap_regression_function(x)
-
-
-def test_gap_regression_function_computes_integers_in_float():
-    np.testing.assert_allclose(gap_regression_function(np.array([1], dtype=np.int8)), [math.sin(2.0) + 0.3])
-    result = gap_regression_function(torch.tensor([1]))
-    assert result.dtype == torch.float64 and math.isclose(result.item(), math.sin(2.0) + 0.3)
-
-
-# --- the LinearRegressionProblem record ---------------------------------------
-
-
-def _problem_fields(problem):
-    return [problem.X_train, problem.y_train, problem.X_test, problem.y_test, problem.true_weights, problem.noise_std]
-
-
-def test_linear_regression_problem_built_from_valid_fields_keeps_them():
-    problem = make_sparse_linear_regression(n_samples=5, n_features=7, n_informative=2, n_test=3, seed=2)
-    again = LinearRegressionProblem(*_problem_fields(problem))
-    assert all(a is b for a, b in zip(_problem_fields(again), _problem_fields(problem)))  # no copies
-    assert repr(again) == repr(problem) == (
-        "LinearRegressionProblem(n_samples=5, n_features=7, n_informative=2, n_test=3, noise_std=0.5)"
-    )
-    converted = LinearRegressionProblem([[1, 2]], [3], [[4, 5]], [6], [1, 1], 0)
-    assert converted.X_train.dtype == np.float64 and converted.noise_std == 0.0
-    assert repr(converted) == "LinearRegressionProblem(n_samples=1, n_features=2, n_informative=2, n_test=1, noise_std=0.0)"
-
-
-@pytest.mark.parametrize(
-    ("index", "value", "error", "message"),
-    [
-        (0, None, TypeError, "X_train must be a 2-D real array, got NoneType None"),
-        (1, None, TypeError, "y_train must be a 1-D real array, got NoneType None"),
-        (2, "abc", TypeError, "X_test must be a 2-D real array, got str 'abc'"),
-        (3, np.ones(3, dtype=bool), TypeError, "y_test must be a 1-D real array, got ndarray"),
-        (4, None, TypeError, "true_weights must be a 1-D real array, got NoneType None"),
-        (5, None, TypeError, "noise_std must be a real number, got NoneType None"),
-        (5, -1.0, ValueError, "noise_std must be a finite number >= 0, got -1.0"),
-        (0, np.ones(7), ValueError, r"X_train must be a 2-D real array of shape \(any, any\), got shape \(7,\)"),
-        (1, np.ones(4), ValueError, r"y_train must be a 1-D real array of shape \(5,\), got shape \(4,\)"),
-        (2, np.ones((3, 6)), ValueError, r"X_test must be a 2-D real array of shape \(any, 7\), got shape \(3, 6\)"),
-        (3, np.ones(2), ValueError, r"y_test must be a 1-D real array of shape \(3,\), got shape \(2,\)"),
-        (4, np.ones(6), ValueError, r"true_weights must be a 1-D real array of shape \(7,\), got shape \(6,\)"),
-    ],
-)
-def test_linear_regression_problem_rejects_a_bad_field_by_name(index, value, error, message):
-    fields = _problem_fields(make_sparse_linear_regression(n_samples=5, n_features=7, n_informative=2, n_test=3))
-    fields[index] = value
-    with pytest.raises(error, match=message):
-        LinearRegressionProblem(*fields)
-
-
-# --- issue 12: bad-input hardening found by tests/bad_inputs ---------------------------------
+# --- bad input found by tests/bad_inputs ---------------------------------
 
 
 @pytest.mark.parametrize("entry", [None, 1.5, True])
@@ -625,50 +455,6 @@ def test_boolean_flags_accept_numpy_bools_and_reject_ints():
         iterate_minibatches(X, y, 2, shuffle=1)
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        (lambda: make_gap_regression(n_train=2**63), r"n_train must be at most 10,000,000 .*got 9223372036854775808"),
-        (lambda: make_two_moons(n_samples=10**400), "n_samples must be at most 10,000,000"),
-        (lambda: make_spirals(n_samples=2**63), "n_samples must be at most 10,000,000"),
-        (lambda: make_spirals(n_arms=2**63), r"n_samples must be at least .*\(n_arms = 9223372036854775808 classes"),
-        (lambda: make_sparse_linear_regression(n_features=2**63), "n_features must be at most 10,000,000"),
-        (lambda: make_sparse_linear_regression(n_test=10**6, n_features=100),
-         r"n_test \* n_features must be at most 10,000,000 values, got 1000000 \* 100"),
-    ],
-)
-def test_huge_sizes_are_rejected_before_any_allocation(call, message):
-    with pytest.raises(ValueError, match=message):
-        call()
-
-
-@pytest.mark.parametrize("make", [make_gap_regression, make_two_moons, make_spirals, make_sparse_linear_regression])
-def test_noise_that_would_overflow_is_rejected(make):
-    with pytest.raises(ValueError, match=r"noise_std must be at most 1e\+30 \(float32 features\), got 1e\+300"):
-        make(noise_std=1e300)
-    assert torch.isfinite(make_two_moons(noise_std=1e30).X_train).all()
-
-
-def test_spiral_turns_whose_angle_overflows_are_rejected():
-    with pytest.raises(ValueError, match=r"turns must be small enough that the angle 2\*pi\*\(turns \+ 1\) is finite"):
-        make_spirals(turns=1e308)
-    assert torch.isfinite(make_spirals(turns=1e300).X_train).all()
-
-
-def test_gap_regression_function_rejects_non_finite_input_and_does_not_overflow_at_the_top_of_the_range():
-    with pytest.raises(ValueError, match="x must be finite, got nan at flat index 1"):
-        gap_regression_function(np.array([0.0, np.nan]))
-    with pytest.raises(ValueError, match="x must be finite, got inf at flat index 0"):
-        gap_regression_function(torch.tensor([np.inf, 0.0]))
-    x = np.array([1e308, -1.7e308, 1.0])
-    with np.errstate(all="raise"):
-        result = gap_regression_function(x)
-    np.testing.assert_allclose(result, 2 * np.sin(x) * np.cos(x) + 0.3 * x, rtol=1e-12)
-    assert result[2] == math.sin(2.0) + 0.3  # the usual formula below the top of the range
-    big = gap_regression_function(torch.tensor([3e38, 1.0]))
-    assert big.dtype == torch.float32 and torch.isfinite(big).all()
-
-
 def test_minibatches_reject_non_finite_data():
     X, y = torch.arange(6.0)[:, None], torch.arange(6.0)
     X[2, 0] = math.nan
@@ -678,17 +464,89 @@ def test_minibatches_reject_non_finite_data():
         iterate_minibatches(torch.zeros(6, 1), torch.tensor([-math.inf, 0, 0, 0, 0, 0]), 2)
 
 
-def test_linear_regression_problem_rejects_non_finite_fields_and_names_the_reference_of_a_mismatch():
-    fields = _problem_fields(make_sparse_linear_regression(n_samples=5, n_features=7, n_informative=2, n_test=3))
-    with_nan = [*fields]
-    with_nan[3] = np.array([0.0, np.nan, 1.0])
-    with pytest.raises(ValueError, match="y_test must be finite, got nan at flat index 1"):
-        LinearRegressionProblem(*with_nan)
-    taller = [*fields]
-    taller[0] = np.ones((6, 7))
-    with pytest.raises(ValueError, match=r"y_train must be .* of shape \(6,\), got shape \(5,\): X_train has 6 rows"):
-        LinearRegressionProblem(*taller)
-    wider = [*fields]
-    wider[0] = np.ones((5, 8))
-    with pytest.raises(ValueError, match=r"X_test must be .* \(any, 8\), got shape \(3, 7\): X_train has 8 columns"):
-        LinearRegressionProblem(*wider)
+
+
+# --- MNIST-1D -------------------------------------------------------------------------------
+
+from course_lib.data import MNIST1D_CLASSES, MNIST1D_LENGTH, MNIST1D_TEST_SIZE, MNIST1D_TRAIN_SIZE  # noqa: E402
+from course_lib.data import _mnist1d_arrays, load_mnist1d_splits  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mnist1d() -> DataSplits:
+    return load_mnist1d_splits()
+
+
+def test_mnist1d_has_the_official_sizes_and_balanced_classes(mnist1d):
+    assert mnist1d.name == "mnist1d" and mnist1d.sizes == (3200, 800, MNIST1D_TEST_SIZE)
+    assert mnist1d.n_features == MNIST1D_LENGTH == 40 and mnist1d.n_classes == MNIST1D_CLASSES == 10
+    assert mnist1d.X_train.dtype == torch.float32 and mnist1d.y_train.dtype == torch.int64
+    assert mnist1d.feature_names[0] == "t00" and mnist1d.class_names == tuple("0123456789")
+    counts = torch.bincount(torch.cat([mnist1d.y_train, mnist1d.y_val]), minlength=10)
+    assert counts.sum() == MNIST1D_TRAIN_SIZE and counts.min() >= 350  # about 400 signals per class
+
+
+def test_mnist1d_keeps_the_official_partition_and_a_stratified_validation_split():
+    arrays = _mnist1d_arrays()
+    raw = load_mnist1d_splits(standardize=False)
+    np.testing.assert_array_equal(raw.X_test.numpy(), arrays["x_test"].astype(np.float32))
+    np.testing.assert_array_equal(raw.y_test.numpy(), arrays["y_test"])
+    held = np.concatenate([raw.X_train.numpy(), raw.X_val.numpy()])
+    official = arrays["x"].astype(np.float32)
+    assert sorted(map(bytes, held)) == sorted(map(bytes, official))  # train + val is the official training set
+    train_share = np.bincount(raw.y_train.numpy(), minlength=10) / np.bincount(arrays["y"], minlength=10)
+    np.testing.assert_allclose(train_share, 0.8, atol=0.01)
+
+
+def test_mnist1d_is_standardised_with_training_statistics_only(mnist1d):
+    np.testing.assert_allclose(mnist1d.X_train.double().mean(0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(mnist1d.X_train.double().std(0, correction=0), 1.0, atol=1e-5)
+    assert abs(float(mnist1d.X_test.double().mean())) > 1e-4  # the test set's own statistics were not used
+    raw = load_mnist1d_splits(standardize=False)
+    train = raw.X_train.double().numpy()
+    expected = (raw.X_test.double().numpy() - train.mean(0)) / train.std(0)
+    np.testing.assert_allclose(mnist1d.X_test.numpy(), expected, atol=1e-5)
+
+
+def test_mnist1d_is_deterministic_and_only_the_validation_split_depends_on_the_seed(mnist1d):
+    again, other = load_mnist1d_splits(), load_mnist1d_splits(seed=1)
+    assert torch.equal(again.X_train, mnist1d.X_train) and torch.equal(again.y_val, mnist1d.y_val)
+    assert not torch.equal(other.y_val, mnist1d.y_val)
+    assert torch.equal(load_mnist1d_splits(seed=1, standardize=False).X_test, load_mnist1d_splits(standardize=False).X_test)
+    assert load_mnist1d_splits(val_fraction=0.25).sizes == (3000, 1000, 1000)
+
+
+def test_loading_mnist1d_leaves_the_global_random_state_as_it_was(monkeypatch):
+    import random
+
+    from course_lib import data
+
+    monkeypatch.setattr(data, "_mnist1d_cache", {})  # force a fresh generation
+    random.seed(7)
+    np.random.seed(11)
+    expected = (random.random(), np.random.rand())
+    random.seed(7)
+    np.random.seed(11)
+    load_mnist1d_splits()
+    assert (random.random(), np.random.rand()) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(val_fraction=0.0), ValueError, r"val_fraction must be in \(0, 1\), got 0.0"),
+        (dict(val_fraction=1), ValueError, r"val_fraction must be in \(0, 1\)"),
+        (dict(val_fraction="0.2"), TypeError, "val_fraction must be a real number"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(standardize=1), TypeError, "standardize must be a bool"),
+    ],
+)
+def test_mnist1d_rejects_bad_arguments_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        load_mnist1d_splits(**kwargs)
+
+
+@pytest.mark.parametrize("val_fraction", [5e-324, 1e-3, 1 - 1e-16])
+def test_mnist1d_val_fraction_must_leave_every_class_in_both_splits(val_fraction):
+    with pytest.raises(ValueError, match="val_fraction must leave both the training and the validation split"):
+        load_mnist1d_splits(val_fraction=val_fraction)

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from course_lib.data import DataSplits, make_gap_regression, make_two_moons
+from course_lib.data import DataSplits
+from course_lib.synthetic import make_gap_regression, make_two_moons
 from course_lib.train import PROGRESS_BAR_FORMAT, Evaluation, History, best_epoch, early_stop_epoch, evaluate, fit
 
 # --- early_stop_epoch and best_epoch --------------------------------------------------------

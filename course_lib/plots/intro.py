@@ -134,7 +134,7 @@ def plot_data_splits(
     * one feature, regression targets: ``y`` against ``x``, one marker per
       split (``o`` train, ``^`` validation, ``s`` test); ``true_function``,
       if given, is drawn on a grid over the plotted range (e.g.
-      :func:`course_lib.data.gap_regression_function`);
+      :func:`course_lib.synthetic.gap_regression_function`);
     * two features, class labels: the plane, one colour per class and one
       marker per split.
 

@@ -32,6 +32,7 @@ TOPIC_MODULES = (
     "optim",
     "optimizer_paths",
     "regularizers",
+    "synthetic",
     "train",
 )
 

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from course_lib.data import gap_regression_function, make_gap_regression, make_spirals, make_two_moons
+from course_lib.synthetic import gap_regression_function, make_gap_regression, make_spirals, make_two_moons
 from course_lib.plots import intro as intro_plots
 
 
