@@ -12,11 +12,11 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from course_lib._validation import check_positive
 
-__all__ = ["BookError", "Chapter", "Book", "load_book", "DEFAULT_BOOK_PATH"]
+__all__ = ["BookError", "Chapter", "Book", "load_book", "contents", "DEFAULT_BOOK_PATH"]
 
 DEFAULT_BOOK_PATH = Path(__file__).resolve().parents[1] / "book.toml"
 STATUSES = ("planned", "written")
@@ -174,6 +174,61 @@ def load_book(path: str | Path | None = None) -> Book:
         if duplicates:
             raise BookError(f"{path.name}: duplicate chapter key {key!r}: {duplicates}")
     return Book(title=title, chapters=tuple(chapters), root=root)
+
+
+class ContentsEntry(NamedTuple):
+    """One row of :func:`contents`: a chapter's place in the book, and a link only if it is written."""
+
+    number: int
+    id: str
+    title: str
+    status: str
+    link: str | None
+
+
+def contents(book: Book | None = None, relative_to: str | Path | None = None) -> tuple[ContentsEntry, ...]:
+    """The book's chapters in order with their status, for a table of contents that cannot drift from the manifest.
+
+    ``number`` is the chapter's position in ``book.toml`` (0 for the first), the number
+    the prose uses ("chapter 3"). ``link`` is the path of a **written** chapter's notebook,
+    relative to the folder ``relative_to`` (POSIX separators, ready for a Markdown link),
+    and ``None`` for a planned chapter, whose notebook does not exist yet.
+
+    Args:
+        book: a :class:`Book`; default :func:`load_book` ``()``.
+        relative_to: the folder the links start from (usually the folder of the
+            notebook that shows the table); a relative path is taken relative to
+            ``book.root``; default ``book.root`` itself.
+
+    Raises ``TypeError`` for a ``book`` that is not a :class:`Book` or a ``relative_to``
+    that is not a path, ``ValueError`` for an empty ``relative_to``.
+
+    Example:
+        >>> [(e.number, e.id, e.status, e.link) for e in contents(relative_to="notebooks")][:2]
+        [(0, 'intro', 'written', '00_intro.ipynb'), (1, 'dropout', 'written', '01_dropout.ipynb')]
+    """
+    if book is None:
+        book = load_book()
+    elif not isinstance(book, Book):
+        raise TypeError(f"book must be a Book (from load_book) or None, got {type(book).__name__}")
+    if relative_to is None:
+        start = book.root
+    elif not isinstance(relative_to, (str, os.PathLike)):
+        raise TypeError(f"relative_to must be None, a str or a pathlib.Path, got {type(relative_to).__name__} {relative_to!r}")
+    elif not str(relative_to).strip():
+        raise ValueError(f"relative_to must name a folder, got {relative_to!r}")
+    else:
+        start = book.root / Path(relative_to)
+    return tuple(
+        ContentsEntry(
+            number=number,
+            id=chapter.id,
+            title=chapter.title,
+            status=chapter.status,
+            link=Path(os.path.relpath(chapter.notebook, start)).as_posix() if chapter.written else None,
+        )
+        for number, chapter in enumerate(book.chapters)
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

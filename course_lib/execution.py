@@ -85,6 +85,7 @@ def execute_notebook(path: str | Path, *, write: bool = True, timeout: int = 600
         kernel_name=KERNEL_NAME,
         record_timing=False,
         store_widget_state=False,
+        coalesce_streams=True,  # one stream output per cell and name, however the kernel split the prints
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
     start = time.perf_counter()

@@ -211,3 +211,108 @@ def test_a_chapter_built_from_valid_fields_is_the_one_load_book_returns(book: Bo
 def test_a_chapter_rejects_a_bad_field_by_name(book: Book, fields: dict, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         Chapter(**{**_chapter_fields(book.chapters[0]), **fields})
+
+
+# --- references between chapters follow book.toml's status ----------------------------------
+
+import re  # noqa: E402
+
+_LINK = re.compile(r"\]\(([^)\s]+\.ipynb)(#[^)]*)?\)")
+_CHAPTER_NUMBER = re.compile(r"\b[Cc]hapter (\d+)\b")
+_REFERENCES_HEADING = re.compile(r"^#+ .*(References|Further reading)", re.MULTILINE)
+
+
+def _prose(path: Path) -> list[tuple[int, str]]:
+    """(cell index, markdown text) of a notebook, without its reference list (which cites other books' chapters)."""
+    cells = nbformat.read(path, as_version=4).cells
+    out = []
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            heading = _REFERENCES_HEADING.search(cell.source)
+            out.append((index, cell.source[: heading.start()] if heading else cell.source))
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    return re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+
+
+def _numbered(book: Book) -> dict[int, Chapter]:
+    return {int(chapter.notebook.name[:2]): chapter for chapter in book.chapters}
+
+
+def test_links_to_notebooks_point_at_written_chapters(book: Book) -> None:
+    written = {c.notebook for c in book.written_chapters} | {c.exercises for c in book.written_chapters}
+    bad = []
+    for chapter in book.written_chapters:
+        for path in (chapter.notebook, chapter.exercises):
+            for index, text in _prose(path):
+                for match in _LINK.finditer(text):
+                    target = (path.parent / match.group(1)).resolve()
+                    if target not in written:
+                        bad.append(f"{path.name} cell {index}: link to {match.group(1)}")
+    assert not bad, "links to notebooks that are not written chapters:\n" + "\n".join(bad)
+
+
+def test_planned_chapters_are_mentioned_as_planned(book: Book) -> None:
+    """'chapter N' or 'the next chapter' naming a planned chapter must say so in the same sentence."""
+    numbered, order = _numbered(book), list(book.chapters)
+    bad = []
+    for chapter in book.written_chapters:
+        following = order[order.index(chapter) + 1] if chapter is not order[-1] else None
+        for path in (chapter.notebook, chapter.exercises):
+            for index, text in _prose(path):
+                for sentence in _sentences(text):
+                    planned = "planned" in sentence.lower()
+                    for match in _CHAPTER_NUMBER.finditer(sentence):
+                        target = numbered.get(int(match.group(1)))
+                        if target is None or (not target.written and not planned):
+                            bad.append(f"{path.name} cell {index}: {match.group(0)!r} in {sentence[:90]!r}")
+                    if re.search(r"\bnext chapter\b", sentence, re.IGNORECASE) and following and not following.written and not planned:
+                        bad.append(f"{path.name} cell {index}: 'next chapter' ({following.title}, planned) in {sentence[:90]!r}")
+    assert not bad, "references to chapters that are not written yet:\n" + "\n".join(bad)
+
+
+# --- the table of contents -------------------------------------------------------------------------
+
+from course_lib.book import contents  # noqa: E402
+
+
+def test_contents_lists_every_chapter_in_order_with_its_status(book: Book) -> None:
+    entries = contents(book, relative_to="notebooks")
+    assert [(e.id, e.title, e.status) for e in entries] == [(c.id, c.title, c.status) for c in book.chapters]
+    assert [e.number for e in entries] == list(range(len(book.chapters)))
+    # the number is the one the prose cites and the notebook's file name starts with
+    assert all(int(c.notebook.name[:2]) == e.number for c, e in zip(book.chapters, entries))
+    assert contents() == contents(load_book())
+
+
+def test_contents_links_only_written_chapters_relative_to_the_given_folder(book: Book) -> None:
+    entries = contents(book, relative_to="notebooks")
+    for chapter, entry in zip(book.chapters, entries):
+        if chapter.written:
+            assert entry.link == chapter.notebook.name
+            assert (book.root / "notebooks" / entry.link).resolve() == chapter.notebook.resolve()
+        else:
+            assert entry.link is None
+    assert {e.link for e in entries} - {None}, "no written chapter to link to"
+    from_exercises = {e.id: e.link for e in contents(book, relative_to=book.root / "notebooks" / "exercises")}
+    assert from_exercises["dropout"] == "../" + book.chapter("dropout").notebook.name
+    from_root = {e.id: e.link for e in contents(book)}
+    assert from_root["dropout"] == book.chapter("dropout").notebook.relative_to(book.root).as_posix()
+
+
+def test_contents_of_a_manifest_with_a_planned_chapter(tmp_path: Path) -> None:
+    planned = GOOD_CHAPTER.replace('"written"', '"planned"').replace('"dropout"', '"later"').replace('"Dropout"', '"Later"').replace("01_dropout", "02_later")
+    (first, second) = contents(load_book(write(tmp_path, 'title = "T"\n' + GOOD_CHAPTER + planned)), "notebooks")
+    assert (first.number, first.status, first.link) == (0, "written", "01_dropout.ipynb")
+    assert (second.number, second.id, second.status, second.link) == (1, "later", "planned", None)
+
+
+def test_contents_rejects_bad_arguments_by_name(book: Book) -> None:
+    with pytest.raises(TypeError, match="book must be a Book"):
+        contents("book.toml")
+    with pytest.raises(TypeError, match="relative_to must be None, a str or a pathlib.Path"):
+        contents(book, relative_to=3)
+    with pytest.raises(ValueError, match="relative_to must name a folder"):
+        contents(book, relative_to=" ")

@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import NullFormatter
 
 from course_lib.plots import (BEST_EPOCH_COLOR, UNREGULARIZED_COLOR, _coordinate_name, _labels_and_legend_beside,
                               _new_axes, _real_array)
@@ -229,6 +230,13 @@ def plot_effective_decay(
     return fig
 
 
+def _one_two_five_ticks(low: float, high: float) -> list[float]:
+    """The numbers 1, 2 and 5 times a power of ten that lie in ``[low, high]`` (0 < low <= high), in order."""
+    exponents = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    candidates = (float(f"{m}e{e}") for e in exponents for m in (1, 2, 5))  # exact decimals: 0.02, not 0.0200…04
+    return [tick for tick in candidates if low <= tick <= high]
+
+
 def _check_grid_axis(name: str, values: object, *, allow_zero: bool) -> np.ndarray:
     array = _real_array(name, values)
     too_small = np.any(array < 0) if allow_zero else np.any(array <= 0)
@@ -331,7 +339,9 @@ def plot_hyperparameter_grids(
             is the **largest** λ whose loss is at most ``(1 + best_within)``
             times the row's minimum (:func:`best_strength_per_row`), so near
             ties in a flat row do not make the mark jump.
-        log_color: logarithmic colour scale (finite losses must then be > 0).
+        log_color: logarithmic colour scale (finite losses must then be > 0); the
+            colour bar is labelled at the plain numbers 1, 2, 5 × 10^k in its range
+            (0.2, 0.5, 1, …) when at least two lie there.
         annotate: print each finite value in its cell, just below the centre
             (format ``value_format``; annotations with gid ``value-<label>``).
         colorbar_label: the colour bar's label.
@@ -419,6 +429,10 @@ def plot_hyperparameter_grids(
         ax.set_title(panel_title, fontsize=9)
     colorbar = fig.colorbar(image, ax=list(axes[0]), label=colorbar_label)
     colorbar.ax.set_gid("colorbar")
+    ticks = _one_two_five_ticks(low, high) if log_color else []
+    if len(ticks) >= 2:  # plain 1-2-5 numbers (0.2, 0.5, 1), read like the values in the cells, not 2×10⁻¹
+        colorbar.set_ticks(ticks, labels=[f"{tick:g}" for tick in ticks])
+        colorbar.ax.yaxis.set_minor_formatter(NullFormatter())
     if any(np.any(np.isnan(grid)) for grid in grids.values()):
         fig.legend(handles=[Patch(color=DIVERGED_COLOR, label="diverged")], loc="lower right", fontsize=7)
     fig.suptitle(title)

@@ -5,6 +5,10 @@ against the eval-mode output, exact dropout ensembles against the weight-scaled
 network, per-feature shrinkage, and keep masks over time. The learning curves
 the chapter also shows live in :mod:`course_lib.plots.training`. Sizes, ``ax``
 and the other conventions are those of :mod:`course_lib.plots`.
+
+The chapter's printed tables are here too, as text "figures" of the same
+results: :func:`mode_means_table`, :func:`ensemble_table` and
+:func:`shrinkage_table` (beside :func:`plot_feature_shrinkage`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from course_lib.plots import CROSS_COLOR, _new_axes
 __all__ = [
     "NETWORK_FIGSIZE", "RUNNING_MEAN_FIGSIZE", "ENSEMBLE_PANEL_FIGSIZE", "SHRINKAGE_FIGSIZE",
     "TIME_MASKS_PANEL_FIGSIZE", "plot_dropout_network", "plot_running_mean", "plot_ensemble_vs_eval",
-    "plot_feature_shrinkage", "plot_time_masks",
+    "plot_feature_shrinkage", "plot_time_masks", "mode_means_table", "ensemble_table", "shrinkage_table",
 ]
 
 NETWORK_FIGSIZE = (6.4, 3.6)
@@ -35,6 +39,7 @@ TIME_MASKS_PANEL_FIGSIZE = (3.6, 2.9)  # per panel
 
 KEPT_COLORS = {"input": "#8fb3de", "hidden": "#4c72b0", "output": "#dd8452"}
 DROPPED_COLOR = "0.88"
+MASK_CMAP, MASK_VMAX = "Greys", 1.4  # keep masks: kept (1) dark grey, dropped (0) white
 ACTIVE_EDGE_COLOR = "#4c72b0"
 INACTIVE_EDGE_COLOR = "0.85"
 
@@ -268,7 +273,11 @@ def plot_time_masks(
     *,
     suptitle: str = "Keep masks over time for a recurrent hidden state",
 ) -> Figure:
-    """One panel per scheme: a ``(time steps, units)`` boolean keep mask, kept = dark."""
+    """One panel per scheme: a ``(time steps, units)`` boolean keep mask, kept = dark, dropped = white.
+
+    A figure legend names the two colours ("kept" and "dropped"); its patches
+    carry the gid ``mask-legend``.
+    """
     if not masks:
         raise ValueError("masks must map at least one title to a (time, units) mask")
     n = len(masks)
@@ -282,10 +291,81 @@ def plot_time_masks(
             raise ValueError(
                 f"masks[{title!r}] must be a 2-D boolean array (time, units), got {mask.dtype} {mask.shape}"
             )
-        ax.imshow(mask, cmap="Greys", vmin=0, vmax=1.4, aspect="auto", interpolation="nearest")
+        image = ax.imshow(mask, cmap=MASK_CMAP, vmin=0, vmax=MASK_VMAX, aspect="auto", interpolation="nearest")
         ax.set_xlabel("hidden unit")
         ax.set_ylabel("time step")
         ax.set_title(title, fontsize=10)
         ax.grid(False)
+    handles = [
+        Patch(facecolor=image.cmap(image.norm(value)), edgecolor="0.4", label=label, gid="mask-legend")
+        for value, label in ((1, "kept"), (0, "dropped"))
+    ]
+    fig.legend(handles=handles, loc="outside right center", fontsize=8, title="unit", title_fontsize=8)
     fig.suptitle(suptitle)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Printed tables of the chapter's results
+# ---------------------------------------------------------------------------
+
+
+def mode_means_table(rows: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """Text table: per dropout form, its mean training-mode output against its evaluation output (2 decimals).
+
+    Args:
+        rows: form name -> ``(training mean, evaluation output)``, two 1-D arrays of one length.
+    """
+    if not rows:
+        raise ValueError("rows must map at least one name to (training mean, evaluation output)")
+    width = max(len(name) for name in rows) + 3
+    lines = [f"{'':{width}s}{'training mean':>22s}{'evaluation':>22s}"]
+    for name, (train, evaluation) in rows.items():
+        train, evaluation = np.asarray(train, dtype=np.float64), np.asarray(evaluation, dtype=np.float64)
+        if train.ndim != 1 or train.shape != evaluation.shape:
+            raise ValueError(
+                f"rows[{name!r}] must hold two 1-D arrays of one shape, got {train.shape} and {evaluation.shape}"
+            )
+        lines.append(f"{name:{width}s}{np.array2string(train, precision=2):>22s}"
+                     f"{np.array2string(evaluation, precision=2):>22s}")
+    return "\n".join(lines)
+
+
+def ensemble_table(ensembles: Mapping[str, object], *, exact_below: float = 1e-12) -> str:
+    """Text table: per network, its number of sub-networks and how far each average is from the eval output.
+
+    Args:
+        ensembles: network name -> a :class:`course_lib.dropout.DropoutEnsemble`.
+        exact_below: a largest gap below this is printed as ``< exact_below`` (it is rounding).
+
+    Columns: the largest absolute difference from the eval-mode output of the
+    normalised geometric mean (``G``) and of the arithmetic mean.
+    """
+    if not ensembles:
+        raise ValueError("ensembles must map at least one name to a DropoutEnsemble")
+    width = max(max(len(name) for name in ensembles), len("network")) + 3
+    lines = [f"{'network':{width}s}{'sub-networks':>13s}{'max |G - eval|':>16s}{'max |mean - eval|':>19s}"]
+    for name, ensemble in ensembles.items():
+        geometric_gap = float(np.abs(ensemble.geometric_mean - ensemble.eval_output).max())
+        arithmetic_gap = float(np.abs(ensemble.arithmetic_mean - ensemble.eval_output).max())
+        shown = f"< {exact_below:.0e}" if geometric_gap < exact_below else f"{geometric_gap:.4f}"
+        lines.append(f"{name:{width}s}{len(ensemble.masks):>13d}{shown:>16s}{arithmetic_gap:>19.4f}")
+    return "\n".join(lines)
+
+
+def shrinkage_table(
+    feature_labels: Sequence[str], shrinkage: Mapping[str, np.ndarray], *, quantity: str = "w / w_ols"
+) -> str:
+    """The numbers of :func:`plot_feature_shrinkage` as a text table: one row per method, one column per feature."""
+    labels = list(feature_labels)
+    if not shrinkage:
+        raise ValueError("shrinkage must map at least one method name to its ratios")
+    for name, ratios in shrinkage.items():
+        if np.shape(ratios) != (len(labels),):
+            raise ValueError(f"shrinkage[{name!r}] must have shape ({len(labels)},), got {np.shape(ratios)}")
+    width = max(max(len(name) for name in shrinkage), len(quantity)) + 3
+    column = max(max(len(label) for label in labels) + 2, 7)
+    lines = [f"{quantity:{width}s}" + "".join(f"{label:>{column}s}" for label in labels)]
+    for name, ratios in shrinkage.items():
+        lines.append(f"{name:{width}s}" + "".join(f"{r:>{column}.3f}" for r in np.asarray(ratios, dtype=np.float64)))
+    return "\n".join(lines)

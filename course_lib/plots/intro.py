@@ -73,7 +73,8 @@ def plot_generalization_gap(
         train_error, val_error: ``(points,)`` values, or ``(runs, points)``
             to draw the mean with a min–max band.
         xlabel, ylabel, title: labels.
-        log_x: logarithmic x axis (e.g. widths 2, 4, …, 1024).
+        log_x: logarithmic x axis (e.g. widths 2, 4, …, 1024), ticked at the
+            values of ``x``.
         mark_regions: shade and label the **under-fitting** region (left of
             the lowest mean validation error) and the **over-fitting** region
             (right of it), with a dashed line at the minimum. Meant for a
@@ -112,6 +113,9 @@ def plot_generalization_gap(
         ax.axvline(x_best, color=BEST_EPOCH_COLOR, ls="--", lw=1.2, gid="lowest-validation-error",
                    label="lowest validation error")
     ax.set_xlim(x[0], x[-1])
+    if log_x:  # a log axis's decade ticks (10^1, 10^2) hide which values were run: tick the data points
+        ax.set_xticks(x, [f"{value:g}" for value in x])
+        ax.minorticks_off()
     _labels_and_legend_beside(ax, xlabel, ylabel, title)
     return fig
 
@@ -190,12 +194,16 @@ def plot_monomial_counts(
     variables: Sequence[int],
     degrees: Sequence[int],
     *,
+    up_to_degree: bool = False,
     ax: Axes | None = None,
     title: str = "The number of polynomial features explodes with k and d",
 ) -> Figure:
-    r"""Number of monomials of degree exactly :math:`d` in :math:`k` variables, :math:`\binom{k-1+d}{k-1}`, on a log scale.
+    r"""Number of monomials in :math:`k` variables against the degree :math:`d`, on a log scale.
 
-    One line per ``k`` in ``variables``, against the degrees ``degrees``.
+    One line per ``k`` in ``variables``, against the degrees ``degrees``. By default
+    the monomials of degree exactly :math:`d`, :math:`\binom{k-1+d}{k-1}`; with
+    ``up_to_degree`` those of degree at most :math:`d` (constant included),
+    :math:`\binom{k+d}{k}`: the number of weights of a degree-:math:`d` polynomial model.
     """
     ks = [int(k) for k in variables]
     ds = [int(d) for d in degrees]
@@ -205,10 +213,11 @@ def plot_monomial_counts(
         raise ValueError(f"degrees must be a non-empty sequence of ints >= 0, got {list(degrees)!r}")
     fig, ax = _new_axes(ax, MONOMIAL_FIGSIZE)
     for k in ks:
-        ax.plot(ds, [math.comb(k - 1 + d, k - 1) for d in ds], "o-", ms=3, label=f"k = {k} variables")
+        counts = [math.comb(k + d, k) if up_to_degree else math.comb(k - 1 + d, k - 1) for d in ds]
+        ax.plot(ds, counts, "o-", ms=3, label=f"k = {k} variables")
     ax.set_yscale("log")
     ax.set_xlabel("degree d")
-    ax.set_ylabel("monomials of degree exactly d")
+    ax.set_ylabel("monomials of degree at most d" if up_to_degree else "monomials of degree exactly d")
     ax.set_title(title)
     ax.legend(fontsize=8)
     return fig

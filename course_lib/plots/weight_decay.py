@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Polygon
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from course_lib.plots import (BEST_EPOCH_COLOR, UNREGULARIZED_COLOR, _coordinate_name, _labels_and_legend_beside,
                               _new_axes, _real_array)
@@ -25,7 +26,7 @@ from course_lib.plots import (BEST_EPOCH_COLOR, UNREGULARIZED_COLOR, _coordinate
 __all__ = [
     "CONSTRAINT_GEOMETRY_FIGSIZE", "WEIGHT_HISTOGRAM_PANEL_FIGSIZE", "WEIGHT_NORMS_FIGSIZE",
     "SPARSITY_PATH_FIGSIZE", "ERROR_VS_STRENGTH_FIGSIZE", "PRUNING_CURVES_FIGSIZE", "HESSIAN_SHRINKAGE_FIGSIZE",
-    "strength_label", "plot_constraint_geometry", "plot_weight_histograms", "plot_weight_norms",
+    "format_strength", "strength_label", "plot_constraint_geometry", "plot_weight_histograms", "plot_weight_norms",
     "plot_sparsity_path", "plot_error_vs_strength", "plot_pruning_curves", "plot_hessian_shrinkage",
 ]
 
@@ -41,9 +42,46 @@ REGULARIZED_COLOR = "#c44e52"
 CONSTRAINT_COLOR = "#55a868"
 
 
+def format_strength(strength: float) -> str:
+    """A penalty strength as the chapter's figures and demos print it: 3 significant digits, ``:.3g``.
+
+    ``5.011872`` → ``"5.01"``, ``0.001`` → ``"0.001"``, ``1.0`` → ``"1"``: one precision everywhere
+    (figure titles, legends, the demos' readouts and sliders).
+    """
+    return f"{float(strength):.3g}"
+
+
 def strength_label(strength: float) -> str:
-    """``"λ = 0.001"``: how the figures name a penalty strength (``:g`` format, ``"λ = 0"`` for none)."""
-    return f"λ = {float(strength):g}"
+    """``"λ = 0.001"``: how the figures name a penalty strength (:func:`format_strength`, ``"λ = 0"`` for none)."""
+    return f"λ = {format_strength(strength)}"
+
+
+def _tick_text(value: float) -> str:
+    """A tick label on a log axis: plain digits in [1e-3, 1e4) (3 significant), a power of ten beyond."""
+    if 1e-3 <= abs(value) < 1e4:
+        return np.format_float_positional(value, precision=3, unique=True, fractional=False, trim="-")
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10.0**exponent
+    if abs(mantissa - round(mantissa)) < 1e-9 and round(mantissa) == 1:
+        return f"$10^{{{exponent}}}$"
+    return f"${mantissa:.2g}\\times10^{{{exponent}}}$"
+
+
+def _ticks_at_points(ax: Axes, values: Sequence[float], *, max_labels: int = 7,
+                     labels: Sequence[str] | None = None) -> None:
+    """Put the x ticks of a log axis at the data points, labelling every k-th so that at most ``max_labels`` show.
+
+    The default log locator puts ticks at powers of ten, which a grid of a few points per decade
+    rarely hits; a reader then cannot tell at which strengths the curve was measured. Here every
+    measured point has a tick (no minor ticks), and labels go to points 0, k, 2k, … (all of them
+    when they fit). ``labels``: the text for each point (default :func:`_tick_text`).
+    """
+    points = np.asarray(values, dtype=np.float64)
+    texts = [_tick_text(v) for v in points] if labels is None else list(labels)
+    step = max(1, math.ceil(len(points) / max_labels))
+    ax.xaxis.set_major_locator(FixedLocator(points))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FixedFormatter([t if k % step == 0 else "" for k, t in enumerate(texts)]))
 
 
 def _check_strength_grid(name: str, strengths: object, *, minimum_points: int = 1) -> np.ndarray:
@@ -132,8 +170,8 @@ def plot_constraint_geometry(
     Artists carry gids: ``loss-contours`` (the other loss levels),
     ``optimum-level`` (the level through :math:`w_\lambda`), ``constraint-ball``,
     ``unregularized-optimum`` and ``regularized-optimum``. The title states the
-    norm, λ, the shrinkage ``100 (1 − ‖w_λ‖₂ / ‖c‖₂)`` % and, under L1, which
-    coordinates are exactly zero.
+    norm, λ (:func:`format_strength`), the shrinkage ``100 (1 − ‖w_λ‖₂ / ‖c‖₂)`` % and, under L1,
+    which coordinates are exactly zero (or that the optimum is the origin, once both are).
     """
     from course_lib.regularizers import penalized_quadratic_optimum  # the algorithm lives there
 
@@ -189,7 +227,10 @@ def plot_constraint_geometry(
     title = f"{norm.upper()} penalty, {strength_label(strength)}: ‖w‖₂ shrunk by {shrinkage:.1f}%"
     if norm == "l1":
         zeros = [_coordinate_name(i) for i in np.flatnonzero(optimum == 0.0)]
-        title += "\n" + (" = ".join(zeros) + " = 0 exactly" if zeros else "no coordinate exactly zero")
+        if len(zeros) == optimum.size:
+            title += "\n" + " = ".join(zeros) + " = 0 exactly: the optimum is the origin"
+        else:
+            title += "\n" + (" = ".join(zeros) + " = 0 exactly" if zeros else "no coordinate exactly zero")
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig
@@ -232,7 +273,9 @@ def plot_weight_histograms(
             (:func:`plot_weight_norms` of the snapshots' norms).
         suptitle: the figure title.
 
-    Each histogram is a step outline (gid ``weight-histogram``) labelled ``epoch k``.
+    Each histogram is a step outline (gid ``weight-histogram``) labelled ``epoch k``. All panels
+    share one x-range and one y-range (the largest count of any panel), so the heights of two
+    panels can be compared directly: a narrower distribution is a taller one.
     """
     runs = _check_snapshots(snapshots)
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
@@ -254,12 +297,14 @@ def plot_weight_histograms(
     fig = plt.figure(figsize=(max(width * n, WEIGHT_NORMS_FIGSIZE[0]), height * (2 if show_norms else 1)),
                      layout="constrained")
     grid = fig.add_gridspec(2 if show_norms else 1, n)
-    for column, (strength, arrays) in enumerate(runs.items()):
+    counts = {s: [np.histogram(runs[s][e], bins=edges)[0] for e in epochs] for s, epochs in shown_by_run.items()}
+    top = 1.05 * max(int(c.max()) for per_run in counts.values() for c in per_run)
+    for column, (strength, epochs) in enumerate(shown_by_run.items()):
         ax = fig.add_subplot(grid[0, column])
-        for k, epoch in enumerate(shown_by_run[strength]):
-            counts, _ = np.histogram(arrays[epoch], bins=edges)
-            ax.stairs(counts, edges, color=f"C{k}", lw=1.4, label=f"epoch {epoch}", gid="weight-histogram")
+        for k, (epoch, epoch_counts) in enumerate(zip(epochs, counts[strength])):
+            ax.stairs(epoch_counts, edges, color=f"C{k}", lw=1.4, label=f"epoch {epoch}", gid="weight-histogram")
         ax.set_xlim(low, high)
+        ax.set_ylim(0.0, max(top, 1.0))  # one y-scale for every panel
         ax.set_xlabel("weight value")
         ax.set_ylabel("number of weights")
         ax.set_title(strength_label(strength))
@@ -323,6 +368,8 @@ def plot_sparsity_path(
         title: the axes title.
         strength_name: the symbol of the strength on the x axis (e.g. ``"α"``).
         ax: draw here instead of opening a new figure.
+
+    The log x axis has a tick at every strength of the grid (labels on up to 7 of them).
     """
     strengths = _check_strength_grid("strengths", strengths)
     _check_strength_name(strength_name)
@@ -340,6 +387,7 @@ def plot_sparsity_path(
                 gid="zero-counts" if k == 0 else "other-zero-counts")
     ax.axhline(n_weights, color="0.4", ls=":", lw=1.2, gid="all-weights", label=f"all {n_weights} weights")
     ax.set_xscale("log")
+    _ticks_at_points(ax, strengths)
     ax.set_ylim(-0.03 * n_weights, 1.08 * n_weights)
     _labels_and_legend_beside(ax, f"penalty strength {strength_name}", "weights exactly zero", title)
     return fig
@@ -370,6 +418,8 @@ def plot_error_vs_strength(
         strength_name: the symbol of the strength on the axis and in the
             legend, e.g. ``"α"`` for scikit-learn's ``alpha``.
         ax: draw here instead of opening a new figure.
+
+    The log x axis has a tick at every strength of the grid (labels on up to 7 of them).
     """
     strengths = _check_strength_grid("strengths", strengths, minimum_points=2)
     _check_strength_name(strength_name)
@@ -391,6 +441,7 @@ def plot_error_vs_strength(
                    label=f"lowest {best_of} error at {strength_name} = {x_best:.3g}")
         ax.plot([x_best], [y_best], "o", ms=9, color=color, mec=BEST_EPOCH_COLOR, zorder=3, gid="best-point")
     ax.set_xscale("log")
+    _ticks_at_points(ax, strengths)
     if log_y:
         ax.set_yscale("log")
     _labels_and_legend_beside(ax, f"penalty strength {strength_name}", ylabel, title)
@@ -407,19 +458,31 @@ def plot_pruning_curves(
 ) -> Figure:
     """Accuracy against the fraction of weights pruned (smallest magnitude first), one line per model.
 
+    What happens to a pruned network happens near the end, between 90 % and 99 % pruned, where
+    a linear axis in the pruned percentage has no room. The x axis is therefore the share of
+    weights *kept*, ``100 (1 − f)`` %, on a log scale and reversed (pruning grows to the right,
+    as in Frankle & Carbin's lottery-ticket plots): each halving of what is kept gets the same
+    width. Every measured fraction has a tick, labelled with its pruned percentage.
+
     Args:
-        fractions: ``(points,)`` increasing fractions in [0, 1].
-        accuracies: model label -> ``(points,)`` accuracies (gid ``pruning-curve``),
-            e.g. ``{"no weight decay": …, "λ = 0.001": …}``.
+        fractions: ``(points,)`` increasing fractions pruned, in [0, 1) (1 would keep nothing,
+            which a log axis cannot show).
+        accuracies: model label -> ``(points,)`` accuracies (gid ``pruning-curve``, x data the
+            percent kept), e.g. ``{"no weight decay": …, "λ = 0.001": …}``.
     """
     fractions = _real_array("fractions", fractions)
-    if np.any(fractions < 0) or np.any(fractions > 1) or np.any(np.diff(fractions) <= 0):
-        raise ValueError(f"fractions must be strictly increasing values in [0, 1], got {fractions.tolist()!r}")
+    if np.any(fractions < 0) or np.any(fractions >= 1) or np.any(np.diff(fractions) <= 0):
+        raise ValueError(f"fractions must be strictly increasing values in [0, 1), got {fractions.tolist()!r}")
     series = _check_series("accuracies", accuracies, len(fractions))
     fig, ax = _new_axes(ax, PRUNING_CURVES_FIGSIZE)
+    kept = 100.0 * (1.0 - fractions)
     for k, (name, values) in enumerate(series.items()):
-        ax.plot(100.0 * fractions, values, "o-", ms=3, color=f"C{k}", label=name, gid="pruning-curve")
-    ax.set_xlabel("weights pruned (%)")
+        ax.plot(kept, values, "o-", ms=3, color=f"C{k}", label=name, gid="pruning-curve")
+    ax.set_xscale("log")
+    ax.set_xlim(kept[0] * 1.15, kept[-1] / 1.15)  # reversed: more pruning to the right
+    _ticks_at_points(ax, kept, max_labels=12,
+                     labels=[np.format_float_positional(100.0 * f, precision=1, trim="-") for f in fractions])
+    ax.set_xlabel("weights pruned (%), spaced by the log of the share kept")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
@@ -433,16 +496,18 @@ def plot_hessian_shrinkage(
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
-    r"""Weight decay shrinks each Hessian eigen-direction by :math:`\lambda_i / (\lambda_i + \lambda)`.
+    r"""Weight decay shrinks each Hessian eigen-direction by :math:`h_i / (h_i + \lambda)`.
 
     Draws the factor as a curve over a log range of eigenvalues (gid
     ``shrinkage-curve``), the chosen Hessian's eigenvalues as points on it
-    (gid ``hessian-eigenvalues``), and the half-way point :math:`\lambda_i =
+    (gid ``hessian-eigenvalues``), and the half-way point :math:`h_i =
     \lambda` (line gid ``half-way``): directions of curvature well above λ are
-    kept, those well below are suppressed.
+    kept, those well below are suppressed. The eigenvalues are called
+    :math:`h_i` and the decay strength λ, so the one letter never names both;
+    the log x axis has its ticks at the eigenvalues and at λ.
 
     Args:
-        eigenvalues: the Hessian's eigenvalues, all > 0.
+        eigenvalues: the Hessian's eigenvalues :math:`h_i`, all > 0.
         weight_decay: λ > 0.
         title: the axes title (default names λ).
         ax: draw here instead of opening a new figure.
@@ -459,16 +524,18 @@ def plot_hessian_shrinkage(
     high = math.log10(max(eigenvalues.max(), weight_decay)) + 1.0
     grid = np.logspace(low, high, 400)
     fig, ax = _new_axes(ax, HESSIAN_SHRINKAGE_FIGSIZE)
-    ax.plot(grid, grid / (grid + weight_decay), color="C0", gid="shrinkage-curve", label="λᵢ / (λᵢ + λ)")
+    ax.plot(grid, grid / (grid + weight_decay), color="C0", gid="shrinkage-curve", label="hᵢ / (hᵢ + λ)")
     ax.plot(eigenvalues, eigenvalues / (eigenvalues + weight_decay), "o", ms=6, color="C1", mec="black", zorder=3,
             gid="hessian-eigenvalues", label=f"the Hessian's {len(eigenvalues)} eigenvalues")
     ax.axvline(weight_decay, color=BEST_EPOCH_COLOR, ls="--", lw=1.2, gid="half-way",
-               label=f"half-way: λᵢ = {strength_label(weight_decay)}")
+               label=f"half-way: hᵢ = {strength_label(weight_decay)}")
     ax.plot([weight_decay], [0.5], "s", ms=6, color=BEST_EPOCH_COLOR, zorder=3, gid="half-way-point")
     ax.set_xscale("log")
+    ax.set_xlim(grid[0], grid[-1])
+    _ticks_at_points(ax, np.unique(np.append(eigenvalues, weight_decay)), max_labels=12)
     ax.set_ylim(-0.03, 1.05)
-    ax.set_xlabel("Hessian eigenvalue λᵢ")
-    ax.set_ylabel("shrinkage factor λᵢ / (λᵢ + λ)")
+    ax.set_xlabel("Hessian eigenvalue hᵢ")
+    ax.set_ylabel("shrinkage factor hᵢ / (hᵢ + λ)")
     ax.set_title(title if title is not None else f"Weight decay {strength_label(weight_decay)} per eigen-direction")
     ax.legend(loc="upper left", fontsize=8)
     return fig

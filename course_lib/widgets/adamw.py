@@ -44,7 +44,13 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 _ADAM_STRENGTH_RANGE = (0.0, 1.0)  # the λ slider, linear (λ = 0: the two optimizers coincide)
-_ADAM_LEARNING_RATE_EXPONENTS = (-3.0, -0.5)  # the η slider spans 10^-3 .. 10^-0.5 ≈ 0.32
+_ADAM_LEARNING_RATE_EXPONENTS = (-3.0, -0.5)  # η may lie in 10^-3 .. 10^-0.5 ≈ 0.32
+# The sliders' stops. A SelectionSlider hands the browser an index into these values, so the value
+# the Python side computes with is exactly one of them: a Float(Log)Slider's front end snaps its value
+# to min + k·step (η = 0.03 became 10^-1.5 ≈ 0.0316), and the widget would then disagree with the
+# static figure drawn at the same defaults.
+_ADAM_STRENGTH_STOPS = tuple(round(0.05 * k, 2) for k in range(21))  # 0, 0.05, ..., 1
+_ADAM_LEARNING_RATE_STOPS = (0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3)
 
 
 def _check_adam_demo_setting(strength: float, learning_rate: float) -> tuple[float, float]:
@@ -57,6 +63,14 @@ def _check_adam_demo_setting(strength: float, learning_rate: float) -> tuple[flo
     if not low * (1 - 1e-12) <= learning_rate <= high * (1 + 1e-12):
         raise ValueError(f"learning_rate must be in [{low:g}, {high:.3g}] for this demo, got {learning_rate!r}")
     return strength, learning_rate
+
+
+def _stops_slider(description: str, stops: tuple[float, ...], value: float) -> widgets.SelectionSlider:
+    """A slider over ``stops`` (``value`` added among them if it is not one) that starts at ``value`` exactly."""
+    values = sorted(set(stops) | {value})
+    return widgets.SelectionSlider(
+        options=[(f"{v:.3g}", v) for v in values], value=value, description=description, continuous_update=True
+    )
 
 
 def adam_paths_readout_html(
@@ -130,9 +144,11 @@ class AdamPathsDemo:
     the larger η, the further both get and the clearer the contrast. Nothing
     is random: the picture depends only on λ and η.
 
-    Controls: ``strength_slider`` (λ in [0, 1]) and ``learning_rate_slider``
-    (η, log scale 0.001 .. 0.32); ``readout`` shows each optimizer's final
-    position (4 decimals), ‖w‖₂, the share of c kept and its decay per step, and
+    Controls: ``strength_slider`` (λ in [0, 1], steps of 0.05) and
+    ``learning_rate_slider`` (η from 0.001 to 0.3 in 1-2-3-5 steps); both
+    start exactly at the values given (added as a stop if they are not one),
+    so the widget and :meth:`static_figure` show the same setting;
+    ``readout`` shows each optimizer's final position (4 decimals), ‖w‖₂, the share of c kept and its decay per step, and
     both optima; ``image`` shows the paths over the loss contours. Display
     ``demo.widget``.
 
@@ -146,14 +162,8 @@ class AdamPathsDemo:
         self.steps = ADAM_DEMO_STEPS
         self.start = np.array(ADAM_DEMO_START, dtype=np.float64)
         self.optimum = np.array(ADAM_DEMO_OPTIMUM, dtype=np.float64)
-        self.strength_slider = widgets.FloatSlider(
-            value=strength, min=_ADAM_STRENGTH_RANGE[0], max=_ADAM_STRENGTH_RANGE[1], step=0.05,
-            description="λ", readout_format=".2f",
-        )
-        self.learning_rate_slider = widgets.FloatLogSlider(
-            value=learning_rate, base=10, min=_ADAM_LEARNING_RATE_EXPONENTS[0], max=_ADAM_LEARNING_RATE_EXPONENTS[1],
-            step=0.05, description="η", readout_format=".3g",
-        )
+        self.strength_slider = _stops_slider("λ", _ADAM_STRENGTH_STOPS, strength)
+        self.learning_rate_slider = _stops_slider("η", _ADAM_LEARNING_RATE_STOPS, learning_rate)
         self.readout, self.image, self.widget = _readout_panel(
             (self.strength_slider, self.learning_rate_slider), self._on_change
         )

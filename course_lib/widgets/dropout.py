@@ -6,11 +6,17 @@ Built as described in :mod:`course_lib.widgets`, on the figures of
 * :class:`DropoutNetworkDemo` -- a drawn network with dropped units, a
   drop-rate slider, a train/eval toggle, a resample button and live
   statistics (the masks and counts of :func:`course_lib.dropout.keep_masks`
-  and :func:`course_lib.dropout.network_statistics`).
+  and :func:`course_lib.dropout.network_statistics`); when a draw empties a
+  layer, the readout says that the pass outputs only the output bias.
 * :class:`RunningMeanDemo` -- "sample ×N": the running mean of N
   training-mode outputs of a fixed small network
   (:func:`course_lib.dropout.training_mode_outputs`) converging to its
   eval-mode output.
+
+Each demo's ``widget`` is a :class:`DemoBox`: displayed in a live kernel it is
+the interactive demo; its text form, the only output a notebook stores (no
+widget state is stored), is one readable line (:data:`STORED_TEXT`) instead
+of the repr of its children.
 """
 
 from __future__ import annotations
@@ -36,35 +42,166 @@ from course_lib.dropout import (
     training_mode_outputs,
 )
 from course_lib.plots import dropout as dropout_plots
-from course_lib.widgets import _rate_slider, _readout_panel, figure_to_png
+from course_lib.plots.dropout import _layer_names
+from course_lib.widgets import _rate_slider, figure_to_png
 
 __all__ = [
     "DEFAULT_SEED",
+    "STORED_TEXT",
+    "DemoBox",
+    "empty_layers",
+    "statistics_lines",
+    "statistics_text",
     "statistics_html",
+    "network_readout",
     "DropoutNetworkDemo",
     "running_mean_summary_html",
     "RunningMeanDemo",
 ]
 
 #: Default seed of both demos: its first mask drops 6 of the 12 hidden units at
-#: p = 0.5, a typical draw, so the static figures show the usual picture.
+#: p = 0.5, a typical draw, so the static figures show the usual picture. The
+#: same draw drops every hidden unit from p = 0.75 on (the readout says so).
 DEFAULT_SEED = 2
+
+#: The text form of a demo's widget: what a notebook stores as the output of
+#: the cell that displays it, and what a reader sees before running that cell.
+STORED_TEXT = "Interactive demo: run this cell to interact; the static figure above shows the default values."
+
+
+class DemoBox(widgets.VBox):
+    """A ``VBox`` whose text form is :data:`STORED_TEXT` instead of the repr of its children.
+
+    In a live kernel the front end shows the widget view as usual; a notebook
+    executed without widget state keeps only ``text/plain``, so the stored
+    output reads as a sentence, not as ``VBox(children=(HBox(…``.
+    """
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = STORED_TEXT
+        return data
+
+
+def _labelled_row(label: str, control: widgets.DOMWidget) -> widgets.HBox:
+    """``label`` on the same line as ``control`` (a ``description`` of toggle buttons can wrap above them)."""
+    return widgets.HBox([widgets.Label(label, layout=widgets.Layout(width="80px")), control])
+
+
+def _panel(
+    rows: Sequence[widgets.DOMWidget], controls: Sequence[widgets.DOMWidget], on_change
+) -> tuple[widgets.HTML, widgets.Image, DemoBox]:
+    """A demo's layout: its rows of controls, then a readout, then the picture; each control's value is observed."""
+    readout = widgets.HTML()
+    image = widgets.Image(format="png")
+    box = DemoBox([*rows, readout, image])
+    for control in controls:
+        control.observe(on_change, names="value")
+    return readout, image, box
 
 # ---------------------------------------------------------------------------
 # Demo (a): a drawn network with dropped units
 # ---------------------------------------------------------------------------
 
 
-def statistics_html(stats: NetworkStatistics, expected_connections: float | None = None) -> str:
-    """The live statistics line of :class:`DropoutNetworkDemo`, as a small HTML snippet."""
+def empty_layers(layer_sizes: Sequence[int], masks: Sequence[np.ndarray]) -> tuple[int, ...]:
+    """Indices of the layers before the output whose every unit this draw dropped (then no signal gets through)."""
+    sizes, masks = dropout_plots._check_layer_masks(layer_sizes, masks)
+    return tuple(i for i, keep in enumerate(masks[:-1]) if not keep.any())
+
+
+def statistics_lines(
+    stats: NetworkStatistics,
+    expected_connections: float | None = None,
+    layer_sizes: Sequence[int] | None = None,
+    emptied: Sequence[int] = (),
+) -> list[str]:
+    """The lines of :class:`DropoutNetworkDemo`'s readout, as plain text.
+
+    Args:
+        stats: the draw's counts (:func:`course_lib.dropout.network_statistics`).
+        expected_connections: the expected number of active connections, shown beside the count.
+        layer_sizes: units per layer, needed to name the layers in ``emptied``.
+        emptied: the layers with every unit dropped (:func:`empty_layers`); if any, a last line says
+            that the pass outputs only the output bias, and how likely a layer of that size is to be
+            emptied, :math:`p^n` per pass.
+    """
     mode = "training mode" if stats.training else "evaluation mode"
     expected = "" if expected_connections is None else f" (expected {expected_connections:.1f})"
-    return (
-        f"<b>{mode}</b>, p = {stats.p:.2f}: keep probability {stats.keep_probability:.2f}, "
-        f"survivors scaled by {stats.survivor_scale:.2f}<br>"
+    lines = [
+        f"{mode}, p = {stats.p:.2f}: keep probability {stats.keep_probability:.2f}, "
+        f"survivors scaled by {stats.survivor_scale:.2f}",
         f"dropped units: {stats.dropped_units} of {stats.droppable_units} droppable ({stats.units} in all); "
-        f"active connections: {stats.active_connections} of {stats.connections}{expected}"
-    )
+        f"active connections: {stats.active_connections} of {stats.connections}{expected}",
+    ]
+    if emptied:
+        if layer_sizes is None:
+            raise ValueError("layer_sizes is needed to name the emptied layers")
+        sizes = list(layer_sizes)
+        names = _layer_names(len(sizes))
+        layers = " and ".join(names[i] for i in emptied)
+        chances = "; ".join(
+            f"a layer of {n} units loses all of them with probability p^{n} = {stats.p ** n:.2g} per pass"
+            for n in sorted({sizes[i] for i in emptied})
+        )
+        lines.append(
+            f"every unit of {layers} dropped: no signal reaches the output, so this pass outputs only the "
+            f"output layer's bias, and only that bias gets a gradient ({chances})"
+        )
+    return lines
+
+
+def statistics_text(
+    stats: NetworkStatistics,
+    expected_connections: float | None = None,
+    layer_sizes: Sequence[int] | None = None,
+    emptied: Sequence[int] = (),
+) -> str:
+    """:func:`statistics_lines` joined by newlines: the readout as a chapter prints it."""
+    return "\n".join(statistics_lines(stats, expected_connections, layer_sizes, emptied))
+
+
+def statistics_html(
+    stats: NetworkStatistics,
+    expected_connections: float | None = None,
+    layer_sizes: Sequence[int] | None = None,
+    emptied: Sequence[int] = (),
+) -> str:
+    """The live statistics of :class:`DropoutNetworkDemo`, as a small HTML snippet (mode in bold, a warning in red)."""
+    lines = [html.escape(line) for line in statistics_lines(stats, expected_connections, layer_sizes, emptied)]
+    mode, rest = lines[0].split(",", 1)
+    lines[0] = f"<b>{mode}</b>,{rest}"
+    if emptied:
+        lines[-1] = f'<span style="color: {dropout_plots.CROSS_COLOR}">{lines[-1]}</span>'
+    return "<br>".join(lines)
+
+
+def network_readout(
+    layer_sizes: Sequence[int] = (4, 6, 6, 2),
+    p: float = 0.5,
+    seed: int = DEFAULT_SEED,
+    draw: int = 0,
+    *,
+    training: bool = True,
+    drop_inputs: bool = False,
+) -> str:
+    """The readout of :class:`DropoutNetworkDemo` for the given draw, as plain text, without drawing the network.
+
+    ``DropoutNetworkDemo(layer_sizes, p, seed).readout_text()`` after ``draw``
+    resamples gives the same text; a chapter prints it for other settings than
+    the widget's defaults, without building and rendering another demo.
+    """
+    sizes = _check_layer_sizes(layer_sizes)
+    p = check_probability("p", p)
+    training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
+    for name, value in (("seed", seed), ("draw", draw)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    uniforms = draw_unit_uniforms(sizes, np.random.default_rng([seed, draw]))
+    masks = keep_masks(sizes, uniforms, p, training=training, drop_inputs=drop_inputs)
+    stats = network_statistics(sizes, masks, p, training=training, drop_inputs=drop_inputs)
+    expected = expected_active_connections(sizes, p, training=training, drop_inputs=drop_inputs)
+    return statistics_text(stats, expected, sizes, empty_layers(sizes, masks))
 
 
 class DropoutNetworkDemo:
@@ -82,6 +219,12 @@ class DropoutNetworkDemo:
         p: initial drop rate.
         seed: seed of the masks.
         drop_inputs: also drop input units (at the same rate).
+        mode: initial position of the toggle, ``"train"`` or ``"eval"``.
+
+    Raising ``p`` with the same draw only removes more units; in a network this
+    small a draw can empty a whole layer (the default draw does from
+    ``p = 0.75``), and the readout then says that the pass outputs only the
+    output bias.
     """
 
     def __init__(
@@ -91,7 +234,10 @@ class DropoutNetworkDemo:
         seed: int = DEFAULT_SEED,
         *,
         drop_inputs: bool = False,
+        mode: str = "train",
     ) -> None:
+        if mode not in ("train", "eval"):
+            raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
         self.layer_sizes = _check_layer_sizes(layer_sizes)
         p = check_probability("p", p)
         if p > 0.9:
@@ -103,17 +249,13 @@ class DropoutNetworkDemo:
         self.draw = 0
         self._uniforms = self._draw_uniforms()
         self.p_slider = _rate_slider(p)
-        self.mode_toggle = widgets.ToggleButtons(options=["train", "eval"], value="train", description="mode")
+        self.mode_toggle = widgets.ToggleButtons(options=["train", "eval"], value=mode, tooltips=[
+            "training mode: drop units and rescale the survivors", "evaluation mode: every unit, no rescaling"])
         self.resample_button = widgets.Button(
             description="resample mask", tooltip="draw the mask of the next forward pass"
         )
-        self.stats = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.widget = widgets.VBox(
-            [widgets.HBox([self.p_slider, self.resample_button]), self.mode_toggle, self.stats, self.image]
-        )
-        self.p_slider.observe(self._on_change, names="value")
-        self.mode_toggle.observe(self._on_change, names="value")
+        rows = [widgets.HBox([self.p_slider, self.resample_button]), _labelled_row("mode", self.mode_toggle)]
+        self.stats, self.image, self.widget = _panel(rows, (self.p_slider, self.mode_toggle), self._on_change)
         self.resample_button.on_click(self.resample)
         self._update()
 
@@ -134,6 +276,16 @@ class DropoutNetworkDemo:
             self.layer_sizes, self.masks, self.p_slider.value, training=self.training, drop_inputs=self.drop_inputs
         )
 
+    def readout_text(self) -> str:
+        """The readout of the current draw, rate and mode, as plain text (what ``stats`` shows)."""
+        return statistics_text(*self._readout_arguments())
+
+    def _readout_arguments(self) -> tuple:
+        expected = expected_active_connections(
+            self.layer_sizes, self.p_slider.value, training=self.training, drop_inputs=self.drop_inputs
+        )
+        return self.statistics, expected, self.layer_sizes, empty_layers(self.layer_sizes, self.masks)
+
     def resample(self, _button: widgets.Button | None = None) -> None:
         """Draw the next mask (the button's click handler)."""
         self.draw += 1
@@ -149,17 +301,16 @@ class DropoutNetworkDemo:
 
     def _title(self) -> str:
         mode = f"training mode, p = {self.p_slider.value:.2f}" if self.training else "evaluation mode"
-        return f"Dropout network, {mode} (mask {self.draw})"
+        title = f"Dropout network, {mode} (mask {self.draw})"
+        if empty_layers(self.layer_sizes, self.masks):
+            title += "\na whole layer dropped: output is only the bias"
+        return title
 
     def _on_change(self, _change: dict) -> None:
         self._update()
 
     def _update(self) -> None:
-        p = self.p_slider.value
-        expected = expected_active_connections(
-            self.layer_sizes, p, training=self.training, drop_inputs=self.drop_inputs
-        )
-        self.stats.value = statistics_html(self.statistics, expected)
+        self.stats.value = statistics_html(*self._readout_arguments())
         fig = Figure(figsize=dropout_plots.NETWORK_FIGSIZE, layout="constrained")
         dropout_plots.plot_dropout_network(self.layer_sizes, self.masks, title=self._title(), ax=fig.add_subplot())
         self.image.value = figure_to_png(fig)
@@ -208,7 +359,8 @@ class RunningMeanDemo:
         self._samples: dict[int, np.ndarray] = {}
         self.n_slider = widgets.IntSlider(value=n_passes, min=1, max=max_passes, step=1, description="passes N")
         self.p_slider = _rate_slider(p)
-        self.summary, self.image, self.widget = _readout_panel((self.n_slider, self.p_slider), self._on_change)
+        controls = (self.n_slider, self.p_slider)
+        self.summary, self.image, self.widget = _panel([widgets.HBox(list(controls))], controls, self._on_change)
         self._update()
 
     def samples(self) -> np.ndarray:

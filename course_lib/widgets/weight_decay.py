@@ -60,6 +60,11 @@ CONSTRAINT_DEMO_CENTER = (2.0, 0.6)
 #: Default penalty strength λ of :class:`ConstraintGeometryDemo`.
 CONSTRAINT_DEMO_STRENGTH = 1.0
 _STRENGTH_EXPONENTS = (-2.0, 1.0)  # the λ slider spans 10^-2 .. 10^1
+# The slider's readout (a d3 format, drawn in the browser) in the precision of
+# plots.weight_decay.format_strength: d3's type-less ".3" is "~g", 3 significant digits with
+# trailing zeros trimmed, like Python's ".3g" -- slider, readout and figure title all show
+# 5.01 for 10^0.7 and 1 (not 1.00) for λ = 1.
+_SLIDER_FORMAT = ".3"
 
 
 def _coordinate(index: int) -> str:
@@ -67,21 +72,29 @@ def _coordinate(index: int) -> str:
 
 
 def constraint_readout_html(center: np.ndarray, optimum: np.ndarray, strength: float, norm: str) -> str:
-    """The readout of :class:`ConstraintGeometryDemo`: both optima (4 decimals), norms, shrinkage, exact zeros."""
+    """The readout of :class:`ConstraintGeometryDemo`: both optima (4 decimals), norms, shrinkage, exact zeros.
+
+    λ is printed as everywhere in the chapter (:func:`course_lib.plots.weight_decay.format_strength`,
+    3 significant digits, as the slider shows it). When every coordinate is zero the ball has
+    shrunk to a point: the readout then says the optimum is the origin, not a corner.
+    """
     center, optimum = np.asarray(center, dtype=np.float64), np.asarray(optimum, dtype=np.float64)
     if norm not in ("l1", "l2"):
         raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
     percent = round(shrinkage_percent(optimum, center), 1) + 0.0  # rounding error must not print "-0.0%"
 
     zeros = [_coordinate(i) for i in np.flatnonzero(optimum == 0.0)]
-    if zeros:
+    if zeros and len(zeros) == optimum.size:
+        zero_line = (" = ".join(zeros) + f" = 0 exactly: the optimum is the origin, the {norm.upper()} ball has "
+                     "shrunk to a point (λ is at least the data loss's slope at 0 along every axis)")
+    elif zeros:
         zero_line = " = ".join(zeros) + " = 0 exactly: the optimum sits on a corner of the L1 diamond"
     elif norm == "l1":
         zero_line = "no coordinate is exactly zero yet: raise λ until the optimum reaches a corner"
     else:
         zero_line = "no coordinate is exactly zero: L2 shrinks every coordinate but never zeroes one"
     return (
-        f"<b>{norm.upper()} penalty, λ = {strength:.4g}</b><br>"
+        f"<b>{norm.upper()} penalty, λ = {weight_decay_plots.format_strength(strength)}</b><br>"
         f"unregularized optimum c = {_format_point(center)}<br>"
         f"regularized optimum w<sub>λ</sub> = {_format_point(optimum)}, "
         f"‖w<sub>λ</sub>‖₂ = {np.linalg.norm(optimum):.4f}, "
@@ -140,7 +153,7 @@ class ConstraintGeometryDemo:
             raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
         self.strength_slider = widgets.FloatLogSlider(
             value=strength, base=10, min=_STRENGTH_EXPONENTS[0], max=_STRENGTH_EXPONENTS[1], step=0.05,
-            description="λ", readout_format=".3g",
+            description="λ", readout_format=_SLIDER_FORMAT,
         )
         self.norm_toggle = widgets.ToggleButtons(
             options=[("L2", "l2"), ("L1", "l1")], value=norm, description="penalty"
@@ -265,14 +278,25 @@ def prior_question_text(variance: float) -> str:
     )
 
 
+def _answer_text(variance: float) -> str:
+    return f"λ = 1/σ² = {l2_strength_from_prior_variance(variance):g}"
+
+
 class PriorVarianceQuiz:
     r"""Quiz: "given the prior variance σ², what is the L2 strength λ?" (answer :math:`1/\sigma^2`).
 
     Controls: ``variance_dropdown`` (one question per variance),
     ``answer_text`` (the student's λ) and ``check_button``; ``feedback`` shows
     the verdict of :func:`judge_prior_strength_answer`, including a specific
-    hint for each typical mistake. Display ``quiz.widget``; ``static_html()``
-    gives the questions (answers folded away) for readers without a kernel.
+    hint for each typical mistake; ``answer`` (folded, below the question)
+    holds the worked answer.
+
+    Display the quiz object itself (the last line of a cell): its output
+    carries the live widget *and*, as its HTML form, :meth:`static_html`, every
+    question once with its answer folded below it. A running kernel shows the
+    widget; a notebook opened without one (or the HTML book, where no widget
+    state is stored) shows the HTML. Each question therefore appears once,
+    never as widget and text one above the other.
 
     Args:
         variances: the prior variances asked about (distinct, > 0).
@@ -290,8 +314,10 @@ class PriorVarianceQuiz:
         self.answer_text = widgets.FloatText(value=0.0, description="λ =")
         self.check_button = widgets.Button(description="Check", tooltip="check your λ")
         self.feedback = widgets.HTML()
+        self.answer = widgets.Accordion(children=[widgets.HTML()], titles=("answer",))
         self.widget = widgets.VBox(
-            [self.variance_dropdown, self.question, widgets.HBox([self.answer_text, self.check_button]), self.feedback]
+            [self.variance_dropdown, self.question, widgets.HBox([self.answer_text, self.check_button]), self.feedback,
+             self.answer]
         )
         self.variance_dropdown.observe(self._on_variance_change, names="value")
         self.check_button.on_click(self.check)
@@ -309,16 +335,26 @@ class PriorVarianceQuiz:
         return self.correct
 
     def static_html(self) -> str:
-        """All questions as HTML, each answer folded in a ``<details>`` element."""
+        """All questions as HTML, each once, with its answer folded below it in a ``<details>`` element."""
         items = "".join(
             f"<li>{html.escape(prior_question_text(v))}<details><summary>answer</summary>"
-            f"λ = 1/σ² = {l2_strength_from_prior_variance(v):g}</details></li>"
+            f"{html.escape(_answer_text(v))}</details></li>"
             for v in self.variances
         )
         return f"<p><b>Which L2 strength is this prior?</b></p><ol>{items}</ol>"
 
+    def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        """The widget's view for a live kernel, :meth:`static_html` as the HTML form, a one-line text form."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/html"] = self.static_html()
+        bundle["text/plain"] = (f"Quiz: which L2 strength λ is a Gaussian prior of variance σ²? "
+                                f"({len(self.variances)} questions; run the cell to answer them interactively)")
+        return bundle
+
     def _show_question(self) -> None:
         self.question.value = html.escape(prior_question_text(self.variance))
+        self.answer.children[0].value = html.escape(_answer_text(self.variance))
+        self.answer.selected_index = None  # folded again for every new question
 
     def _on_variance_change(self, _change: dict) -> None:
         self.correct = None

@@ -45,6 +45,18 @@ def _verify_chapter_lookup(chapter, kwargs) -> None:
     assert isinstance(chapter, book.Chapter) and chapter.id == kwargs["chapter_id"]
 
 
+def _verify_contents(entries, kwargs) -> None:
+    manifest = kwargs["book"] if kwargs["book"] is not None else book.load_book()
+    assert isinstance(entries, tuple) and len(entries) == len(manifest.chapters)
+    start = manifest.root / Path(kwargs["relative_to"]) if kwargs["relative_to"] is not None else manifest.root
+    for number, (entry, chapter) in enumerate(zip(entries, manifest.chapters)):
+        assert (entry.number, entry.id, entry.title, entry.status) == (number, chapter.id, chapter.title, chapter.status)
+        if chapter.written:
+            assert (start / entry.link).resolve() == chapter.notebook.resolve()
+        else:
+            assert entry.link is None
+
+
 CASES = [
     Case("book.Chapter", book.Chapter, _chapter_fields, _verify_chapter),
     Case(
@@ -60,5 +72,6 @@ CASES = [
         _verify_chapter_lookup,
         fixed={"manifest": "the Book whose method is called"},
     ),
+    Case("book.contents", book.contents, lambda: dict(book=book.load_book(), relative_to="notebooks"), _verify_contents),
     Case("book.load_book", book.load_book, lambda: dict(path=book.DEFAULT_BOOK_PATH), _verify_load_book),
 ]

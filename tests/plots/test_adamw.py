@@ -238,6 +238,36 @@ def test_hyperparameter_grids_options_annotate_log_colour_and_no_row_markers():
     assert adam.get_title() == "Adam + L2\nbest 0.50 at η = 0.001, λ = 0.001"
 
 
+def _colorbar_labels(fig: Figure) -> tuple[list[str], list[str]]:
+    (colorbar,) = [ax for ax in fig.axes if ax.get_gid() == "colorbar"]
+    fig.canvas.draw()
+    return ([t.get_text() for t in colorbar.yaxis.get_ticklabels() if t.get_text()],
+            [t.get_text() for t in colorbar.yaxis.get_ticklabels(minor=True) if t.get_text()])
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([[0.124, 0.3], [0.9, 1.844]], ["0.2", "0.5", "1"]),  # losses spanning a decade: plain 1-2-5 numbers
+        ([[0.002, 0.01], [0.1, 0.453]], ["0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2"]),
+    ],
+)
+def test_hyperparameter_grids_log_colour_bar_is_labelled_with_plain_numbers(values, expected):
+    fig = adamw_plots.plot_hyperparameter_grids([1e-3, 1e-2], [0.1, 1.0], {"a": np.array(values)}, log_color=True)
+    major, minor = _colorbar_labels(fig)
+    assert major == expected and minor == []  # no 2×10⁻¹ next to them
+
+
+def test_hyperparameter_grids_log_colour_bar_keeps_matplotlibs_labels_when_too_few_plain_numbers_fit():
+    fig = adamw_plots.plot_hyperparameter_grids([1e-3, 1e-2], [0.1, 1.0], {"a": np.array([[0.55, 0.6], [0.7, 0.9]])},
+                                                log_color=True)
+    major, minor = _colorbar_labels(fig)
+    assert major + minor  # labelled by matplotlib's log formatter
+    losses = {"a": np.array([[0.124, 0.3], [0.9, 1.8]])}
+    linear = adamw_plots.plot_hyperparameter_grids([1e-3, 1e-2], [0.1, 1.0], losses)
+    assert "0.2" not in _colorbar_labels(linear)[0]  # a linear colour bar keeps its own ticks (0.25, 0.50, …)
+
+
 def test_hyperparameter_grids_without_a_best_cell_and_with_another_axis_label():
     fig = adamw_plots.plot_hyperparameter_grids(LEARNING_RATES, STRENGTHS, LOSSES, best_per_row=False, mark_best=False,
                                                 xlabel="per-step decay")

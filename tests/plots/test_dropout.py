@@ -179,5 +179,57 @@ def test_time_masks_figure_shows_each_mask():
     for ax in fig.axes:
         _assert_labelled(ax, "hidden unit", "time step")
     np.testing.assert_array_equal(fig.axes[1].get_images()[0].get_array(), locked)
+    # The legend says which colour is kept and which dropped, in the colours the images use.
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["kept", "dropped"]
+    image = fig.axes[0].get_images()[0]
+    kept_patch, dropped_patch = legend.get_patches()
+    np.testing.assert_allclose(kept_patch.get_facecolor(), image.cmap(image.norm(1)))
+    np.testing.assert_allclose(dropped_patch.get_facecolor(), image.cmap(image.norm(0)))
+    assert kept_patch.get_facecolor()[0] < 0.6 < dropped_patch.get_facecolor()[0]  # kept dark, dropped light
     with pytest.raises(ValueError, match="boolean"):
         dropout_plots.plot_time_masks({"bad": np.ones((2, 2))})
+
+
+# --- the printed tables ---------------------------------------------------------------------
+
+
+def test_mode_means_table_lines_up_one_row_per_form():
+    text = dropout_plots.mode_means_table({"inverted": (np.array([2.0, -1.0]), np.array([2.0, -1.0])),
+                                           "original form": (np.array([1.004, -0.5]), np.array([1.0, -0.5]))})
+    header, first, second = text.splitlines()
+    assert "training mean" in header and "evaluation" in header
+    assert first.startswith("inverted") and second.startswith("original form")
+    assert "[ 1.  -0.5]" in second and len(first) == len(second) == len(header)
+    with pytest.raises(ValueError, match="rows"):
+        dropout_plots.mode_means_table({"bad": (np.zeros(2), np.zeros(3))})
+    with pytest.raises(ValueError, match="rows"):
+        dropout_plots.mode_means_table({})
+
+
+def test_ensemble_table_reports_the_largest_gaps():
+    from course_lib.dropout import dropout_ensemble
+
+    gen = np.random.default_rng(0)
+    layers = [(gen.normal(size=(3, 4)), gen.normal(size=3))]
+    deep = [(gen.normal(size=(4, 4)), gen.normal(size=4)), (gen.normal(size=(3, 4)), gen.normal(size=3))]
+    x = gen.normal(size=(5, 4))
+    ensembles = {"linear": dropout_ensemble(x, layers, 0.5), "deep": dropout_ensemble(x, deep, 0.5, dropout_on=(0,))}
+    header, linear, deep_row = dropout_plots.ensemble_table(ensembles).splitlines()
+    assert "sub-networks" in header and "max |G - eval|" in header
+    assert linear.split()[1] == "16" and "< 1e-12" in linear  # exact for one softmax layer
+    e = ensembles["deep"]
+    assert deep_row.split()[-2] == f"{np.abs(e.geometric_mean - e.eval_output).max():.4f}"
+    assert deep_row.split()[-1] == f"{np.abs(e.arithmetic_mean - e.eval_output).max():.4f}"
+    with pytest.raises(ValueError, match="ensembles"):
+        dropout_plots.ensemble_table({})
+
+
+def test_shrinkage_table_has_the_numbers_of_the_figure():
+    text = dropout_plots.shrinkage_table(["scale 0.5", "scale 2"], {"ridge": np.array([0.25, 0.9221]),
+                                                                   "dropout": np.array([0.7, 0.7])})
+    header, ridge, dropout = text.splitlines()
+    assert header.split()[-1] == "2" and "scale 0.5" in header
+    assert ridge.split()[1:] == ["0.250", "0.922"] and dropout.split()[1:] == ["0.700", "0.700"]
+    with pytest.raises(ValueError, match="shape"):
+        dropout_plots.shrinkage_table(["a"], {"ridge": np.zeros(2)})

@@ -27,6 +27,8 @@ def test_gap_figure_shades_the_gap_and_splits_regions_at_the_lowest_validation_e
     assert tuple(fig.get_size_inches()) == intro_plots.GENERALIZATION_GAP_FIGSIZE
     assert ax.get_xlabel() == "hidden units" and ax.get_ylabel() == "error" and ax.get_title()
     assert ax.get_xscale() == "log"
+    assert list(ax.get_xticks()) == list(CAPACITY) and [t.get_text() for t in ax.get_xticklabels()] == [str(c) for c in CAPACITY]
+    assert not ax.xaxis.get_minor_ticks()
     (gap,) = [c for c in ax.collections if c.get_gid() == "gap-band"]
     under = [p for p in ax.patches if p.get_gid() == "underfitting-region"]
     over = [p for p in ax.patches if p.get_gid() == "overfitting-region"]
@@ -119,4 +121,19 @@ def test_monomial_counts_plot_draws_the_binomial_counts() -> None:
     assert list(lines[1].get_ydata()) == [math.comb(9 + d, 9) for d in range(1, 5)]
     with pytest.raises(ValueError, match="variables must be"):
         plot_monomial_counts([0], [1])
+    plt.close(fig)
+
+
+def test_monomial_counts_plot_up_to_degree_counts_a_polynomial_models_weights() -> None:
+    import itertools
+    import math
+
+    fig = intro_plots.plot_monomial_counts([3, 10], range(0, 5), up_to_degree=True)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "monomials of degree at most d"
+    lines = ax.get_lines()
+    assert list(lines[1].get_ydata()) == [math.comb(10 + d, 10) for d in range(0, 5)]
+    # degree <= d in k variables, enumerated: every multiset of at most d variables (the empty one is the constant)
+    enumerated = [sum(1 for j in range(d + 1) for _ in itertools.combinations_with_replacement(range(3), j)) for d in range(5)]
+    assert list(lines[0].get_ydata()) == enumerated == [1, 4, 10, 20, 35]
     plt.close(fig)

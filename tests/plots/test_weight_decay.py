@@ -278,21 +278,85 @@ def test_error_vs_strength_validates_its_input(strengths, errors, kwargs, messag
         weight_decay_plots.plot_error_vs_strength(strengths, errors, **kwargs)
 
 
-def test_pruning_curves_one_line_per_model_in_percent():
+def test_pruning_curves_one_line_per_model_in_percent_kept_on_a_reversed_log_axis():
     accuracies = {"no weight decay": [0.95, 0.9, 0.5], "λ = 0.001": [0.95, 0.94, 0.8]}
     fig = weight_decay_plots.plot_pruning_curves([0.0, 0.5, 0.9], accuracies)
     ax = fig.axes[0]
     _assert_labelled(fig, weight_decay_plots.PRUNING_CURVES_FIGSIZE)
     lines = _by_gid(ax, "pruning-curve")
     assert [line.get_label() for line in lines] == list(accuracies)
-    np.testing.assert_allclose(lines[0].get_xdata(), [0.0, 50.0, 90.0])
+    np.testing.assert_allclose(lines[0].get_xdata(), [100.0, 50.0, 10.0])  # percent of the weights kept
     np.testing.assert_array_equal(lines[1].get_ydata(), accuracies["λ = 0.001"])
-    with pytest.raises(ValueError, match=r"fractions must be strictly increasing values in \[0, 1\]"):
+    assert ax.get_xscale() == "log"
+    left, right = ax.get_xlim()
+    assert left > 100.0 and right < 10.0  # reversed: more pruning to the right, every point inside
+    np.testing.assert_allclose(ax.get_xticks(), [100.0, 50.0, 10.0])  # one tick per measured fraction ...
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "50", "90"]  # ... labelled with the pruned %
+    assert "pruned" in ax.get_xlabel()
+    with pytest.raises(ValueError, match=r"fractions must be strictly increasing values in \[0, 1\)"):
         weight_decay_plots.plot_pruning_curves([0.0, 1.5], {"a": [1.0, 0.5]})
+    with pytest.raises(ValueError, match=r"fractions must be strictly increasing values in \[0, 1\)"):
+        weight_decay_plots.plot_pruning_curves([0.0, 1.0], {"a": [1.0, 0.1]})  # nothing kept: no log position
     with pytest.raises(ValueError, match=r"accuracies\['a'\] must have 2 values"):
         weight_decay_plots.plot_pruning_curves([0.0, 0.5], {"a": [1.0]})
     with pytest.raises(ValueError, match="accuracies must map at least one label"):
         weight_decay_plots.plot_pruning_curves([0.0, 0.5], {})
+
+
+def test_pruning_curves_give_the_hard_pruning_end_room():
+    """The book's grid: on a linear axis 90–98 % would take 8 % of the width; here it takes a large share."""
+    fractions = np.array([0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98])
+    ax = weight_decay_plots.plot_pruning_curves(fractions, {"a": np.linspace(1.0, 0.2, 10)}).axes[0]
+    to_axes = ax.transAxes.inverted().transform
+    x = [to_axes(ax.transData.transform((100.0 * (1 - f), 0.5)))[0] for f in (0.0, 0.9, 0.98)]
+    assert 0.0 < x[0] < x[1] < x[2] < 1.0
+    assert x[2] - x[1] > 0.35  # the last 8 % pruned span more than a third of the axis
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["0", "50", "70", "80", "85", "90", "93", "95", "97", "98"]
+
+
+@pytest.mark.parametrize("n_points", [5, 9, 13, 25])
+def test_log_axes_have_their_ticks_at_the_data_points(n_points):
+    strengths = np.logspace(-3, 3, n_points)
+    for fig in (
+        weight_decay_plots.plot_error_vs_strength(strengths, {"test": np.linspace(2.0, 1.0, n_points)}),
+        weight_decay_plots.plot_sparsity_path(strengths, np.arange(n_points), n_points),
+    ):
+        ax = fig.axes[0]
+        np.testing.assert_allclose(ax.get_xticks(), strengths)
+        assert not len(ax.xaxis.get_minorticklocs())  # no stray minor ticks between the points
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        shown = [text for text in labels if text]
+        assert labels[0] and 2 <= len(shown) <= 7  # readable: at most 7 labels, the first always
+        plt.close(fig)
+
+
+def test_log_tick_labels_are_plain_numbers_or_powers_of_ten():
+    fig = weight_decay_plots.plot_error_vs_strength(np.logspace(-3, 3, 25), {"test": np.ones(25)})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert labels == ["0.001", "0.01", "0.1", "1", "10", "100", "1000"]  # every 4th point: the decades
+    fig = weight_decay_plots.plot_sparsity_path([1e-5, 2.5e-5, 1e5], [0, 1, 2], 2)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["$10^{-5}$", "$2.5\\times10^{-5}$", "$10^{5}$"]
+
+
+def test_format_strength_is_one_precision_for_every_label():
+    assert [weight_decay_plots.format_strength(v) for v in (10**0.7, 0.001, 1.0, 0.0, 3e-2, 0.012589)] == [
+        "5.01", "0.001", "1", "0", "0.03", "0.0126"]
+    assert weight_decay_plots.strength_label(10**0.7) == "λ = 5.01"
+    ax = weight_decay_plots.plot_constraint_geometry(HESSIAN, CENTER, 10**0.7, "l1").axes[0]
+    assert ax.get_title().startswith("L1 penalty, λ = 5.01:")
+    assert ax.get_title().endswith("w₁ = w₂ = 0 exactly: the optimum is the origin")
+
+
+def test_weight_histogram_panels_share_one_y_scale():
+    rng = np.random.default_rng(0)
+    wide, narrow = rng.normal(size=500), 0.1 * rng.normal(size=500)
+    fig = weight_decay_plots.plot_weight_histograms({0.0: [wide, wide], 0.1: [wide, narrow]}, show_norms=False)
+    tallest = max(step.get_data().values.max() for ax in fig.axes for step in _by_gid(ax, "weight-histogram"))
+    limits = {ax.get_ylim() for ax in fig.axes}
+    assert len(limits) == 1  # one y-range ...
+    (low, high), = limits
+    assert low == 0.0 and tallest <= high <= 1.1 * tallest  # ... fitted to the tallest bar of any panel
 
 
 def test_hessian_shrinkage_points_lie_on_the_curve_and_half_way_is_marked():
@@ -311,6 +375,12 @@ def test_hessian_shrinkage_points_lie_on_the_curve_and_half_way_is_marked():
     np.testing.assert_array_equal(_one_point(ax, "half-way-point"), [0.5, 0.5])
     assert _by_gid(ax, "half-way")[0].get_xdata()[0] == 0.5
     assert "λ = 0.5" in ax.get_title()
+    # the eigenvalues are hᵢ, the decay strength λ: no label uses λ for both
+    texts = [ax.get_xlabel(), ax.get_ylabel(), *(t.get_text() for t in ax.get_legend().get_texts())]
+    assert ax.get_xlabel() == "Hessian eigenvalue hᵢ" and ax.get_ylabel() == "shrinkage factor hᵢ / (hᵢ + λ)"
+    assert not any("λᵢ" in text for text in texts)
+    np.testing.assert_allclose(ax.get_xticks(), [0.01, 0.5, 2.0, 40.0])  # ticks at the eigenvalues (λ among them)
+    assert not len(ax.xaxis.get_minorticklocs())
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -48,6 +49,35 @@ def test_demo_default_state(default_demo):
     assert bytes(demo.image.value).startswith(b"\x89PNG")
     assert demo.widget.children[0].children == (demo.strength_slider, demo.learning_rate_slider)
     assert demo.widget.children[1:] == (demo.readout, demo.image)
+
+
+def test_sliders_hand_the_browser_exactly_the_setting_of_the_static_figure(default_demo):
+    # A FloatLogSlider's front end snapped η = 0.03 to 10^-1.5 ≈ 0.0316, so the widget showed another
+    # picture than the static figure. The browser receives an index into the stops: no value to round.
+    for slider, value in ((default_demo.strength_slider, 0.3), (default_demo.learning_rate_slider, 0.03)):
+        assert isinstance(slider, widgets.SelectionSlider)
+        state = slider.get_state()
+        assert slider.value == value and [v for _, v in slider.options][state["index"]] == value
+        assert state["_options_labels"][state["index"]] == f"{value:g}"
+    assert [v for _, v in default_demo.learning_rate_slider.options] == [
+        0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3]
+    assert [v for _, v in default_demo.strength_slider.options] == [round(0.05 * k, 2) for k in range(21)]
+
+
+def test_a_setting_between_the_stops_is_kept_exactly():
+    demo = AdamPathsDemo(strength=0.33, learning_rate=0.025)
+    assert demo.strength == 0.33 and demo.learning_rate == 0.025
+    assert 0.025 in [v for _, v in demo.learning_rate_slider.options]
+    assert "λ = 0.33, η = 0.025</b>" in demo.readout.value
+    _assert_paths_match_torch(demo.paths, 0.33, 0.025)
+
+
+def test_moving_a_slider_by_index_as_the_browser_does_recomputes():
+    demo = AdamPathsDemo()
+    slider = demo.learning_rate_slider
+    slider.index = [v for _, v in slider.options].index(0.1)
+    assert demo.learning_rate == 0.1 and "λ = 0.3, η = 0.1</b>" in demo.readout.value
+    _assert_paths_match_torch(demo.paths, 0.3, 0.1)
 
 
 def test_demo_defaults_show_the_numbers_quoted_in_its_docstring(default_demo):
@@ -150,6 +180,7 @@ def test_learning_rate_slider_recomputes_both_paths_and_redraws():
 def test_demo_effect_holds_across_the_learning_rate_range(learning_rate, margin):
     # at η = 0.001 the 300 steps go only ~0.4 from the start, so the paths differ only a little
     demo = AdamPathsDemo(learning_rate=learning_rate)
+    assert demo.learning_rate == learning_rate
     adam, adamw = demo.final_positions["Adam + L2"], demo.final_positions["AdamW"]
     assert adam[0] / adam[1] > adamw[0] / adamw[1] + margin  # Adam + L2 favours the large-gradient weight
     path = demo.paths["AdamW"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import matplotlib.pyplot as plt
@@ -58,6 +59,9 @@ def test_constraint_readout_reports_the_numbers():
     assert "never zeroes" in l2 and "0 exactly" not in l2
     none_yet = constraint_readout_html(np.array([2.0, 0.6]), np.array([1.8, 0.5]), 0.1, "l1")
     assert "no coordinate is exactly zero yet" in none_yet
+    origin = constraint_readout_html(np.array([2.0, 0.6]), np.zeros(2), 5.0, "l1")
+    assert "the optimum is the origin" in origin and "corner" not in origin  # a point, not a corner
+    assert "w<sub>1</sub> = w<sub>2</sub> = 0 exactly" in origin
     unchanged = constraint_readout_html(np.array([2.0, 0.6]), np.array([2.0, 0.6]) * (1 + 1e-16), 0.01, "l2")
     assert "shrunk by 0.0%" in unchanged
     with pytest.raises(ValueError, match="norm must be 'l1' or 'l2'"):
@@ -101,6 +105,28 @@ def test_constraint_demo_l1_toggle_gives_an_exact_zero_and_l2_does_not():
     demo.norm_toggle.value = "l2"
     assert demo.zero_coordinates == () and np.all(demo.optimum != 0.0)
     assert "never zeroes" in demo.readout.value
+
+
+def test_constraint_demo_at_large_l1_strength_says_the_optimum_is_the_origin():
+    demo = ConstraintGeometryDemo(norm="l1")
+    demo.strength_slider.value = 10**0.7  # a slider position: 5.011872…
+    assert demo.zero_coordinates == (0, 1)
+    assert "the optimum is the origin" in demo.readout.value and "corner" not in demo.readout.value
+    demo.strength_slider.value = 1.0
+    assert "corner of the L1 diamond" in demo.readout.value  # one zero: a corner indeed
+
+
+def test_constraint_demo_shows_lambda_with_one_precision_everywhere():
+    """Slider, readout and figure title: 3 significant digits (5.01), not 5.01 / 5.012 / 5.01187."""
+    demo = ConstraintGeometryDemo(norm="l1")
+    assert demo.strength_slider.readout_format == ".3"  # d3's trimmed ~g with 3 digits, as Python's .3g
+    for value, shown in ((10**0.7, "5.01"), (1.0, "1"), (10**-1.5, "0.0316"), (0.01, "0.01")):
+        demo.strength_slider.value = value
+        assert weight_decay_plots.format_strength(demo.strength) == shown
+        assert f"λ = {shown}</b>" in demo.readout.value
+        fig = demo.static_figure()
+        assert fig.axes[0].get_title().startswith(f"L1 penalty, λ = {shown}:")
+        plt.close(fig)
 
 
 @pytest.mark.parametrize("norm", ["l1", "l2"])
@@ -233,13 +259,40 @@ def test_quiz_changing_the_question_resets_the_feedback():
     assert "square σ first" in quiz.feedback.value
 
 
-def test_quiz_static_html_asks_every_question_with_folded_answers():
+def test_quiz_static_html_asks_every_question_once_with_its_answer_folded_below():
     quiz = PriorVarianceQuiz()
     text = quiz.static_html()
     assert text.count("<li>") == len(QUIZ_VARIANCES)
     for variance in QUIZ_VARIANCES:
-        assert prior_question_text(variance).split(",")[0] in text
-        assert f"λ = 1/σ² = {1 / variance:g}</details>" in text
+        question = html.escape(prior_question_text(variance))
+        answer = f"λ = 1/σ² = {1 / variance:g}</details>"
+        assert text.count(question) == 1 and text.count(answer) == 1
+        assert text.index(question) < text.index(answer)  # the folded answer comes after its question
+
+
+def test_quiz_displays_as_one_output_widget_live_and_html_without_a_kernel():
+    """One output: a kernel shows the widget, a stored notebook its HTML, so no question shows twice."""
+    quiz = PriorVarianceQuiz()
+    bundle = quiz._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget
+    assert bundle["text/html"] == quiz.static_html()  # what remains once the widget view is stripped
+    assert "VBox" not in bundle["text/plain"] and "run the cell" in bundle["text/plain"]
+    from IPython.core.formatters import DisplayFormatter
+
+    data, _ = DisplayFormatter().format(quiz)
+    assert data["text/html"] == quiz.static_html() and "application/vnd.jupyter.widget-view+json" in data
+
+
+def test_quiz_widget_folds_the_answer_below_the_question():
+    quiz = PriorVarianceQuiz()
+    children = list(quiz.widget.children)
+    assert children.index(quiz.question) < children.index(quiz.answer)
+    assert quiz.answer.selected_index is None and quiz.answer.titles == ("answer",)  # folded
+    assert quiz.answer.children[0].value == "λ = 1/σ² = 100"
+    quiz.answer.selected_index = 0  # the student unfolds it ...
+    quiz.variance_dropdown.value = 4.0
+    assert quiz.answer.children[0].value == "λ = 1/σ² = 0.25"
+    assert quiz.answer.selected_index is None  # ... and the next question starts folded again
 
 
 def test_quiz_validates_its_variances():
