@@ -74,7 +74,7 @@ GOOD_CHAPTER = """
 id = "dropout"
 title = "Dropout"
 notebook = "notebooks/01_dropout.ipynb"
-exercises = "notebooks/exercises/01_dropout.ipynb"
+exercises = "notebooks/exercises/01_dropout_exercises.ipynb"
 budget_seconds = 30
 status = "written"
 """

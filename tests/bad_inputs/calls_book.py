@@ -14,7 +14,7 @@ def _chapter_fields() -> dict:
         id="dropout",
         title="Dropout",
         notebook=Path("notebooks/01_dropout.ipynb"),
-        exercises=Path("notebooks/exercises/01_dropout.ipynb"),
+        exercises=Path("notebooks/exercises/01_dropout_exercises.ipynb"),
         budget_seconds=30.0,
         status="written",
     )
