@@ -36,6 +36,14 @@ def _check_finite_positive(name: str, value: Any, *, allow_zero: bool) -> float:
     return value
 
 
+def check_finite_real(name: str, value: Any) -> float:
+    """Return ``value`` as a float after checking it is a finite real number (a bool is not)."""
+    value = check_real(name, value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
+
+
 def check_probability(name: str, value: Any, *, allow_one: bool = False) -> float:
     """Return ``value`` as a float after checking it lies in [0, 1) (or [0, 1])."""
     value = check_real(name, value)
@@ -158,14 +166,23 @@ def _check_tensor_dtype(name: str, tensor: Any) -> None:
 
 
 def check_finite(name: str, value: Any) -> Any:
-    """``value`` (an ndarray or tensor) itself, after checking it holds no NaN or infinity (``ValueError`` naming ``name``)."""
+    """``value`` (an ndarray or tensor) itself, after checking it holds no NaN or infinity.
+
+    The ``ValueError`` names ``name``, the first bad entry and its flat index, and how many there are.
+    """
     if _is_tensor(value):
-        bad = int((~value.detach().isfinite()).sum())
+        if bool(value.detach().isfinite().all()):
+            return value
+        flat = value.detach().reshape(-1)
+        bad = (~flat.isfinite()).nonzero().reshape(-1)
     else:
-        bad = int(value.size - np.count_nonzero(np.isfinite(value)))
-    if bad:
-        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite entr{'y' if bad == 1 else 'ies'}")
-    return value
+        flat = np.asarray(value).reshape(-1)
+        if np.isfinite(flat).all():
+            return value
+        bad = np.flatnonzero(~np.isfinite(flat))
+    first = (flat[bad[0]].item(), int(bad[0]))
+    count = f"{len(bad)} NaN or infinite entr{'y' if len(bad) == 1 else 'ies'}"
+    raise ValueError(f"{name} must be finite, got {first[0]!r} at flat index {first[1]} ({count})")
 
 
 @contextmanager

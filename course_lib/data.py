@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from course_lib._validation import (
+    check_finite,
     check_generator,
     check_bool,
     check_int,
@@ -139,7 +140,7 @@ class DataSplits:
                 f"X_{split} and y_{split} must hold the same non-zero number of rows, "
                 f"got shapes {tuple(X.shape)} and {tuple(y.shape)}"
             )
-        _check_finite_tensor(f"X_{split}", X)
+        check_finite(f"X_{split}", X)
         if self.class_names is not None:
             if y.dtype != torch.int64 or y.ndim != 1:
                 raise ValueError(
@@ -153,7 +154,7 @@ class DataSplits:
                 f"got {y.dtype} of shape {tuple(y.shape)}"
             )
         else:
-            _check_finite_tensor(f"y_{split}", y)
+            check_finite(f"y_{split}", y)
 
     @property
     def n_features(self) -> int:
@@ -221,18 +222,6 @@ def _check_names(name: str, names: Any) -> tuple[str, ...]:
         if not isinstance(entry, (str, Integral)) or isinstance(entry, (bool, np.bool_)):
             raise TypeError(f"{name}[{i}] must be a str (or an int), got {describe_value(entry)}")
     return tuple(str(n) for n in names)
-
-
-def _check_finite_tensor(name: str, tensor: torch.Tensor) -> None:
-    if tensor.is_floating_point() and not bool(torch.isfinite(tensor.detach()).all()):
-        first = int(torch.nonzero(~torch.isfinite(tensor.detach().reshape(-1)))[0])
-        raise ValueError(f"{name} must be finite, got {tensor.reshape(-1)[first].item()!r} at flat index {first}")
-
-
-def _check_finite_array(name: str, array: np.ndarray) -> None:
-    if array.dtype.kind in "fc" and not np.isfinite(array).all():
-        first = int(np.flatnonzero(~np.isfinite(array))[0])
-        raise ValueError(f"{name} must be finite, got {array.reshape(-1)[first].item()!r} at flat index {first}")
 
 
 def _check_size(name: str, value: Any, minimum: int = 1) -> int:
@@ -449,7 +438,7 @@ def train_val_split(
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
     if X.ndim == 0 or len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got X of shape {X.shape} and y of length {len(y)}")
-    _check_finite_array("X", X)
+    check_finite("X", X)
     train_parts, val_parts = [], []
     for label in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == label))
@@ -684,8 +673,8 @@ def iterate_minibatches(
         raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
     if X.ndim == 0 or y.shape[:1] != X.shape[:1]:
         raise ValueError(f"X and y must have the same number of rows, got shapes {tuple(X.shape)} and {tuple(y.shape)}")
-    _check_finite_tensor("X", X)
-    _check_finite_tensor("y", y)
+    check_finite("X", X)
+    check_finite("y", y)
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, minimum=1)
     shuffle = check_bool("shuffle", shuffle)

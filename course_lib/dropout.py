@@ -36,6 +36,7 @@ from torch import nn
 from course_lib._random import default_rng
 from course_lib._validation import (
     check_bool,
+    check_finite,
     check_generator,
     check_int,
     check_ndarray,
@@ -96,16 +97,9 @@ def dropout_forward(
     training = check_bool("training", training)
     rng = default_rng() if rng is None else check_generator("rng", rng)
     if not training or p == 0.0:
-        return _check_finite("x", x).copy(), None
+        return check_finite("x", x).copy(), None
     mask = np.asarray(rng.random(x.shape) >= p)
     return _rescale_kept("x", x, mask, p), mask
-
-
-def _check_finite(name: str, x: np.ndarray | torch.Tensor) -> Any:
-    finite = bool(torch.isfinite(x.detach()).all()) if isinstance(x, torch.Tensor) else np.all(np.isfinite(x))
-    if not finite:
-        raise ValueError(f"{name} must be finite, got NaN or inf in an array of shape {tuple(x.shape)}")
-    return x
 
 
 def _rescale_kept(name: str, x: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
@@ -116,7 +110,7 @@ def _rescale_kept(name: str, x: np.ndarray, mask: np.ndarray, p: float) -> np.nd
         out /= 1.0 - p
         suspect = not np.isfinite(out.sum())  # one pass; NaN and inf reach the sum (which may also just overflow)
     if suspect and not np.all(np.isfinite(out)):  # NaN or inf in x, or overflow
-        _check_finite(name, x)
+        check_finite(name, x)
         raise ValueError(f"{name} / (1 - p) overflows {out.dtype}: max |{name}| = {np.abs(x).max():g} with p = {p!r}")
     return out
 
@@ -137,7 +131,7 @@ def dropout_backward(grad_out: np.ndarray, mask: np.ndarray | None, p: float) ->
     grad_out = check_ndarray("grad_out", grad_out)
     p = check_probability("p", p)
     if mask is None:
-        return _check_finite("grad_out", grad_out).copy()
+        return check_finite("grad_out", grad_out).copy()
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
         got = mask.dtype if isinstance(mask, np.ndarray) else type(mask).__name__
         raise TypeError(f"mask must be a boolean numpy.ndarray (True = kept) or None, got {got}")
@@ -161,7 +155,7 @@ def scaled_inference_dropout_forward(
 
     Arguments and return value are as in :func:`dropout_forward`.
     """
-    x = _check_finite("x", check_ndarray("x", x))
+    x = check_finite("x", check_ndarray("x", x))
     p = check_probability("p", p)
     training = check_bool("training", training)
     rng = default_rng() if rng is None else check_generator("rng", rng)
@@ -221,14 +215,14 @@ def inverted_dropout(
     training = check_bool("training", training)
     generator = _check_mask_generator(generator)
     if not training or p == 0.0:
-        return _check_finite("x", x)
+        return check_finite("x", x)
     if isinstance(generator, np.random.Generator):
         keep = torch.from_numpy(np.asarray(generator.random(tuple(x.shape)) >= p)).to(device=x.device)
         out = x * keep.to(x.dtype).div_(1.0 - p)
     else:
         out = x * torch.empty_like(x).bernoulli_(1.0 - p, generator=generator).div_(1.0 - p)
     if not math.isfinite(out.detach().sum().item()) and not bool(torch.isfinite(out.detach()).all()):  # cheap sum first
-        _check_finite("x", x)
+        check_finite("x", x)
         raise ValueError(f"x / (1 - p) overflows {x.dtype}: max |x| = {x.detach().abs().max().item():g} with p = {p!r}")
     return out
 
@@ -544,12 +538,12 @@ class DropoutEnsemble:
                 f"member_probabilities must have shape ({masks.shape[0]}, ..., classes), one row per mask of masks "
                 f"{masks.shape}, got shape {members.shape}"
             )
-        checked = {"member_probabilities": _check_finite("member_probabilities", members)}
+        checked = {"member_probabilities": check_finite("member_probabilities", members)}
         fits = [("mask_probabilities", masks.shape[:1], f"masks {masks.shape}")]
         fits += [(name, members.shape[1:], f"member_probabilities {members.shape}") for name in _MEANS]
         for name, shape, match in fits:
             try:
-                checked[name] = _check_finite(name, record_array(name, getattr(self, name), shape))
+                checked[name] = check_finite(name, record_array(name, getattr(self, name), shape))
             except ValueError as error:
                 raise ValueError(f"{error}, to match {match}") from None
         set_record_fields(self, checked)
@@ -654,7 +648,7 @@ def dropout_ensemble(
         probability of exactly 0) and carried into the geometric mean.
     """
     layers = _check_layers(layers)
-    x = _check_finite("x", check_ndarray("x", x)).astype(np.float64)
+    x = check_finite("x", check_ndarray("x", x)).astype(np.float64)
     p = check_probability("p", p)
     if x.ndim not in (1, 2) or x.shape[-1] != layers[0][0].shape[1]:
         width = layers[0][0].shape[1]
@@ -714,7 +708,7 @@ def running_mean_with_standard_error(samples: np.ndarray) -> tuple[np.ndarray, n
     Returns:
         ``(running_mean, standard_error)``, both of ``samples``' shape, float64.
     """
-    samples = _check_finite("samples", check_ndarray("samples", samples)).astype(np.float64)
+    samples = check_finite("samples", check_ndarray("samples", samples)).astype(np.float64)
     if samples.ndim == 0 or samples.shape[0] == 0:
         raise ValueError(f"samples must have at least one row, got shape {samples.shape}")
     count = np.arange(1, samples.shape[0] + 1, dtype=np.float64).reshape((-1,) + (1,) * (samples.ndim - 1))
@@ -934,7 +928,7 @@ class TinyNetwork:
 
     def __post_init__(self) -> None:
         names = ("x", "W1", "b1", "W2", "b2")
-        checked = {name: _check_finite(name, record_array(name, getattr(self, name))) for name in names}
+        checked = {name: check_finite(name, record_array(name, getattr(self, name))) for name in names}
         x, W1, b1, W2, b2 = checked.values()
         for name, value, ndim in (("x", x, 1), ("W1", W1, 2), ("b1", b1, 1), ("W2", W2, 2), ("b2", b2, 1)):
             if value.ndim != ndim or value.size == 0:
@@ -977,7 +971,7 @@ def eval_mode_output(network: TinyNetwork) -> np.ndarray:
     """The deterministic evaluation-mode output (all hidden units, no scaling)."""
     network = _check_network(network)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _check_finite("the outputs of network", network.W2 @ network.hidden + network.b2)
+        return check_finite("the outputs of network", network.W2 @ network.hidden + network.b2)
 
 
 def training_mode_outputs(network: TinyNetwork, p: float, n_passes: int, rng: np.random.Generator) -> np.ndarray:
@@ -996,4 +990,4 @@ def training_mode_outputs(network: TinyNetwork, p: float, n_passes: int, rng: np
     with np.errstate(over="ignore", invalid="ignore"):
         hidden = np.broadcast_to(network.hidden, (int(n_passes), network.hidden.size)).copy()
         dropped = _rescale_kept("network", hidden, rng.random(hidden.shape) >= p, p) if p > 0 else hidden
-        return _check_finite("the outputs of network", dropped @ network.W2.T + network.b2)
+        return check_finite("the outputs of network", dropped @ network.W2.T + network.b2)

@@ -32,10 +32,10 @@ import scipy.linalg
 from course_lib._validation import (
     ValidatedTuple,
     check_finite,
+    check_finite_real,
     check_int,
     check_non_negative,
     check_positive,
-    check_real,
     overflow_is_an_error,
     real_array,
     record_array,
@@ -74,16 +74,7 @@ class LinearFit(ValidatedTuple, _LinearFitFields):
 
     def __new__(cls, coef: np.ndarray, intercept: float) -> LinearFit:
         coef = check_finite("coef", record_array("coef", coef, (None,)))
-        return super().__new__(cls, coef, _finite_real("intercept", intercept))
-
-
-def _finite_real(name: str, value: Any, *, minimum: float | None = None) -> float:
-    """``value`` as a float after checking it is a finite real number (and at least ``minimum``)."""
-    value = check_real(name, value)
-    if not math.isfinite(value) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum:g}"
-        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
-    return value
+        return super().__new__(cls, coef, check_finite_real("intercept", intercept))
 
 
 def _check_start(w0: Any, d: int) -> np.ndarray:
@@ -287,9 +278,9 @@ class LassoFit(ValidatedTuple, _LassoFitFields):
         return super().__new__(
             cls,
             check_finite("coef", record_array("coef", coef, (None,))),
-            _finite_real("intercept", intercept),
+            check_finite_real("intercept", intercept),
             check_int("n_iter", n_iter, minimum=0),
-            _finite_real("duality_gap", duality_gap, minimum=0.0),
+            check_non_negative("duality_gap", duality_gap),
         )
 
 

@@ -41,14 +41,13 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable
-from numbers import Real
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from course_lib._validation import check_bool, check_int, check_non_negative, describe_value
+from course_lib._validation import check_bool, check_int, check_non_negative, check_real, describe_value
 
 __all__ = [
     "SGD",
@@ -80,16 +79,6 @@ EMBEDDING_MODULES: tuple[type[nn.Module], ...] = (nn.Embedding, nn.EmbeddingBag)
 
 # --- argument checks ------------------------------------------------------------------------
 
-def _real(name: str, value: Any) -> float:
-    """``value`` as a float: a real number (not a bool) within the float range (10**400 is a ValueError)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(f"{name} must be a real number within the float range, got {describe_value(value)}") from None
-
-
 def _check_hyperparameter(name: str, value: Any, torch_message: str) -> float:
     """``value`` as a float after checking it is a finite real number >= 0.
 
@@ -101,7 +90,7 @@ def _check_hyperparameter(name: str, value: Any, torch_message: str) -> float:
             f"{name} must be a real number, got a tensor {value!r}; pass float({name.split('[')[0]}) "
             "(course_lib's optimizers keep plain float hyper-parameters)"
         )
-    value = _real(name, value)
+    value = check_real(name, value)
     if not (math.isfinite(value) and value >= 0.0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r} ({torch_message}: {value!r})")
     return value
@@ -113,7 +102,7 @@ def _check_betas(name: str, betas: Any) -> tuple[float, float]:
     checked = []
     for index, beta in enumerate(betas):
         beta_name = f"{name}[{index}]"
-        beta = _real(beta_name, beta)
+        beta = check_real(beta_name, beta)
         if not 0.0 <= beta < 1.0:
             raise ValueError(
                 f"{beta_name} must be in [0, 1), got {beta!r} (Invalid beta parameter at index {index}: {beta!r})"

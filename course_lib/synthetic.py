@@ -20,13 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib._validation import check_bool, check_int, check_non_negative, real_array, real_tensor, record_array, set_record_fields
+from course_lib._validation import check_bool, check_finite, check_int, check_non_negative, real_array, real_tensor, record_array, set_record_fields
 from course_lib.data import (
     DEFAULT_FRACTIONS,
     MAX_VALUES,
     DataSplits,
-    _check_finite_array,
-    _check_finite_tensor,
     _check_seed,
     _check_size,
     _check_three_fractions,
@@ -77,14 +75,14 @@ def gap_regression_function(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.
     """
     if isinstance(x, torch.Tensor):
         x = real_tensor("x", x)
-        _check_finite_tensor("x", x)
+        check_finite("x", x)
         big = x.detach().abs() > torch.finfo(x.dtype).max / 2
         sine = torch.sin(2.0 * torch.where(big, torch.zeros_like(x), x))
         if bool(big.any()):
             sine = torch.where(big, 2.0 * torch.sin(x) * torch.cos(x), sine)
         return sine + 0.3 * x
     x = real_array("x", x)
-    _check_finite_array("x", x)
+    check_finite("x", x)
     big = np.abs(x) > np.finfo(x.dtype).max / 2
     sine = np.sin(2.0 * np.where(big, 0.0, x))
     if big.any():
@@ -295,7 +293,7 @@ class LinearRegressionProblem:
         }
         for name, value in checked.items():
             if name != "noise_std":
-                _check_finite_array(name, value)
+                check_finite(name, value)
         set_record_fields(self, checked)
 
     @property

@@ -37,10 +37,11 @@ from tqdm.auto import tqdm
 from course_lib._validation import (
     ValidatedTuple,
     check_bool,
+    check_finite,
+    check_finite_real,
     check_int,
     check_positive,
     check_probability,
-    check_real,
     describe_value,
     real_tensor,
 )
@@ -384,10 +385,7 @@ class Evaluation(ValidatedTuple, _EvaluationFields):
     def __new__(cls, loss: float, accuracy: float | None) -> Evaluation:
         if accuracy is not None:
             accuracy = check_probability("accuracy", accuracy, allow_one=True)
-        loss = check_real("loss", loss)
-        if not math.isfinite(loss):
-            raise ValueError(f"loss must be finite, got {loss!r}")
-        return super().__new__(cls, loss, accuracy)
+        return super().__new__(cls, check_finite_real("loss", loss), accuracy)
 
 
 def _is_classification(y: torch.Tensor) -> bool:
@@ -405,19 +403,14 @@ def _check_features(model: nn.Module, X: Any, name: str) -> torch.Tensor:
     dtype = _parameter_dtype(model)
     if dtype is not None and X.dtype != dtype:
         raise TypeError(f"{name} must have the dtype of the model's parameters, {dtype}, got {X.dtype} (convert with .to({dtype}))")
-    if not bool(torch.isfinite(X).all()):
-        raise ValueError(f"{name} must be finite, got NaN or infinite entries")
-    return X
+    return check_finite(name, X)
 
 
 def _check_targets(y: Any, name: str) -> torch.Tensor:
     """Class labels (integers of shape ``(rows,)``) as int64; other targets under the dtype rule, finite."""
     if isinstance(y, torch.Tensor) and _is_classification(y):
         return y.long()
-    y = real_tensor(name, y)
-    if not bool(torch.isfinite(y).all()):
-        raise ValueError(f"{name} must be finite, got NaN or infinite entries")
-    return y
+    return check_finite(name, real_tensor(name, y))
 
 
 def _call_model(model: nn.Module, X: torch.Tensor, name: str) -> torch.Tensor:

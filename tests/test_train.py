@@ -593,8 +593,8 @@ def test_evaluation_built_from_valid_fields_is_what_evaluate_returns(moons):
         ((0.5, "high"), TypeError, "accuracy must be a real number, got str 'high'"),
         ((0.5, 1.5), ValueError, r"accuracy must be in \[0, 1\], got 1.5"),
         ((0.5, float("nan")), ValueError, r"accuracy must be in \[0, 1\], got nan"),
-        ((float("nan"), None), ValueError, "loss must be finite, got nan"),
-        ((float("inf"), 0.5), ValueError, "loss must be finite, got inf"),
+        ((float("nan"), None), ValueError, "loss must be a finite number, got nan"),
+        ((float("inf"), 0.5), ValueError, "loss must be a finite number, got inf"),
     ],
 )
 def test_evaluation_rejects_a_bad_field_by_name(fields, error, message):

@@ -128,9 +128,9 @@ from course_lib._validation import check_finite, check_finite_result, overflow_i
 
 
 def test_check_finite_counts_the_bad_entries() -> None:
-    with pytest.raises(ValueError, match="x must be finite, got 2 NaN or infinite entries"):
+    with pytest.raises(ValueError, match=r"x must be finite, got nan at flat index 0 \(2 NaN or infinite entries\)"):
         check_finite("x", np.array([np.nan, 1.0, np.inf]))
-    with pytest.raises(ValueError, match="t must be finite, got 1 NaN or infinite entry"):
+    with pytest.raises(ValueError, match=r"t must be finite, got -inf at flat index 1 \(1 NaN or infinite entry\)"):
         check_finite("t", torch.tensor([1.0, -float("inf")]))
     array = np.ones(2)
     assert check_finite("x", array) is array
@@ -159,3 +159,13 @@ def test_real_array_is_c_ordered_and_check_real_rejects_floats_out_of_range() ->
         check_real("x", 10**400)
     with pytest.raises(TypeError, match="x must be a real number, got bool"):
         check_real("x", np.bool_(True))
+
+
+def test_check_finite_real() -> None:
+    from course_lib._validation import check_finite_real
+
+    assert check_finite_real("x", 3) == 3.0
+    with pytest.raises(ValueError, match="x must be a finite number, got inf"):
+        check_finite_real("x", float("inf"))
+    with pytest.raises(TypeError, match="x must be a real number"):
+        check_finite_real("x", True)

@@ -648,7 +648,7 @@ def _adam_properties(rule: _AdamRule) -> list[tuple[str, _Property]]:
     )
     scales = f"{min(ADAM_ROW_SCALES):g} to {max(ADAM_ROW_SCALES):g}"
     return [
-        (f"returns (w, m, v), three float64 tensors of w's shape ((3, 4) and (5,))", _adam_returns_tensors(rule)),
+        ("returns (w, m, v), three float64 tensors of w's shape ((3, 4) and (5,))", _adam_returns_tensors(rule)),
         (f"{case} ({worked})", _adam_hand_made(rule)),
         (
             f"bias correction uses the t it is given: one step from the same (w, m, v) at t = "
