@@ -247,12 +247,7 @@ def plot_feature_shrinkage(
         feature_labels: one tick label per feature (e.g. its scale).
         shrinkage: method name -> ``(features,)`` ratios ``w_method / w_ols``.
     """
-    labels = list(feature_labels)
-    if not shrinkage:
-        raise ValueError("shrinkage must map at least one method name to its ratios")
-    for name, ratios in shrinkage.items():
-        if np.shape(ratios) != (len(labels),):
-            raise ValueError(f"shrinkage[{name!r}] must have shape ({len(labels)},), got {np.shape(ratios)}")
+    labels = _check_shrinkage(feature_labels, shrinkage)
     fig, ax = _new_axes(ax, SHRINKAGE_FIGSIZE)
     width = 0.8 / len(shrinkage)
     positions = np.arange(len(labels))
@@ -353,16 +348,22 @@ def ensemble_table(ensembles: Mapping[str, object], *, exact_below: float = 1e-1
     return "\n".join(lines)
 
 
-def shrinkage_table(
-    feature_labels: Sequence[str], shrinkage: Mapping[str, np.ndarray], *, quantity: str = "w / w_ols"
-) -> str:
-    """The numbers of :func:`plot_feature_shrinkage` as a text table: one row per method, one column per feature."""
+def _check_shrinkage(feature_labels: Sequence[str], shrinkage: Mapping[str, np.ndarray]) -> list[str]:
+    """The feature labels as a list, after checking every method has one ratio per feature."""
     labels = list(feature_labels)
     if not shrinkage:
         raise ValueError("shrinkage must map at least one method name to its ratios")
     for name, ratios in shrinkage.items():
         if np.shape(ratios) != (len(labels),):
             raise ValueError(f"shrinkage[{name!r}] must have shape ({len(labels)},), got {np.shape(ratios)}")
+    return labels
+
+
+def shrinkage_table(
+    feature_labels: Sequence[str], shrinkage: Mapping[str, np.ndarray], *, quantity: str = "w / w_ols"
+) -> str:
+    """The numbers of :func:`plot_feature_shrinkage` as a text table: one row per method, one column per feature."""
+    labels = _check_shrinkage(feature_labels, shrinkage)
     width = max(max(len(name) for name in shrinkage), len(quantity)) + 3
     column = max(max(len(label) for label in labels) + 2, 7)
     lines = [f"{quantity:{width}s}" + "".join(f"{label:>{column}s}" for label in labels)]

@@ -39,7 +39,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["figure_to_png"]
+__all__ = ["figure_to_png", "DemoBox", "STORED_TEXT"]
 
 
 def _rate_slider(p: float) -> widgets.FloatSlider:
@@ -55,19 +55,45 @@ def figure_to_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+#: The text form of a demo's widget: what a notebook stores as the output of
+#: the cell that displays it, and what a reader sees before running that cell.
+STORED_TEXT = "Interactive demo: run this cell to interact; the static figure above shows the default values."
+
+
+class DemoBox(widgets.VBox):
+    """A ``VBox`` whose text form is :data:`STORED_TEXT` instead of the repr of its children.
+
+    In a live kernel the front end shows the widget view as usual; a notebook
+    executed without widget state keeps only ``text/plain``, so the stored
+    output reads as a sentence, not as ``VBox(children=(HBox(…``.
+    """
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = STORED_TEXT
+        return data
+
+
+def _labelled_row(label: str, control: widgets.DOMWidget) -> widgets.HBox:
+    """``label`` on the same line as ``control`` (a ``description`` of toggle buttons can wrap above them)."""
+    return widgets.HBox([widgets.Label(label, layout=widgets.Layout(width="80px")), control])
+
+
 def _readout_panel(
-    controls: Sequence[widgets.DOMWidget], on_change: Callable[[dict], None]
-) -> tuple[widgets.HTML, widgets.Image, widgets.VBox]:
-    """A demo's layout: its controls in a row, then a readout, then the picture.
+    controls: Sequence[widgets.DOMWidget],
+    on_change: Callable[[dict], None],
+    rows: Sequence[widgets.DOMWidget] | None = None,
+) -> tuple[widgets.HTML, widgets.Image, DemoBox]:
+    """A demo's layout: its rows of controls (default: the controls in one row), then a readout, then the picture.
 
     Every control's ``value`` is observed with ``on_change``.
 
     Returns:
-        ``(readout, image, widget)``: the HTML readout, the PNG image and the box holding all three rows.
+        ``(readout, image, widget)``: the HTML readout, the PNG image and the :class:`DemoBox` holding them.
     """
     readout = widgets.HTML()
     image = widgets.Image(format="png")
-    widget = widgets.VBox([widgets.HBox(list(controls)), readout, image])
+    widget = DemoBox([*(rows if rows is not None else [widgets.HBox(list(controls))]), readout, image])
     for control in controls:
         control.observe(on_change, names="value")
     return readout, image, widget

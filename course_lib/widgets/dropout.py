@@ -13,7 +13,7 @@ Built as described in :mod:`course_lib.widgets`, on the figures of
   (:func:`course_lib.dropout.training_mode_outputs`) converging to its
   eval-mode output.
 
-Each demo's ``widget`` is a :class:`DemoBox`: displayed in a live kernel it is
+Each demo's ``widget`` is a :class:`course_lib.widgets.DemoBox`: displayed in a live kernel it is
 the interactive demo; its text form, the only output a notebook stores (no
 widget state is stored), is one readable line (:data:`STORED_TEXT`) instead
 of the repr of its children.
@@ -28,7 +28,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from course_lib._validation import check_bool, check_probability
+from course_lib._validation import check_bool, check_int, check_probability
 from course_lib.dropout import (
     NetworkStatistics,
     _check_layer_sizes,
@@ -43,12 +43,10 @@ from course_lib.dropout import (
 )
 from course_lib.plots import dropout as dropout_plots
 from course_lib.plots.dropout import _layer_names
-from course_lib.widgets import _rate_slider, figure_to_png
+from course_lib.widgets import _labelled_row, _rate_slider, _readout_panel, figure_to_png
 
 __all__ = [
     "DEFAULT_SEED",
-    "STORED_TEXT",
-    "DemoBox",
     "empty_layers",
     "statistics_lines",
     "statistics_text",
@@ -63,41 +61,6 @@ __all__ = [
 #: p = 0.5, a typical draw, so the static figures show the usual picture. The
 #: same draw drops every hidden unit from p = 0.75 on (the readout says so).
 DEFAULT_SEED = 2
-
-#: The text form of a demo's widget: what a notebook stores as the output of
-#: the cell that displays it, and what a reader sees before running that cell.
-STORED_TEXT = "Interactive demo: run this cell to interact; the static figure above shows the default values."
-
-
-class DemoBox(widgets.VBox):
-    """A ``VBox`` whose text form is :data:`STORED_TEXT` instead of the repr of its children.
-
-    In a live kernel the front end shows the widget view as usual; a notebook
-    executed without widget state keeps only ``text/plain``, so the stored
-    output reads as a sentence, not as ``VBox(children=(HBox(…``.
-    """
-
-    def _repr_mimebundle_(self, **kwargs):
-        data = super()._repr_mimebundle_(**kwargs)
-        data["text/plain"] = STORED_TEXT
-        return data
-
-
-def _labelled_row(label: str, control: widgets.DOMWidget) -> widgets.HBox:
-    """``label`` on the same line as ``control`` (a ``description`` of toggle buttons can wrap above them)."""
-    return widgets.HBox([widgets.Label(label, layout=widgets.Layout(width="80px")), control])
-
-
-def _panel(
-    rows: Sequence[widgets.DOMWidget], controls: Sequence[widgets.DOMWidget], on_change
-) -> tuple[widgets.HTML, widgets.Image, DemoBox]:
-    """A demo's layout: its rows of controls, then a readout, then the picture; each control's value is observed."""
-    readout = widgets.HTML()
-    image = widgets.Image(format="png")
-    box = DemoBox([*rows, readout, image])
-    for control in controls:
-        control.observe(on_change, names="value")
-    return readout, image, box
 
 # ---------------------------------------------------------------------------
 # Demo (a): a drawn network with dropped units
@@ -194,9 +157,7 @@ def network_readout(
     sizes = _check_layer_sizes(layer_sizes)
     p = check_probability("p", p)
     training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
-    for name, value in (("seed", seed), ("draw", draw)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    seed, draw = check_int("seed", seed, minimum=0), check_int("draw", draw, minimum=0)
     uniforms = draw_unit_uniforms(sizes, np.random.default_rng([seed, draw]))
     masks = keep_masks(sizes, uniforms, p, training=training, drop_inputs=drop_inputs)
     stats = network_statistics(sizes, masks, p, training=training, drop_inputs=drop_inputs)
@@ -242,9 +203,7 @@ class DropoutNetworkDemo:
         p = check_probability("p", p)
         if p > 0.9:
             raise ValueError(f"p must be in [0, 0.9] for this demo, got {p!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        self.seed = seed
+        self.seed = check_int("seed", seed, minimum=0)
         self.drop_inputs = check_bool("drop_inputs", drop_inputs)
         self.draw = 0
         self._uniforms = self._draw_uniforms()
@@ -255,7 +214,7 @@ class DropoutNetworkDemo:
             description="resample mask", tooltip="draw the mask of the next forward pass"
         )
         rows = [widgets.HBox([self.p_slider, self.resample_button]), _labelled_row("mode", self.mode_toggle)]
-        self.stats, self.image, self.widget = _panel(rows, (self.p_slider, self.mode_toggle), self._on_change)
+        self.stats, self.image, self.widget = _readout_panel((self.p_slider, self.mode_toggle), self._on_change, rows)
         self.resample_button.on_click(self.resample)
         self._update()
 
@@ -360,7 +319,7 @@ class RunningMeanDemo:
         self.n_slider = widgets.IntSlider(value=n_passes, min=1, max=max_passes, step=1, description="passes N")
         self.p_slider = _rate_slider(p)
         controls = (self.n_slider, self.p_slider)
-        self.summary, self.image, self.widget = _panel([widgets.HBox(list(controls))], controls, self._on_change)
+        self.summary, self.image, self.widget = _readout_panel(controls, self._on_change)
         self._update()
 
     def samples(self) -> np.ndarray:

@@ -29,7 +29,7 @@ from course_lib.regularizers import (
     rotated_hessian,
     shrinkage_percent,
 )
-from course_lib.widgets import _format_point, _readout_panel, figure_to_png
+from course_lib.widgets import _format_point, _labelled_row, _readout_panel, figure_to_png
 
 __all__ = [
     "CONSTRAINT_DEMO_HESSIAN",
@@ -155,12 +155,10 @@ class ConstraintGeometryDemo:
             value=strength, base=10, min=_STRENGTH_EXPONENTS[0], max=_STRENGTH_EXPONENTS[1], step=0.05,
             description="λ", readout_format=_SLIDER_FORMAT,
         )
-        self.norm_toggle = widgets.ToggleButtons(
-            options=[("L2", "l2"), ("L1", "l1")], value=norm, description="penalty"
-        )
-        self.readout, self.image, self.widget = _readout_panel(
-            (self.strength_slider, self.norm_toggle), self._on_change
-        )
+        self.norm_toggle = widgets.ToggleButtons(options=[("L2", "l2"), ("L1", "l1")], value=norm)
+        controls = (self.strength_slider, self.norm_toggle)
+        rows = [widgets.HBox([self.strength_slider, _labelled_row("penalty", self.norm_toggle)])]
+        self.readout, self.image, self.widget = _readout_panel(controls, self._on_change, rows)
         self._update()
 
     @property

@@ -13,10 +13,9 @@ import torch
 
 from course_lib.dropout import network_statistics
 from course_lib.plots import dropout as dropout_plots
+from course_lib.widgets import STORED_TEXT, DemoBox
 from course_lib.widgets.dropout import (
     DEFAULT_SEED,
-    STORED_TEXT,
-    DemoBox,
     DropoutNetworkDemo,
     RunningMeanDemo,
     empty_layers,

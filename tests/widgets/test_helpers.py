@@ -45,3 +45,17 @@ def test_readout_panel_lays_out_the_controls_and_observes_each_of_them():
 def test_format_point_prints_every_coordinate_to_four_decimals():
     assert _format_point(np.array([2.0, -0.123456])) == "(2.0000, -0.1235)"
     assert _format_point([1 / 3, 0.0, 1e-5]) == "(0.3333, 0.0000, 0.0000)"
+
+
+def test_every_demo_panel_stores_one_readable_line_and_takes_its_own_rows() -> None:
+    from course_lib.widgets import STORED_TEXT, DemoBox, _labelled_row
+    from course_lib.widgets.adamw import AdamPathsDemo
+    from course_lib.widgets.weight_decay import ConstraintGeometryDemo
+
+    for demo in (AdamPathsDemo(), ConstraintGeometryDemo()):
+        assert isinstance(demo.widget, DemoBox)
+        assert demo.widget._repr_mimebundle_()["text/plain"] == STORED_TEXT
+    toggle = widgets.ToggleButtons(options=["a", "b"])
+    row = _labelled_row("mode", toggle)
+    readout, image, panel = _readout_panel((toggle,), lambda change: None, rows=[row])
+    assert panel.children == (row, readout, image) and row.children[0].value == "mode"

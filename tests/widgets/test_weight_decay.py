@@ -82,7 +82,9 @@ def test_constraint_demo_default_state():
     assert f"({expected[0]:.4f}, {expected[1]:.4f})" in demo.readout.value
     assert f"shrunk by {demo.shrinkage_percent:.1f}%" in demo.readout.value
     assert bytes(demo.image.value).startswith(b"\x89PNG")
-    assert demo.widget.children[0].children == (demo.strength_slider, demo.norm_toggle)
+    slider, penalty = demo.widget.children[0].children
+    assert slider is demo.strength_slider and penalty.children[1] is demo.norm_toggle
+    assert penalty.children[0].value == "penalty" and not demo.norm_toggle.description  # the label beside, not above
 
 
 def test_constraint_demo_slider_recomputes_the_exact_optimum_and_redraws():
