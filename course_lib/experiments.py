@@ -1,0 +1,335 @@
+r"""Seed-controlled classifier experiments: train a configuration over seeds and compare the results.
+
+The chapters' experiments ask the same question again and again: *does this
+regularizer change test accuracy, NLL or calibration by more than the seed
+noise?* This module answers it in three steps.
+
+* :class:`ClassifierConfig` names one training recipe: an MLP
+  (:func:`course_lib.models.make_mlp`) with optional dropout, trained with
+  Adam + L2 or AdamW (weights decayed, biases not: :func:`course_lib.optim.param_groups`),
+  optional label smoothing and early stopping, by :func:`course_lib.train.fit`.
+* :func:`train_classifier` runs it once for a seed — the seed fixes the
+  initial weights, the mini-batch order and the dropout masks — and returns a
+  :class:`ClassifierResult` with train/validation/test accuracy and test NLL
+  and ECE (:mod:`course_lib.metrics`).
+* :func:`run_over_seeds` repeats that for several seeds, and
+  :class:`SeedSummary` reports a metric as mean ± spread, where the *spread*
+  is half the min–max range over the seeds.
+
+An effect **exceeds the spread** (:func:`exceeds_spread`) when the two
+min–max ranges do not overlap: every seed of one configuration is better than
+every seed of the other. With three seeds that is a strict test, and it is the
+one the chapters assert before their prose claims an effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from course_lib._validation import (
+    check_bool,
+    check_int,
+    check_non_negative,
+    check_positive,
+    check_probability,
+    describe_value,
+)
+from course_lib.metrics import expected_calibration_error
+from course_lib.models import make_mlp
+from course_lib.optim import param_groups
+from course_lib.train import History, fit
+
+__all__ = [
+    "METRICS",
+    "ClassifierConfig",
+    "ClassifierResult",
+    "SeedSummary",
+    "SeedRuns",
+    "train_classifier",
+    "run_over_seeds",
+    "exceeds_spread",
+    "format_table",
+]
+
+METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_nll", "test_ece")
+_OPTIMIZERS = ("adamw", "adam_l2")
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """One training recipe for an MLP classifier.
+
+    Attributes:
+        hidden: widths of the hidden layers (each an int >= 1).
+        dropout: dropout rate after each hidden ReLU, in ``[0, 1)``.
+        weight_decay: decay strength of the weight matrices (biases are never
+            decayed). For ``"adamw"`` it is ``torch.optim.AdamW``'s
+            ``weight_decay``: each step multiplies the weights by
+            :math:`1 - \\eta\\lambda`. For ``"adam_l2"`` it is
+            ``torch.optim.Adam``'s: :math:`\\lambda w` is added to the gradient.
+        optimizer: ``"adamw"`` (decoupled decay) or ``"adam_l2"`` (Adam with an L2 term).
+        lr: the learning rate :math:`\\eta` (> 0).
+        label_smoothing: the cross-entropy's ``label_smoothing``, in ``[0, 1)``.
+        epochs: passes over the training set (int >= 1).
+        batch_size: mini-batch size (int >= 1).
+        early_stopping_patience: stop after this many epochs without a better
+            validation loss and restore the best weights; ``None`` trains all epochs.
+    """
+
+    hidden: tuple[int, ...] = (256, 256)
+    dropout: float = 0.0
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    label_smoothing: float = 0.0
+    epochs: int = 30
+    batch_size: int = 200
+    early_stopping_patience: int | None = None
+
+    def __post_init__(self) -> None:
+        hidden = self.hidden
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+            raise TypeError(f"hidden must be a sequence of ints, got {describe_value(hidden)}")
+        object.__setattr__(self, "hidden", tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)))
+        object.__setattr__(self, "dropout", check_probability("dropout", self.dropout))
+        object.__setattr__(self, "weight_decay", check_non_negative("weight_decay", self.weight_decay))
+        if not isinstance(self.optimizer, str):
+            raise TypeError(f"optimizer must be a str, got {describe_value(self.optimizer)}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
+        object.__setattr__(self, "lr", check_positive("lr", self.lr))
+        object.__setattr__(self, "label_smoothing", check_probability("label_smoothing", self.label_smoothing))
+        object.__setattr__(self, "epochs", check_int("epochs", self.epochs, minimum=1))
+        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, minimum=1))
+        if self.early_stopping_patience is not None:
+            patience = check_int("early_stopping_patience", self.early_stopping_patience, minimum=1)
+            object.__setattr__(self, "early_stopping_patience", patience)
+
+    def but(self, **changes: Any) -> ClassifierConfig:
+        """A copy with some fields changed (validated again), e.g. ``base.but(dropout=0.3)``."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise TypeError(f"ClassifierConfig has no field {unknown[0]!r}; its fields are {sorted(known)}")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ClassifierResult:
+    """What one run measured (accuracies are shares in [0, 1]; NLL in nats; ECE with 15 bins).
+
+    ``history`` is the run's :class:`~course_lib.train.History` and ``model`` the
+    trained network (in eval mode), for figures and further measurements.
+    """
+
+    seed: int
+    train_accuracy: float
+    val_accuracy: float
+    test_accuracy: float
+    test_nll: float
+    test_ece: float
+    history: History = field(repr=False, compare=False)
+    model: nn.Module = field(repr=False, compare=False)
+
+    @property
+    def gap(self) -> float:
+        """Train minus test accuracy: the generalization gap the regularizers try to close."""
+        return self.train_accuracy - self.test_accuracy
+
+
+def _data_tensors(data: Any) -> tuple[torch.Tensor, ...]:
+    names = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+    missing = [n for n in names if getattr(data, n, None) is None]
+    if missing:
+        raise TypeError(
+            f"data must have tensors {', '.join(names)} (a course_lib.data.DataSplits), "
+            f"got {describe_value(data)} without {missing[0]}"
+        )
+    tensors = tuple(getattr(data, n) for n in names)
+    for name, tensor in zip(names, tensors):
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"data.{name} must be a torch.Tensor, got {describe_value(tensor)}")
+    for name, tensor in zip(names[1::2], tensors[1::2]):
+        if tensor.dtype != torch.long:
+            raise ValueError(f"data.{name} must hold class labels (int64), got dtype {tensor.dtype}")
+    return tensors
+
+
+def _optimizer(model: nn.Module, config: ClassifierConfig) -> torch.optim.Optimizer:
+    groups = param_groups(model, config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr)
+    return torch.optim.Adam(groups, lr=config.lr)
+
+
+def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float, float]:
+    """(accuracy, NLL, ECE) of ``model`` in eval mode on (X, y); NLL from log-softmax, so it is exact."""
+    model.eval()
+    with torch.no_grad():
+        logits = model(X).double()
+    log_probs = torch.log_softmax(logits, dim=1)
+    accuracy = float((logits.argmax(dim=1) == y).double().mean())
+    nll = float(nn.functional.nll_loss(log_probs, y))
+    ece = expected_calibration_error(log_probs.exp().numpy(), y.numpy())
+    return accuracy, nll, ece
+
+
+def train_classifier(data: Any, config: ClassifierConfig, seed: int = 0, *, progress: bool = False) -> ClassifierResult:
+    """Train ``config`` once on ``data`` (a :class:`~course_lib.data.DataSplits`) and measure it.
+
+    ``seed`` fixes the initial weights (``make_mlp(seed=…)``), the mini-batch
+    order and the dropout masks (``fit(seed=…)``), so a run is reproducible and
+    two configurations with the same seed start from the same weights.
+    Training and test NLL/ECE are measured in eval mode on the final weights
+    (the best validation epoch's under early stopping).
+    """
+    if not isinstance(config, ClassifierConfig):
+        raise TypeError(f"config must be a ClassifierConfig, got {describe_value(config)}")
+    seed = check_int("seed", seed, minimum=0)
+    progress = check_bool("progress", progress)
+    X_train, y_train, X_val, y_val, X_test, y_test = _data_tensors(data)
+    n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
+    model = make_mlp((X_train.shape[1], *config.hidden, n_classes), dropout=config.dropout, seed=seed)
+    model = model.to(X_train.dtype)
+    loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    history = fit(
+        model, data, _optimizer(model, config), loss, config.epochs, batch_size=config.batch_size,
+        early_stopping_patience=config.early_stopping_patience, progress=progress, seed=seed, device="cpu",
+    )
+    train_accuracy = _evaluate(model, X_train, y_train)[0]
+    val_accuracy = _evaluate(model, X_val, y_val)[0]
+    test_accuracy, test_nll, test_ece = _evaluate(model, X_test, y_test)
+    return ClassifierResult(seed, train_accuracy, val_accuracy, test_accuracy, test_nll, test_ece, history, model)
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """One metric over seeds: its mean ± spread, with spread = (max - min)/2.
+
+    Attributes:
+        values: the metric of each seed, in seed order.
+    """
+
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        values = tuple(float(v) for v in self.values)
+        if not values:
+            raise ValueError("values must hold at least one number, got none")
+        if not all(np.isfinite(values)):
+            raise ValueError(f"values must be finite, got {values}")
+        object.__setattr__(self, "values", values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    @property
+    def spread(self) -> float:
+        """Half the min–max range over the seeds."""
+        return (self.high - self.low) / 2
+
+    @property
+    def std(self) -> float:
+        """The sample standard deviation (ddof = 1; 0 for one seed)."""
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
+
+    def format(self, digits: int = 3) -> str:
+        """``"0.624 ± 0.009"``."""
+        return f"{self.mean:.{digits}f} ± {self.spread:.{digits}f}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def exceeds_spread(first: SeedSummary, second: SeedSummary) -> bool:
+    """Whether the two min–max ranges over seeds are disjoint (every seed of one beats every seed of the other)."""
+    for name, value in (("first", first), ("second", second)):
+        if not isinstance(value, SeedSummary):
+            raise TypeError(f"{name} must be a SeedSummary, got {describe_value(value)}")
+    return first.low > second.high or second.low > first.high
+
+
+@dataclass(frozen=True)
+class SeedRuns:
+    """The runs of one configuration over several seeds."""
+
+    config: ClassifierConfig
+    results: tuple[ClassifierResult, ...]
+
+    def summary(self, metric: str) -> SeedSummary:
+        """The :class:`SeedSummary` of one of :data:`METRICS` (or ``"gap"``)."""
+        if metric not in (*METRICS, "gap"):
+            raise ValueError(f"metric must be one of {(*METRICS, 'gap')}, got {metric!r}")
+        return SeedSummary(tuple(getattr(result, metric) for result in self.results))
+
+    def __getitem__(self, metric: str) -> SeedSummary:
+        return self.summary(metric)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(result.seed for result in self.results)
+
+
+def run_over_seeds(
+    data: Any, config: ClassifierConfig, seeds: Iterable[int] = (0, 1, 2), *, progress: bool = False
+) -> SeedRuns:
+    """:func:`train_classifier` for each seed (at least one; no repeats)."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of ints, got {describe_value(seeds)}")
+    seeds = tuple(check_int(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds))
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed, got none")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must not repeat, got {seeds}")
+    return SeedRuns(config, tuple(train_classifier(data, config, seed, progress=progress) for seed in seeds))
+
+
+_HEADERS = {
+    "train_accuracy": "train acc",
+    "val_accuracy": "val acc",
+    "test_accuracy": "test acc",
+    "test_nll": "test NLL",
+    "test_ece": "test ECE",
+    "gap": "train-test gap",
+}
+
+
+def format_table(runs: dict[str, SeedRuns], metrics: Sequence[str] = METRICS, digits: int = 3) -> str:
+    """A plain-text table: one row per named configuration, one ``mean ± spread`` column per metric.
+
+    Example output (3 seeds)::
+
+        configuration   train acc        test acc         test NLL
+        no regularizer  1.000 ± 0.000    0.624 ± 0.009    1.461 ± 0.031
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs must be a non-empty dict of name -> SeedRuns, got {describe_value(runs)}")
+    for name, value in runs.items():
+        if not isinstance(name, str) or not isinstance(value, SeedRuns):
+            raise TypeError(f"runs must map str names to SeedRuns, got {name!r}: {describe_value(value)}")
+    if isinstance(metrics, str) or not all(m in (*METRICS, "gap") for m in metrics):
+        raise ValueError(f"metrics must be a sequence of names from {(*METRICS, 'gap')}, got {metrics!r}")
+    digits = check_int("digits", digits, minimum=0)
+    name_width = max(len("configuration"), *(len(name) for name in runs))
+    cells = {name: [run[m].format(digits) for m in metrics] for name, run in runs.items()}
+    widths = [max(len(_HEADERS[m]), *(len(row[i]) for row in cells.values())) for i, m in enumerate(metrics)]
+    lines = ["  ".join(["configuration".ljust(name_width), *(_HEADERS[m].ljust(w) for m, w in zip(metrics, widths))])]
+    for name, row in cells.items():
+        lines.append("  ".join([name.ljust(name_width), *(cell.ljust(w) for cell, w in zip(row, widths))]).rstrip())
+    seeds = {len(run.results) for run in runs.values()}
+    lines.append(f"(mean ± half the min–max range over {'/'.join(map(str, sorted(seeds)))} seeds)")
+    return "\n".join(line.rstrip() for line in lines)
