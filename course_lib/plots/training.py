@@ -3,7 +3,8 @@
 Learning curves of one run (:func:`plot_history`, :func:`plot_history_panels`,
 drawn from a :class:`course_lib.train.History`) and curves of several settings
 with their spread over runs (:func:`plot_learning_curves`, shown in the intro
-and the dropout chapter). Sizes, ``ax`` and the other conventions are those of
+and the dropout chapter), and configurations compared over seeds
+(:func:`plot_seed_comparison`, from :mod:`course_lib.experiments` runs). Sizes, ``ax`` and the other conventions are those of
 :mod:`course_lib.plots`.
 """
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # the figure functions only read attributes; no import cost a
 
 __all__ = [
     "CURVES_FIGSIZE", "plot_learning_curves", "HISTORY_FIGSIZE", "HISTORY_PANEL_FIGSIZE", "plot_history",
-    "plot_history_panels",
+    "plot_history_panels", "SEED_COMPARISON_PANEL_FIGSIZE", "plot_seed_comparison",
 ]
 
 CURVES_FIGSIZE = (7.0, 3.4)
@@ -153,4 +154,62 @@ def plot_history_panels(history: History, *, suptitle: str = "Learning curves") 
     for ax, metric in zip(axes[0], metrics):
         plot_history(history, metric=metric, title=metric, ax=ax)
     fig.suptitle(suptitle)
+    return fig
+
+
+SEED_COMPARISON_PANEL_FIGSIZE = (3.6, 3.4)  # per panel
+_SEED_METRIC_LABELS = {
+    "train_accuracy": "training accuracy",
+    "val_accuracy": "validation accuracy",
+    "test_accuracy": "test accuracy",
+    "test_nll": "test NLL (nats)",
+    "test_ece": "test ECE (15 bins)",
+    "gap": "train - test accuracy",
+}
+
+
+def plot_seed_comparison(
+    runs: Mapping[str, object], metrics: tuple[str, ...] = ("train_accuracy", "test_accuracy", "test_nll"),
+    *, suptitle: str = "Configurations over seeds",
+) -> Figure:
+    """One panel per metric: each configuration's seeds as dots and its mean with a min–max bar.
+
+    The y-range of every panel is fitted to its values (with a margin), so a
+    difference of a few points stays visible; the dashed line is the first
+    configuration's mean (the reference the others are compared with).
+
+    Args:
+        runs: name -> :class:`course_lib.experiments.SeedRuns` (anything whose
+            ``summary(metric)`` gives a :class:`~course_lib.experiments.SeedSummary`).
+        metrics: metric names of :data:`course_lib.experiments.METRICS` or ``"gap"``.
+        suptitle: the figure's title.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must map at least one name to SeedRuns")
+    unknown = [m for m in metrics if m not in _SEED_METRIC_LABELS]
+    if isinstance(metrics, str) or not metrics or unknown:
+        raise ValueError(f"metrics must be a tuple of names from {tuple(_SEED_METRIC_LABELS)}, got {metrics!r}")
+    width, height = SEED_COMPARISON_PANEL_FIGSIZE
+    fig, axes = plt.subplots(1, len(metrics), figsize=(width * len(metrics), height), layout="constrained", squeeze=False)
+    names = list(runs)
+    positions = np.arange(len(names))
+    for ax, metric in zip(axes[0], metrics):
+        summaries = [runs[name].summary(metric) for name in names]
+        for k, (position, summary) in enumerate(zip(positions, summaries)):
+            values = np.asarray(summary.values)
+            offsets = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+            ax.scatter(position + offsets, values, s=12, color=f"C{k}", alpha=0.55, linewidths=0, zorder=2)
+            ax.errorbar(position, summary.mean, yerr=[[summary.mean - summary.low], [summary.high - summary.mean]],
+                        fmt="o", color=f"C{k}", markersize=6, capsize=5, linewidth=1.5, zorder=3)
+        ax.axhline(summaries[0].mean, color=BEST_EPOCH_COLOR, linestyle="--", linewidth=0.8, zorder=1)
+        low = min(s.low for s in summaries)
+        high = max(s.high for s in summaries)
+        margin = 0.12 * (high - low) if high > low else 0.01 * max(abs(high), 1.0)
+        ax.set_ylim(low - margin, high + margin)
+        ax.set_xticks(positions, names, rotation=30, ha="right", fontsize=8)
+        ax.set_xlim(-0.5, len(names) - 0.5)
+        ax.set_ylabel(_SEED_METRIC_LABELS[metric])
+        ax.grid(axis="y", alpha=0.3)
+    n_seeds = sorted({len(runs[name].summary(metrics[0]).values) for name in names})
+    fig.suptitle(f"{suptitle} (dots: seeds; bars: min–max over {'/'.join(map(str, n_seeds))} seeds)", fontsize=11)
     return fig

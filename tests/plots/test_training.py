@@ -114,3 +114,48 @@ def test_learning_curves_draw_mean_and_range_of_several_runs():
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 1
     with pytest.raises(ValueError, match="columns"):
         training_plots.plot_learning_curves(steps, {"bad": np.ones(3)}, ylabel="loss", title="t")
+
+
+# --- configurations compared over seeds ------------------------------------------------------
+
+
+class _Runs:
+    """A stand-in for course_lib.experiments.SeedRuns: summary(metric) of fixed values."""
+
+    def __init__(self, **values: tuple[float, ...]) -> None:
+        self.values = values
+
+    def summary(self, metric: str):
+        from course_lib.experiments import SeedSummary
+
+        return SeedSummary(self.values[metric])
+
+
+def test_seed_comparison_draws_every_seed_and_fits_each_panel_to_its_values():
+    runs = {
+        "none": _Runs(test_accuracy=(0.62, 0.63, 0.61), test_nll=(1.4, 1.5, 1.45)),
+        "dropout": _Runs(test_accuracy=(0.65, 0.66, 0.64), test_nll=(0.93, 0.92, 0.94)),
+    }
+    fig = training_plots.plot_seed_comparison(runs, ("test_accuracy", "test_nll"), suptitle="Test")
+    accuracy_ax, nll_ax = fig.axes
+    low, high = accuracy_ax.get_ylim()
+    assert 0.55 < low < 0.61 and 0.66 < high < 0.7  # fitted: a 0-1 axis would hide a 3-point effect
+    assert nll_ax.get_ylim()[0] < 0.92 and nll_ax.get_ylim()[1] > 1.5
+    dots = [c for c in accuracy_ax.collections if c.get_offsets().shape[0] == 3]
+    assert len(dots) == 2  # one scatter of three seeds per configuration
+    assert [t.get_text() for t in accuracy_ax.get_xticklabels()] == ["none", "dropout"]
+    assert accuracy_ax.get_ylabel() == "test accuracy" and "3 seeds" in fig._suptitle.get_text()
+    reference = [line for line in accuracy_ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(reference) == 1 and reference[0].get_ydata()[0] == pytest.approx(0.62)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("metrics", [(), ("accuracy",), "test_accuracy"])
+def test_seed_comparison_names_unknown_metrics(metrics):
+    with pytest.raises(ValueError, match="metrics must be"):
+        training_plots.plot_seed_comparison({"a": _Runs(test_accuracy=(0.5,))}, metrics)
+
+
+def test_seed_comparison_needs_runs():
+    with pytest.raises(ValueError, match="runs must map"):
+        training_plots.plot_seed_comparison({})
