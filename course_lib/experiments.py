@@ -24,8 +24,10 @@ one the chapters assert before their prose claims an effect.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,6 +35,8 @@ from torch import nn
 
 from course_lib._validation import (
     check_bool,
+    check_finite,
+    check_finite_real,
     check_int,
     check_non_negative,
     check_positive,
@@ -40,9 +44,9 @@ from course_lib._validation import (
     describe_value,
 )
 from course_lib.metrics import expected_calibration_error
-from course_lib.models import make_mlp
+from course_lib.models import MAX_PARAMETERS, make_mlp
 from course_lib.optim import param_groups
-from course_lib.train import History, fit
+from course_lib.train import MAX_SEED, History, fit
 
 __all__ = [
     "METRICS",
@@ -58,6 +62,8 @@ __all__ = [
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_nll", "test_ece")
 _OPTIMIZERS = ("adamw", "adam_l2")
+_SUMMARY_METRICS = (*METRICS, "gap")
+_MAX_DIGITS = 17  # float64 holds about 17 significant digits; more decimals only print rounding noise
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,11 @@ class ClassifierConfig:
         hidden = self.hidden
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
             raise TypeError(f"hidden must be a sequence of ints, got {describe_value(hidden)}")
-        object.__setattr__(self, "hidden", tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)))
+        widths = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden))
+        too_wide = [h for h in widths if h > MAX_PARAMETERS]
+        if too_wide:
+            raise ValueError(f"hidden widths must be at most MAX_PARAMETERS = {MAX_PARAMETERS:,} (make_mlp's limit), got {too_wide[0]}")
+        object.__setattr__(self, "hidden", widths)
         object.__setattr__(self, "dropout", check_probability("dropout", self.dropout))
         object.__setattr__(self, "weight_decay", check_non_negative("weight_decay", self.weight_decay))
         if not isinstance(self.optimizer, str):
@@ -123,7 +133,9 @@ class ClassifierConfig:
 class ClassifierResult:
     """What one run measured (accuracies are shares in [0, 1]; NLL in nats; ECE with 15 bins).
 
-    ``history`` is the run's :class:`~course_lib.train.History` and ``model`` the
+    The constructor checks the fields (TypeError/ValueError naming the field):
+    ``seed`` an int in ``[0, 2**64 - 1]``, the accuracies and the ECE in
+    ``[0, 1]``, the NLL finite and >= 0. ``history`` is the run's :class:`~course_lib.train.History` and ``model`` the
     trained network (in eval mode), for figures and further measurements.
     """
 
@@ -135,6 +147,16 @@ class ClassifierResult:
     test_ece: float
     history: History = field(repr=False, compare=False)
     model: nn.Module = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seed", _check_seed(self.seed))
+        for name in ("train_accuracy", "val_accuracy", "test_accuracy", "test_ece"):
+            object.__setattr__(self, name, check_probability(name, getattr(self, name), allow_one=True))
+        object.__setattr__(self, "test_nll", check_non_negative("test_nll", self.test_nll))
+        if not isinstance(self.history, History):
+            raise TypeError(f"history must be a course_lib.train.History, got {describe_value(self.history)}")
+        if not isinstance(self.model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {describe_value(self.model)}")
 
     @property
     def gap(self) -> float:
@@ -155,9 +177,37 @@ def _data_tensors(data: Any) -> tuple[torch.Tensor, ...]:
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"data.{name} must be a torch.Tensor, got {describe_value(tensor)}")
     for name, tensor in zip(names[1::2], tensors[1::2]):
-        if tensor.dtype != torch.long:
-            raise ValueError(f"data.{name} must hold class labels (int64), got dtype {tensor.dtype}")
+        if tensor.dtype != torch.long or tensor.ndim != 1 or len(tensor) == 0:
+            raise ValueError(
+                f"data.{name} must hold class labels (int64, shape (rows,), at least one row), "
+                f"got dtype {tensor.dtype} and shape {tuple(tensor.shape)}"
+            )
+        if int(tensor.min()) < 0:
+            raise ValueError(f"data.{name} must hold class labels >= 0, got {int(tensor.min())}")
+    X_train = tensors[0]
+    for name, X, y in zip(names[::2], tensors[::2], tensors[1::2]):
+        if X.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"data.{name} must be a float32 or float64 tensor, got dtype {X.dtype}")
+        if X.ndim == 2 and X.shape[0] != y.shape[0]:
+            label_name = name.replace("X_", "y_")
+            raise ValueError(
+                f"data.{name} and data.{label_name} must have the same number of rows, got {X.shape[0]} and {y.shape[0]}"
+            )
+        if X.ndim != 2 or X.shape[1] != X_train.shape[1] or X.dtype != X_train.dtype:
+            raise ValueError(
+                f"data.{name} must be 2-D (rows, features) with the features and dtype of data.X_train, "
+                f"({X_train.shape[1] if X_train.ndim == 2 else '?'} features, {X_train.dtype}), "
+                f"got shape {tuple(X.shape)} and dtype {X.dtype}"
+            )
+    check_finite("data.X_test", tensors[4])  # fit checks the training and validation features
     return tensors
+
+
+def _check_seed(seed: Any, name: str = "seed") -> int:
+    seed = check_int(name, seed, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"{name} must be an int in [0, 2**64 - 1], got {seed!r}")
+    return seed
 
 
 def _optimizer(model: nn.Module, config: ClassifierConfig) -> torch.optim.Optimizer:
@@ -167,11 +217,16 @@ def _optimizer(model: nn.Module, config: ClassifierConfig) -> torch.optim.Optimi
     return torch.optim.Adam(groups, lr=config.lr)
 
 
-def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float, float]:
+def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, split: str) -> tuple[float, float, float]:
     """(accuracy, NLL, ECE) of ``model`` in eval mode on (X, y); NLL from log-softmax, so it is exact."""
     model.eval()
     with torch.no_grad():
         logits = model(X).double()
+    if not bool(torch.isfinite(logits).all()):
+        raise ValueError(
+            f"the trained model's outputs on data.X_{split} are not finite: the magnitudes of data.X_{split} "
+            "or of the weights the config trained are beyond the model's float range"
+        )
     log_probs = torch.log_softmax(logits, dim=1)
     accuracy = float((logits.argmax(dim=1) == y).double().mean())
     nll = float(nn.functional.nll_loss(log_probs, y))
@@ -186,24 +241,47 @@ def train_classifier(data: Any, config: ClassifierConfig, seed: int = 0, *, prog
     order and the dropout masks (``fit(seed=…)``), so a run is reproducible and
     two configurations with the same seed start from the same weights.
     Training and test NLL/ECE are measured in eval mode on the final weights
-    (the best validation epoch's under early stopping).
+    (the best validation epoch's under early stopping). The number of classes
+    is the largest label in any split plus one.
+
+    Args:
+        data: the splits: float32 or float64 features ``(rows, features)``
+            (one dtype and width for all splits), int64 labels ``(rows,)``.
+        config: the recipe, a :class:`ClassifierConfig`.
+        seed: an int in ``[0, 2**64 - 1]``.
+        progress: show :func:`~course_lib.train.fit`'s progress bar.
+
+    Raises:
+        TypeError/ValueError naming the argument (``data.X_train`` and the
+        like for the splits); a ``ValueError`` naming ``config`` if the
+        network it asks for is too large for :func:`~course_lib.models.make_mlp`
+        or if training diverges (a NaN or infinite loss: lower ``config.lr``
+        or ``config.weight_decay``), since a diverged run has no metrics.
     """
     if not isinstance(config, ClassifierConfig):
         raise TypeError(f"config must be a ClassifierConfig, got {describe_value(config)}")
-    seed = check_int("seed", seed, minimum=0)
+    seed = _check_seed(seed)
     progress = check_bool("progress", progress)
     X_train, y_train, X_val, y_val, X_test, y_test = _data_tensors(data)
     n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
-    model = make_mlp((X_train.shape[1], *config.hidden, n_classes), dropout=config.dropout, seed=seed)
+    try:
+        model = make_mlp((X_train.shape[1], *config.hidden, n_classes), dropout=config.dropout, seed=seed)
+    except ValueError as error:
+        raise ValueError(f"config.hidden={config.hidden} asks for too large a network for this data: {error}") from error
     model = model.to(X_train.dtype)
     loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history = fit(
         model, data, _optimizer(model, config), loss, config.epochs, batch_size=config.batch_size,
         early_stopping_patience=config.early_stopping_patience, progress=progress, seed=seed, device="cpu",
     )
-    train_accuracy = _evaluate(model, X_train, y_train)[0]
-    val_accuracy = _evaluate(model, X_val, y_val)[0]
-    test_accuracy, test_nll, test_ece = _evaluate(model, X_test, y_test)
+    if history.diverged:
+        raise ValueError(
+            f"training diverged at epoch {history.stopped_epoch} (a loss became NaN or infinite) with config {config}: "
+            "lower config.lr or config.weight_decay"
+        )
+    train_accuracy = _evaluate(model, X_train, y_train, "train")[0]
+    val_accuracy = _evaluate(model, X_val, y_val, "val")[0]
+    test_accuracy, test_nll, test_ece = _evaluate(model, X_test, y_test, "test")
     return ClassifierResult(seed, train_accuracy, val_accuracy, test_accuracy, test_nll, test_ece, history, model)
 
 
@@ -212,22 +290,40 @@ class SeedSummary:
     """One metric over seeds: its mean ± spread, with spread = (max - min)/2.
 
     Attributes:
-        values: the metric of each seed, in seed order.
+        values: the metric of each seed, in seed order: a non-empty ordered
+            sequence (tuple, list, 1-D array, iterator) of finite real numbers,
+            stored as a tuple of floats (TypeError/ValueError naming ``values``).
+
+    Example:
+        >>> summary = SeedSummary((0.62, 0.61, 0.64))
+        >>> summary.format(), round(summary.spread, 12)
+        ('0.623 ± 0.015', 0.015)
     """
 
     values: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        values = tuple(float(v) for v in self.values)
+        values = self.values
+        if isinstance(values, (np.ndarray, torch.Tensor)) and values.ndim != 1:
+            raise ValueError(f"values must be 1-D (one number per seed), got shape {tuple(values.shape)}")
+        if isinstance(values, (str, bytes, dict, set, frozenset)) or not isinstance(values, Iterable):
+            raise TypeError(f"values must be an ordered sequence of numbers (one per seed), got {describe_value(values)}")
+        if isinstance(values, torch.Tensor):
+            values = values.tolist()
+        values = tuple(check_finite_real(f"values[{i}]", v) for i, v in enumerate(values))
         if not values:
             raise ValueError("values must hold at least one number, got none")
-        if not all(np.isfinite(values)):
-            raise ValueError(f"values must be finite, got {values}")
         object.__setattr__(self, "values", values)
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.values))
+        """The mean over the seeds (NumPy's; for values whose sum overflows, each is divided by the count first)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = float(np.mean(self.values))
+        if math.isfinite(mean):
+            return mean
+        n = len(self.values)
+        return math.fsum(v / n for v in self.values)
 
     @property
     def low(self) -> float:
@@ -239,24 +335,50 @@ class SeedSummary:
 
     @property
     def spread(self) -> float:
-        """Half the min–max range over the seeds."""
-        return (self.high - self.low) / 2
+        """Half the min–max range over the seeds (halves subtracted, so it never overflows)."""
+        return self.high / 2 - self.low / 2
 
     @property
     def std(self) -> float:
-        """The sample standard deviation (ddof = 1; 0 for one seed)."""
-        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
+        """The sample standard deviation (ddof = 1; 0 for one seed); rescaled where the squares would overflow."""
+        if len(self.values) < 2:
+            return 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            std = float(np.std(self.values, ddof=1))
+        if math.isfinite(std):
+            return std
+        scale = max(abs(v) for v in self.values)
+        if scale == 0.0:
+            return 0.0
+        return scale * float(np.std(np.asarray(self.values) / scale, ddof=1))
 
     def format(self, digits: int = 3) -> str:
-        """``"0.624 ± 0.009"``."""
+        """``"0.624 ± 0.009"``: mean and spread with ``digits`` decimals (an int in [0, 17])."""
+        digits = _check_digits(digits)
         return f"{self.mean:.{digits}f} ± {self.spread:.{digits}f}"
 
     def __str__(self) -> str:
         return self.format()
 
 
+def _check_digits(digits: Any) -> int:
+    digits = check_int("digits", digits, minimum=0)
+    if digits > _MAX_DIGITS:
+        raise ValueError(f"digits must be an int in [0, {_MAX_DIGITS}], got {digits}")
+    return digits
+
+
 def exceeds_spread(first: SeedSummary, second: SeedSummary) -> bool:
-    """Whether the two min–max ranges over seeds are disjoint (every seed of one beats every seed of the other)."""
+    """Whether the two min–max ranges over seeds are disjoint (every seed of one beats every seed of the other).
+
+    Ranges that touch (one's minimum equals the other's maximum) overlap: that is not an effect.
+
+    Example:
+        >>> exceeds_spread(SeedSummary((0.60, 0.62)), SeedSummary((0.63, 0.65)))
+        True
+        >>> exceeds_spread(SeedSummary((0.60, 0.63)), SeedSummary((0.63, 0.65)))
+        False
+    """
     for name, value in (("first", first), ("second", second)):
         if not isinstance(value, SeedSummary):
             raise TypeError(f"{name} must be a SeedSummary, got {describe_value(value)}")
@@ -265,15 +387,39 @@ def exceeds_spread(first: SeedSummary, second: SeedSummary) -> bool:
 
 @dataclass(frozen=True)
 class SeedRuns:
-    """The runs of one configuration over several seeds."""
+    """The runs of one configuration over several seeds.
+
+    The constructor checks ``config`` is a :class:`ClassifierConfig` and
+    ``results`` a non-empty sequence of :class:`ClassifierResult` with distinct
+    seeds (stored as a tuple).
+    """
 
     config: ClassifierConfig
     results: tuple[ClassifierResult, ...]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, ClassifierConfig):
+            raise TypeError(f"config must be a ClassifierConfig, got {describe_value(self.config)}")
+        results = self.results
+        if isinstance(results, (str, bytes, dict, set, frozenset)) or not isinstance(results, Iterable):
+            raise TypeError(f"results must be a sequence of ClassifierResult, got {describe_value(results)}")
+        results = tuple(results)
+        if not results:
+            raise ValueError("results must hold at least one ClassifierResult, got none")
+        for i, result in enumerate(results):
+            if not isinstance(result, ClassifierResult):
+                raise TypeError(f"results[{i}] must be a ClassifierResult, got {describe_value(result)}")
+        seeds = [result.seed for result in results]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"results must come from distinct seeds, got seeds {seeds}")
+        object.__setattr__(self, "results", results)
+
     def summary(self, metric: str) -> SeedSummary:
         """The :class:`SeedSummary` of one of :data:`METRICS` (or ``"gap"``)."""
-        if metric not in (*METRICS, "gap"):
-            raise ValueError(f"metric must be one of {(*METRICS, 'gap')}, got {metric!r}")
+        if not isinstance(metric, str):
+            raise TypeError(f"metric must be a str, one of {_SUMMARY_METRICS}, got {describe_value(metric)}")
+        if metric not in _SUMMARY_METRICS:
+            raise ValueError(f"metric must be one of {_SUMMARY_METRICS}, got {metric!r}")
         return SeedSummary(tuple(getattr(result, metric) for result in self.results))
 
     def __getitem__(self, metric: str) -> SeedSummary:
@@ -287,14 +433,21 @@ class SeedRuns:
 def run_over_seeds(
     data: Any, config: ClassifierConfig, seeds: Iterable[int] = (0, 1, 2), *, progress: bool = False
 ) -> SeedRuns:
-    """:func:`train_classifier` for each seed (at least one; no repeats)."""
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
-        raise TypeError(f"seeds must be a sequence of ints, got {describe_value(seeds)}")
-    seeds = tuple(check_int(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds))
+    """:func:`train_classifier` for each seed (at least one; no repeats; each an int in ``[0, 2**64 - 1]``).
+
+    Every argument is checked before the first run trains.
+    """
+    if not isinstance(config, ClassifierConfig):
+        raise TypeError(f"config must be a ClassifierConfig, got {describe_value(config)}")
+    if isinstance(seeds, (str, bytes, dict, set, frozenset)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be an ordered sequence of ints, got {describe_value(seeds)}")
+    seeds = tuple(_check_seed(s, f"seeds[{i}]") for i, s in enumerate(seeds))
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got none")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must not repeat, got {seeds}")
+    progress = check_bool("progress", progress)
+    _data_tensors(data)
     return SeedRuns(config, tuple(train_classifier(data, config, seed, progress=progress) for seed in seeds))
 
 
@@ -311,25 +464,39 @@ _HEADERS = {
 def format_table(runs: dict[str, SeedRuns], metrics: Sequence[str] = METRICS, digits: int = 3) -> str:
     """A plain-text table: one row per named configuration, one ``mean ± spread`` column per metric.
 
+    Rows keep the order of ``runs``; columns the order of ``metrics`` (names
+    from :data:`METRICS` or ``"gap"``, at least one); ``digits`` decimals (an
+    int in [0, 17]). A last line says how many seeds the numbers are over.
+
     Example output (3 seeds)::
 
         configuration   train acc        test acc         test NLL
         no regularizer  1.000 ± 0.000    0.624 ± 0.009    1.461 ± 0.031
     """
-    if not isinstance(runs, dict) or not runs:
+    if not isinstance(runs, dict):
         raise TypeError(f"runs must be a non-empty dict of name -> SeedRuns, got {describe_value(runs)}")
+    if not runs:
+        raise ValueError("runs must hold at least one named SeedRuns, got an empty dict")
     for name, value in runs.items():
         if not isinstance(name, str) or not isinstance(value, SeedRuns):
             raise TypeError(f"runs must map str names to SeedRuns, got {name!r}: {describe_value(value)}")
-    if isinstance(metrics, str) or not all(m in (*METRICS, "gap") for m in metrics):
-        raise ValueError(f"metrics must be a sequence of names from {(*METRICS, 'gap')}, got {metrics!r}")
-    digits = check_int("digits", digits, minimum=0)
+    if isinstance(metrics, (str, bytes, dict, set, frozenset)) or not isinstance(metrics, Iterable):
+        raise TypeError(f"metrics must be an ordered sequence of names from {_SUMMARY_METRICS}, got {describe_value(metrics)}")
+    metrics = tuple(metrics)
+    for i, metric in enumerate(metrics):
+        if not isinstance(metric, str):
+            raise TypeError(f"metrics[{i}] must be a str, one of {_SUMMARY_METRICS}, got {describe_value(metric)}")
+        if metric not in _SUMMARY_METRICS:
+            raise ValueError(f"metrics[{i}] must be one of {_SUMMARY_METRICS}, got {metric!r}")
+    if not metrics:
+        raise ValueError(f"metrics must name at least one of {_SUMMARY_METRICS}, got none")
+    digits = _check_digits(digits)
     name_width = max(len("configuration"), *(len(name) for name in runs))
     cells = {name: [run[m].format(digits) for m in metrics] for name, run in runs.items()}
     widths = [max(len(_HEADERS[m]), *(len(row[i]) for row in cells.values())) for i, m in enumerate(metrics)]
     lines = ["  ".join(["configuration".ljust(name_width), *(_HEADERS[m].ljust(w) for m, w in zip(metrics, widths))])]
     for name, row in cells.items():
-        lines.append("  ".join([name.ljust(name_width), *(cell.ljust(w) for cell, w in zip(row, widths))]).rstrip())
+        lines.append("  ".join([name.ljust(name_width), *(cell.ljust(w) for cell, w in zip(row, widths))]))
     seeds = {len(run.results) for run in runs.values()}
     lines.append(f"(mean ± half the min–max range over {'/'.join(map(str, sorted(seeds)))} seeds)")
     return "\n".join(line.rstrip() for line in lines)

@@ -18,6 +18,16 @@ networks": the *confidence* of a prediction is its largest probability
 
 with :math:`\operatorname{acc}(B_m)` the share of correct predictions in the
 bin and :math:`\operatorname{conf}(B_m)` their mean confidence.
+
+Input rules (a ``TypeError``/``ValueError`` naming the argument otherwise):
+``probs`` follows the one dtype rule (any integer or floating dtype, NumPy or
+torch, computed in float64; bool, complex, string and object data rejected),
+is finite, lies in ``[0, 1]`` and has rows summing to 1 within
+:data:`ROW_SUM_TOLERANCE` (``4 * eps`` of the dtype for float16/bfloat16
+input). Rows are used as given, not renormalised. ``labels`` must hold
+integers (a float, bool or complex array is rejected: ``2.0`` is not a class).
+Ties in ``argmax`` go to the lowest class index, for accuracy and for the
+correctness counted in a bin alike.
 """
 
 from __future__ import annotations
@@ -26,10 +36,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from course_lib._validation import check_int, describe_value
+from course_lib._validation import ValidatedTuple, check_int, describe_value, real_array
 
 __all__ = [
     "ROW_SUM_TOLERANCE",
+    "MAX_BINS",
     "ReliabilityDiagram",
     "accuracy",
     "nll",
@@ -38,26 +49,40 @@ __all__ = [
     "reliability_diagram",
 ]
 
-ROW_SUM_TOLERANCE = 1e-4  # how far a row of probs may sum from 1 (float32 softmax rows are within ~1e-6)
+#: How far a row of ``probs`` may sum from 1 for float32/float64 input (float32 softmax rows are
+#: within ~1e-6). Half-precision input is allowed ``4 * eps`` of its dtype instead (about 4e-3 for
+#: float16, 3e-2 for bfloat16), since a softmax computed in half precision rounds that much.
+ROW_SUM_TOLERANCE = 1e-4
+#: The most confidence bins :func:`reliability_diagram` builds.
+MAX_BINS = 100_000
 _SMALLEST_PROBABILITY = np.finfo(np.float64).tiny  # log(0) is clamped here: nll stays finite (at most ~708)
 
 
-def _to_numpy(name: str, value: Any) -> np.ndarray:
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-        value = value.detach().cpu().numpy()
-    if isinstance(value, (str, bytes)) or value is None or isinstance(value, dict):
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "is_floating_point")
+
+
+def _reject_non_arrays(name: str, value: Any) -> None:
+    if value is None or isinstance(value, (str, bytes, dict, set, frozenset)) or np.isscalar(value):
         raise TypeError(f"{name} must be an array, got {describe_value(value)}")
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array, got {describe_value(value)}") from error
-    return array
+
+
+def _row_sum_tolerance(value: Any) -> float:
+    """:data:`ROW_SUM_TOLERANCE`, or 4 eps of a half-precision input's dtype (NumPy float16, torch float16/bfloat16)."""
+    if _is_tensor(value):
+        import torch
+
+        eps = torch.finfo(value.dtype).eps if value.is_floating_point() else 0.0
+    else:
+        dtype = getattr(value, "dtype", None)
+        eps = float(np.finfo(dtype).eps) if isinstance(dtype, np.dtype) and dtype.kind == "f" else 0.0
+    return max(ROW_SUM_TOLERANCE, 4 * eps)
 
 
 def _check_probs(probs: Any) -> np.ndarray:
-    array = _to_numpy("probs", probs)
-    if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise TypeError(f"probs must be a real float array, got dtype {array.dtype}")
+    _reject_non_arrays("probs", probs)
+    tolerance = _row_sum_tolerance(probs)
+    array = real_array("probs", probs)  # the one dtype rule: float64, bool/complex/str/object rejected
     if array.ndim != 2:
         raise ValueError(f"probs must have shape (N, C), got shape {array.shape}")
     n, c = array.shape
@@ -65,35 +90,43 @@ def _check_probs(probs: Any) -> np.ndarray:
         raise ValueError(f"probs must hold at least one row, got shape {array.shape}")
     if c < 2:
         raise ValueError(f"probs must have at least 2 classes (columns), got shape {array.shape}")
-    array = array.astype(np.float64)
     finite = np.isfinite(array)
     if not finite.all():
         index = np.unravel_index(int(np.argmin(finite.ravel())), array.shape)
         raise ValueError(f"probs must be finite, got {array[index]} at index {tuple(int(i) for i in index)}")
-    if (array < 0).any() or (array > 1).any():
-        index = np.unravel_index(int(np.argmax(((array < 0) | (array > 1)).ravel())), array.shape)
+    outside = (array < 0) | (array > 1)
+    if outside.any():
+        index = np.unravel_index(int(np.argmax(outside.ravel())), array.shape)
         raise ValueError(
             f"probs must lie in [0, 1], got {array[index]} at index {tuple(int(i) for i in index)}"
         )
     sums = array.sum(axis=1)
     off = np.abs(sums - 1.0)
-    if (off > ROW_SUM_TOLERANCE).any():
+    if (off > tolerance).any():
         row = int(np.argmax(off))
         raise ValueError(
-            f"probs rows must sum to 1 (within {ROW_SUM_TOLERANCE:g}), got a sum of {sums[row]:.6g} in row {row}; "
+            f"probs rows must sum to 1 (within {tolerance:g}), got a sum of {sums[row]:.6g} in row {row}; "
             "pass probabilities (e.g. softmax of the logits), not logits"
         )
     return array
 
 
 def _check_labels(labels: Any, probs: np.ndarray) -> np.ndarray:
-    array = _to_numpy("labels", labels)
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"labels must be an integer array, got dtype {array.dtype}")
+    _reject_non_arrays("labels", labels)
+    if _is_tensor(labels):
+        if labels.is_floating_point() or labels.is_complex() or str(labels.dtype) == "torch.bool":
+            raise TypeError(f"labels must hold integer classes, got dtype {labels.dtype}")
+        labels = labels.detach().cpu().long().numpy()
+    try:
+        array = np.asarray(labels)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise TypeError(f"labels must be an array of integer classes, got {describe_value(labels)}") from error
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer classes, got dtype {array.dtype}")
     n, c = probs.shape
     if array.shape != (n,):
         raise ValueError(f"labels must have shape ({n},) to match probs of shape {probs.shape}, got shape {array.shape}")
-    bad = (array < 0) | (array >= c)
+    bad = (array < 0) | (array >= c)  # checked before the cast, so a uint64 beyond 2**63 cannot wrap into range
     if bad.any():
         index = int(np.argmax(bad))
         raise ValueError(f"labels must be classes in [0, {c}), got {int(array[index])} at index {index}")
@@ -133,31 +166,101 @@ def brier_score(probs: Any, labels: Any) -> float:
     return float(np.mean(np.sum((probs - one_hot) ** 2, axis=1)))
 
 
-class ReliabilityDiagram(NamedTuple):
-    """Per-bin data of a reliability diagram (see the module docstring for the bins).
-
-    Attributes:
-        edges: the ``n_bins + 1`` bin edges ``0, 1/M, …, 1``.
-        confidence: mean confidence of each bin (NaN for an empty bin).
-        accuracy: share of correct predictions in each bin (NaN for an empty bin).
-        count: number of predictions in each bin.
-    """
-
+class _ReliabilityFields(NamedTuple):
     edges: np.ndarray
     confidence: np.ndarray
     accuracy: np.ndarray
     count: np.ndarray
 
 
+class ReliabilityDiagram(ValidatedTuple, _ReliabilityFields):
+    """Per-bin data of a reliability diagram (see the module docstring for the bins).
+
+    A named tuple ``(edges, confidence, accuracy, count)``:
+
+    Attributes:
+        edges: the ``n_bins + 1`` bin edges ``0, 1/M, …, 1`` (increasing, from 0 to 1).
+        confidence: mean confidence of each bin, in ``[0, 1]`` (NaN for an empty bin).
+        accuracy: share of correct predictions in each bin, in ``[0, 1]`` (NaN for an empty bin).
+        count: number of predictions in each bin (whole numbers >= 0, not all 0; stored as int64).
+
+    The constructor checks the record is one :func:`reliability_diagram` could
+    have built (TypeError/ValueError naming the field): the NaNs of
+    ``confidence`` and ``accuracy`` sit exactly at the bins with ``count == 0``,
+    and nowhere else is anything non-finite.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, edges: Any, confidence: Any, accuracy: Any, count: Any) -> ReliabilityDiagram:
+        edges = _record_vector("edges", edges)
+        if len(edges) < 2 or not np.isfinite(edges).all() or edges[0] != 0.0 or edges[-1] != 1.0 or not (np.diff(edges) > 0).all():
+            raise ValueError(f"edges must be at least 2 increasing bin edges from 0 to 1, got {edges!r}")
+        n_bins = len(edges) - 1
+        count = _record_counts(count, n_bins)
+        empty = count == 0
+        checked = {}
+        for name, value in (("confidence", confidence), ("accuracy", accuracy)):
+            value = _record_vector(name, value)
+            if value.shape != (n_bins,):
+                raise ValueError(f"{name} must have one entry per bin ({n_bins}), got shape {value.shape}")
+            if not (np.isnan(value) == empty).all():
+                raise ValueError(f"{name} must be NaN exactly at the empty bins (count == 0), got {value!r} for count {count!r}")
+            filled = value[~empty]
+            if not (np.isfinite(filled).all() and (filled >= 0).all() and (filled <= 1).all()):
+                raise ValueError(f"{name} must lie in [0, 1] in every non-empty bin, got {value!r}")
+            checked[name] = value
+        return super().__new__(cls, edges, checked["confidence"], checked["accuracy"], count)
+
+
+def _record_vector(name: str, value: Any) -> np.ndarray:
+    _reject_non_arrays(name, value)
+    array = real_array(name, value)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    return array
+
+
+def _record_counts(count: Any, n_bins: int) -> np.ndarray:
+    """Counts under the one dtype rule: whole numbers in [0, 2**53] (a float array of whole numbers is accepted)."""
+    array = _record_vector("count", count)
+    if array.shape != (n_bins,):
+        raise ValueError(f"count must have one entry per bin ({n_bins}), got shape {array.shape}")
+    if not (np.isfinite(array).all() and (array >= 0).all() and (array <= 2.0**53).all() and (array == np.round(array)).all()):
+        raise ValueError(f"count must hold whole numbers in [0, 2**53], got {array!r}")
+    if not (array > 0).any():
+        raise ValueError(f"count must have at least one non-empty bin, got {array!r}")
+    return array.astype(np.int64)
+
+
 def _check_bins(n_bins: Any) -> int:
-    return check_int("n_bins", n_bins, minimum=1)
+    n_bins = check_int("n_bins", n_bins, minimum=1)
+    if n_bins > MAX_BINS:
+        raise ValueError(f"n_bins must be an int in [1, {MAX_BINS}] (MAX_BINS), got {n_bins}")
+    return n_bins
 
 
 def reliability_diagram(probs: Any, labels: Any, n_bins: int = 15) -> ReliabilityDiagram:
     """Bin the predictions by confidence: each bin's mean confidence, accuracy and count.
 
     Bins are equal-width and closed on the right, ``((m-1)/M, m/M]``; a
-    confidence of exactly 0 joins the first bin.
+    confidence of exactly 0 joins the first bin. The edges are computed as
+    ``m / M`` (correctly rounded), so a float64 confidence of ``0.3`` with
+    ``n_bins=10`` meets the edge ``3/10`` exactly and lands in ``(0.2, 0.3]``.
+
+    Args:
+        probs: ``(N, C)`` predicted probabilities (module docstring).
+        labels: ``(N,)`` integer classes.
+        n_bins: the number of bins ``M``, an int in ``[1, MAX_BINS]``.
+
+    Returns:
+        A :class:`ReliabilityDiagram`; an empty bin has count 0 and NaN
+        confidence and accuracy.
+
+    Example:
+        >>> diagram = reliability_diagram([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]], [0, 1, 1], n_bins=2)
+        >>> diagram.count.tolist(), diagram.accuracy.tolist()
+        ([0, 3], [nan, 0.6666666666666666])
     """
     probs, labels = _checked(probs, labels)
     n_bins = _check_bins(n_bins)
@@ -166,19 +269,26 @@ def reliability_diagram(probs: Any, labels: Any, n_bins: int = 15) -> Reliabilit
     edges = np.arange(n_bins + 1) / n_bins  # m/M correctly rounded, so a confidence of 0.3 meets the edge 3/10
     bins = np.searchsorted(edges[1:-1], confidence, side="left")  # (edges[m], edges[m+1]] -> m
     count = np.bincount(bins, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_confidence = np.bincount(bins, weights=confidence, minlength=n_bins) / count
-        bin_accuracy = np.bincount(bins, weights=correct, minlength=n_bins) / count
+    filled = count > 0
+    mean_confidence = np.full(n_bins, np.nan)
+    bin_accuracy = np.full(n_bins, np.nan)
+    # A bin's mean lies between its smallest and largest confidence; the clip removes the last-ulp excess of the sum.
+    mean_confidence[filled] = np.clip(np.bincount(bins, weights=confidence, minlength=n_bins)[filled] / count[filled], 0.0, 1.0)
+    bin_accuracy[filled] = np.bincount(bins, weights=correct, minlength=n_bins)[filled] / count[filled]
     return ReliabilityDiagram(edges, mean_confidence, bin_accuracy, count)
 
 
 def expected_calibration_error(probs: Any, labels: Any, n_bins: int = 15) -> float:
-    """The expected calibration error (module docstring): the count-weighted mean |accuracy - confidence| of the bins.
+    r"""The expected calibration error (module docstring): the count-weighted mean |accuracy - confidence| of the bins.
+
+    It lies in ``[0, 1]``, and it is 0 exactly when every bin's accuracy
+    equals its mean confidence. It is at most the overall mean of
+    :math:`|[\hat y_i = y_i] - \hat p_i|` (the ECE with one example per bin).
 
     Args:
         probs: ``(N, C)`` predicted probabilities.
         labels: ``(N,)`` integer classes.
-        n_bins: the number of equal-width confidence bins (Guo et al. use 15).
+        n_bins: the number of equal-width confidence bins (Guo et al. use 15), an int in ``[1, MAX_BINS]``.
 
     Example:
         >>> expected_calibration_error([[0.9, 0.1], [0.6, 0.4]], [0, 1], n_bins=10)

@@ -1,0 +1,269 @@
+"""Tests of course_lib.experiments: tiny configurations on a small synthetic DataSplits (each run well under a second)."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.data import DataSplits
+from course_lib.experiments import (
+    METRICS,
+    ClassifierConfig,
+    ClassifierResult,
+    SeedRuns,
+    SeedSummary,
+    _optimizer,
+    exceeds_spread,
+    format_table,
+    run_over_seeds,
+    train_classifier,
+)
+from course_lib.models import make_mlp
+from course_lib.train import History
+
+TINY = ClassifierConfig(hidden=(8,), epochs=2, batch_size=20, lr=0.01)
+
+
+def _splits(rows: int = 120, seed: int = 0) -> DataSplits:
+    """Three classes separated by two noisy linear scores of 6 features."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 6)).astype(np.float32)
+    scores = np.stack([X[:, 0] + X[:, 1], X[:, 2] - X[:, 3], 0.3 * rng.normal(size=rows)], axis=1)
+    y = scores.argmax(axis=1)
+    X, y = torch.tensor(X), torch.tensor(y, dtype=torch.long)
+    a, b = rows // 2, 3 * rows // 4
+    return DataSplits(
+        "three-class", X[:a], y[:a], X[a:b], y[a:b], X[b:], y[b:],
+        feature_names=tuple(f"x{i}" for i in range(6)), class_names=("a", "b", "c"),
+    )
+
+
+DATA = _splits()
+
+
+def _state(result: ClassifierResult) -> dict[str, torch.Tensor]:
+    return result.model.state_dict()
+
+
+def _same_weights(a: ClassifierResult, b: ClassifierResult) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(_state(a).values(), _state(b).values()))
+
+
+# --- ClassifierConfig -------------------------------------------------------------------------------
+
+
+def test_config_converts_and_validates() -> None:
+    config = ClassifierConfig(hidden=[np.int64(4), 3], dropout=0, weight_decay=np.float64(0.5), epochs=np.int32(3))
+    assert config.hidden == (4, 3) and type(config.dropout) is float and config.weight_decay == 0.5 and config.epochs == 3
+    assert ClassifierConfig(early_stopping_patience=None).early_stopping_patience is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "name"),
+    [
+        (dict(hidden=8), TypeError, "hidden"),
+        (dict(hidden=(8, 0)), ValueError, r"hidden\[1\]"),
+        (dict(hidden=(10**9,)), ValueError, "hidden"),
+        (dict(dropout=1.0), ValueError, "dropout"),
+        (dict(weight_decay=-0.1), ValueError, "weight_decay"),
+        (dict(weight_decay=math.inf), ValueError, "weight_decay"),
+        (dict(optimizer="sgd"), ValueError, "optimizer"),
+        (dict(optimizer=None), TypeError, "optimizer"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(label_smoothing=-0.1), ValueError, "label_smoothing"),
+        (dict(epochs=0), ValueError, "epochs"),
+        (dict(epochs=2.0), TypeError, "epochs"),
+        (dict(batch_size=True), TypeError, "batch_size"),
+        (dict(early_stopping_patience=0), ValueError, "early_stopping_patience"),
+    ],
+)
+def test_config_rejects_bad_values_naming_the_field(changes, error, name) -> None:
+    with pytest.raises(error, match=name):
+        ClassifierConfig(**changes)
+    with pytest.raises(error, match=name):
+        TINY.but(**changes)
+
+
+def test_but_copies_with_changes_and_rejects_unknown_fields() -> None:
+    changed = TINY.but(dropout=0.3, optimizer="adam_l2")
+    assert changed.dropout == 0.3 and changed.optimizer == "adam_l2" and changed.hidden == TINY.hidden
+    assert TINY.dropout == 0.0  # the original is unchanged (frozen)
+    with pytest.raises(TypeError, match="'dropuot'"):
+        TINY.but(dropuot=0.3)
+
+
+# --- train_classifier ------------------------------------------------------------------------------
+
+
+def test_a_run_is_determined_by_its_seed() -> None:
+    first, again = train_classifier(DATA, TINY.but(dropout=0.2), seed=3), train_classifier(DATA, TINY.but(dropout=0.2), seed=3)
+    assert first == again  # every measured number (history and model are not compared by ==)
+    assert _same_weights(first, again) and first.history.val_loss == again.history.val_loss
+
+
+def test_different_seeds_give_different_runs() -> None:
+    a, b = train_classifier(DATA, TINY, seed=0), train_classifier(DATA, TINY, seed=1)
+    assert not _same_weights(a, b) and a.history.val_loss != b.history.val_loss
+
+
+def test_the_reported_metrics_are_those_of_the_returned_model() -> None:
+    result = train_classifier(DATA, TINY, seed=0)
+    with torch.no_grad():
+        logits = result.model(DATA.X_test).double()
+    assert result.test_accuracy == float((logits.argmax(1) == DATA.y_test).double().mean())
+    assert result.test_nll == pytest.approx(float(torch.nn.functional.cross_entropy(logits, DATA.y_test)), rel=1e-12)
+    assert 0.0 <= result.test_ece <= 1.0 and result.gap == result.train_accuracy - result.test_accuracy
+    assert result.history.epochs_run == TINY.epochs and not result.model.training
+
+
+def test_adam_l2_and_adamw_agree_without_decay_and_differ_with_it() -> None:
+    runs = {
+        (optimizer, decay): train_classifier(DATA, TINY.but(optimizer=optimizer, weight_decay=decay), seed=0)
+        for optimizer in ("adamw", "adam_l2") for decay in (0.0, 0.1)
+    }
+    assert _same_weights(runs["adamw", 0.0], runs["adam_l2", 0.0])
+    assert not _same_weights(runs["adamw", 0.1], runs["adam_l2", 0.1])
+    assert not _same_weights(runs["adamw", 0.0], runs["adamw", 0.1])
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "adam_l2"])
+def test_weights_are_decayed_and_biases_are_not(optimizer: str) -> None:
+    model = make_mlp((6, 8, 3), seed=0)
+    groups = _optimizer(model, TINY.but(optimizer=optimizer, weight_decay=0.25)).param_groups
+    decay = {id(p): group["weight_decay"] for group in groups for p in group["params"]}
+    for name, parameter in model.named_parameters():
+        assert decay[id(parameter)] == (0.25 if name.endswith("weight") else 0.0), name
+    assert len(decay) == len(list(model.parameters()))
+
+
+def test_early_stopping_restores_the_best_epoch() -> None:
+    config = TINY.but(epochs=40, lr=0.05, hidden=(32,), early_stopping_patience=2)
+    result = train_classifier(_splits(rows=80, seed=1), config, seed=0)
+    history = result.history
+    assert history.stopped_epoch is not None and history.best_epoch < history.epochs_run - 1
+    # the model's validation accuracy is the one recorded at the best epoch, not at the last
+    assert result.val_accuracy == history.val_accuracy[history.best_epoch]
+
+
+def test_divergence_is_an_error_naming_config() -> None:
+    with pytest.raises(ValueError, match="config"):
+        train_classifier(DATA, TINY.but(lr=1e30, epochs=3), seed=0)
+
+
+def test_bad_data_and_arguments() -> None:
+    with pytest.raises(TypeError, match="config"):
+        train_classifier(DATA, {"hidden": (8,)})
+    with pytest.raises(TypeError, match="data"):
+        train_classifier(object(), TINY)
+    with pytest.raises(ValueError, match="seed"):
+        train_classifier(DATA, TINY, seed=2**64)
+    with pytest.raises(TypeError, match="progress"):
+        train_classifier(DATA, TINY, progress=1)
+    poisoned = DATA.X_test.clone()
+    poisoned[0, 0] = math.nan
+    splits = {name: getattr(DATA, name) for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")}
+    with pytest.raises(ValueError, match="data.X_test"):  # any object with the six tensors is accepted as data
+        train_classifier(SimpleNamespace(**{**splits, "X_test": poisoned}), TINY)
+    with pytest.raises(TypeError, match="data.X_val"):
+        train_classifier(SimpleNamespace(**{**splits, "X_val": DATA.X_val.long()}), TINY)
+    with pytest.raises(ValueError, match="data.y_test"):
+        train_classifier(SimpleNamespace(**{**splits, "y_test": DATA.y_test[:-1]}), TINY)
+
+
+def test_run_over_seeds() -> None:
+    runs = run_over_seeds(DATA, TINY, seeds=[2, 0])
+    assert runs.seeds == (2, 0) and runs.config == TINY
+    assert runs["test_accuracy"].values == tuple(train_classifier(DATA, TINY, seed=s).test_accuracy for s in (2, 0))
+    for seeds, error in [((), ValueError), ((1, 1), ValueError), ((-1,), ValueError), ("01", TypeError), ((0.5,), TypeError)]:
+        with pytest.raises(error, match="seeds"):
+            run_over_seeds(DATA, TINY, seeds=seeds)
+
+
+# --- SeedSummary, exceeds_spread, SeedRuns, format_table --------------------------------------------
+
+
+def test_seed_summary_statistics_and_format() -> None:
+    summary = SeedSummary([0.5, 0.75, 0.625])
+    assert summary.values == (0.5, 0.75, 0.625)
+    assert summary.mean == 0.625 and summary.low == 0.5 and summary.high == 0.75 and summary.spread == 0.125
+    assert summary.std == pytest.approx(0.125)  # sqrt(((-0.125)^2 + 0.125^2 + 0) / 2)
+    assert summary.format() == str(summary) == "0.625 ± 0.125" and summary.format(1) == "0.6 ± 0.1"
+    one = SeedSummary([0.3])
+    assert one.spread == 0.0 and one.std == 0.0
+
+
+def test_seed_summary_of_huge_values_stays_finite() -> None:
+    summary = SeedSummary([1.5e308, -1.5e308, 1.5e308])
+    assert summary.mean == pytest.approx(0.5e308) and summary.spread == 1.5e308
+    assert math.isfinite(summary.std) and summary.std == pytest.approx(np.std([1.5, -1.5, 1.5], ddof=1) * 1e308)
+
+
+@pytest.mark.parametrize(("values", "error"), [([], ValueError), ([0.5, math.nan], ValueError), ("0.5", TypeError), (0.5, TypeError), ([True], TypeError), ({0.5}, TypeError)])
+def test_seed_summary_rejects_bad_values(values, error) -> None:
+    with pytest.raises(error, match="values"):
+        SeedSummary(values)
+
+
+def test_exceeds_spread_on_hand_made_summaries() -> None:
+    low, high = SeedSummary((0.60, 0.61, 0.62)), SeedSummary((0.63, 0.64, 0.66))
+    touching, overlapping = SeedSummary((0.62, 0.70)), SeedSummary((0.55, 0.615))
+    assert exceeds_spread(low, high) and exceeds_spread(high, low)
+    assert not exceeds_spread(low, touching)  # ranges sharing an end point overlap
+    assert not exceeds_spread(low, overlapping) and not exceeds_spread(low, low)
+    with pytest.raises(TypeError, match="second"):
+        exceeds_spread(low, 0.7)
+
+
+def _result(seed: int, test_accuracy: float, train_accuracy: float = 1.0) -> ClassifierResult:
+    return ClassifierResult(seed, train_accuracy, 0.7, test_accuracy, 1.25, 0.05, History(), make_mlp((6, 3), seed=seed))
+
+
+def test_seed_runs_checks_its_fields_and_summarises() -> None:
+    runs = SeedRuns(TINY, [_result(0, 0.5), _result(1, 0.7)])
+    assert isinstance(runs.results, tuple) and runs.seeds == (0, 1)
+    assert runs.summary("gap").values == (0.5, pytest.approx(0.3))
+    with pytest.raises(ValueError, match="metric"):
+        runs.summary("accuracy")
+    with pytest.raises(TypeError, match="metric"):
+        runs.summary(["gap"])
+    with pytest.raises(ValueError, match="results"):
+        SeedRuns(TINY, [_result(0, 0.5), _result(0, 0.7)])
+    with pytest.raises(TypeError, match="config"):
+        SeedRuns(None, [_result(0, 0.5)])
+
+
+def test_classifier_result_checks_its_fields() -> None:
+    with pytest.raises(ValueError, match="test_accuracy"):
+        _result(0, 1.5)
+    with pytest.raises(ValueError, match="test_nll"):
+        ClassifierResult(0, 1.0, 0.7, 0.6, math.nan, 0.05, History(), make_mlp((6, 3)))
+
+
+def test_format_table_shape() -> None:
+    runs = {
+        "no regularizer": SeedRuns(TINY, [_result(0, 0.5), _result(1, 0.75)]),
+        "dropout 0.3": SeedRuns(TINY.but(dropout=0.3), [_result(0, 0.625), _result(1, 0.625), _result(2, 0.625)]),
+    }
+    table = format_table(runs, metrics=("test_accuracy", "test_nll", "gap"), digits=2)
+    lines = table.split("\n")
+    assert len(lines) == 4
+    assert lines[0].split() == ["configuration", "test", "acc", "test", "NLL", "train-test", "gap"]
+    assert lines[1] == "no regularizer  0.62 ± 0.12  1.25 ± 0.00  0.38 ± 0.12"
+    assert lines[2].startswith("dropout 0.3     0.62 ± 0.00")
+    assert lines[3] == "(mean ± half the min–max range over 2/3 seeds)"
+    assert all(line == line.rstrip() for line in lines)
+    assert len(format_table(runs).split("\n")[0].split("  ")) >= len(METRICS)
+    for kwargs, error, name in [
+        (dict(runs={}), ValueError, "runs"),
+        (dict(runs=[1]), TypeError, "runs"),
+        (dict(runs=runs, metrics="gap"), TypeError, "metrics"),
+        (dict(runs=runs, metrics=("accuracy",)), ValueError, "metrics"),
+        (dict(runs=runs, metrics=()), ValueError, "metrics"),
+        (dict(runs=runs, digits=-1), ValueError, "digits"),
+    ]:
+        with pytest.raises(error, match=name):
+            format_table(**kwargs)
