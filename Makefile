@@ -18,7 +18,7 @@ KERNEL_ENV := --env MKL_CBWR $(MKL_CBWR) --env ATEN_CPU_CAPABILITY $(ATEN_CPU_CA
 # Jupyter refuses to run as root unless told to (containers often run as root).
 LAB_FLAGS := --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: venv lab test execute bench release pins clean
+.PHONY: venv lab test execute bench experiments release pins clean
 
 venv: $(READY)
 
@@ -44,6 +44,10 @@ execute: venv
 ## bench: speed ratios against the torch / NumPy built-ins
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+## experiments: the long runs behind statements in the chapters (minutes each, one core; not part of make test)
+experiments: venv
+	$(BIN)/python experiments/adamw_grid_mnist1d.py
 
 ## release: student versions of the written exercises via nbgrader, into release/
 release: venv
