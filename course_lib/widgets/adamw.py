@@ -31,7 +31,7 @@ from course_lib.optimizer_paths import (
     adam_demo_loss_numpy,
 )
 from course_lib.plots import adamw as adamw_plots
-from course_lib.widgets import _format_point, _readout_panel, figure_to_png
+from course_lib.widgets import _demo_figure, _format_point, _readout_panel, _show_figure
 
 __all__ = [
     "adam_paths_readout_html",
@@ -209,6 +209,6 @@ class AdamPathsDemo:
             self.strength, self.learning_rate, steps=self.steps, start=self.start
         )
         self.readout.value = adam_paths_readout_html(self.paths, self.decay_rates, self.strength, self.learning_rate)
-        fig = Figure(figsize=adamw_plots.OPTIMIZER_PATHS_FIGSIZE, layout="constrained")
-        self._draw(ax=fig.add_subplot())
-        self.image.value = figure_to_png(fig)
+        fig, ax = _demo_figure(adamw_plots.OPTIMIZER_PATHS_FIGSIZE)
+        self._draw(ax=ax)
+        _show_figure(self.image, fig)

@@ -43,7 +43,7 @@ from course_lib.dropout import (
 )
 from course_lib.plots import dropout as dropout_plots
 from course_lib.plots.dropout import _layer_names
-from course_lib.widgets import _labelled_row, _rate_slider, _readout_panel, figure_to_png
+from course_lib.widgets import _demo_figure, _labelled_row, _rate_slider, _readout_panel, _show_figure
 
 __all__ = [
     "DEFAULT_SEED",
@@ -270,9 +270,9 @@ class DropoutNetworkDemo:
 
     def _update(self) -> None:
         self.stats.value = statistics_html(*self._readout_arguments())
-        fig = Figure(figsize=dropout_plots.NETWORK_FIGSIZE, layout="constrained")
-        dropout_plots.plot_dropout_network(self.layer_sizes, self.masks, title=self._title(), ax=fig.add_subplot())
-        self.image.value = figure_to_png(fig)
+        fig, ax = _demo_figure(dropout_plots.NETWORK_FIGSIZE)
+        dropout_plots.plot_dropout_network(self.layer_sizes, self.masks, title=self._title(), ax=ax)
+        _show_figure(self.image, fig)
 
 
 # ---------------------------------------------------------------------------
@@ -348,8 +348,6 @@ class RunningMeanDemo:
     def _update(self) -> None:
         running_mean, standard_error, eval_output = self.data()
         self.summary.value = running_mean_summary_html(running_mean, standard_error, eval_output)
-        fig = Figure(figsize=dropout_plots.RUNNING_MEAN_FIGSIZE, layout="constrained")
-        dropout_plots.plot_running_mean(
-            running_mean, standard_error, eval_output, title=self._title(), ax=fig.add_subplot()
-        )
-        self.image.value = figure_to_png(fig)
+        fig, ax = _demo_figure(dropout_plots.RUNNING_MEAN_FIGSIZE)
+        dropout_plots.plot_running_mean(running_mean, standard_error, eval_output, title=self._title(), ax=ax)
+        _show_figure(self.image, fig)

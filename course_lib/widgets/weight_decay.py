@@ -29,7 +29,7 @@ from course_lib.regularizers import (
     rotated_hessian,
     shrinkage_percent,
 )
-from course_lib.widgets import _format_point, _labelled_row, _readout_panel, figure_to_png
+from course_lib.widgets import _demo_figure, _format_point, _labelled_row, _readout_panel, _show_figure
 
 __all__ = [
     "CONSTRAINT_DEMO_HESSIAN",
@@ -197,13 +197,15 @@ class ConstraintGeometryDemo:
     def _on_change(self, _change: dict) -> None:
         self._update()
 
+    def _picture(self) -> Figure:
+        """The current picture as the widget renders it (off-screen, at the demos' dpi), not yet laid out."""
+        fig, ax = _demo_figure(weight_decay_plots.CONSTRAINT_GEOMETRY_FIGSIZE)
+        weight_decay_plots.plot_constraint_geometry(self.hessian, self.center, self.strength, self.norm, ax=ax)
+        return fig
+
     def _update(self) -> None:
         self.readout.value = constraint_readout_html(self.center, self.optimum, self.strength, self.norm)
-        fig = Figure(figsize=weight_decay_plots.CONSTRAINT_GEOMETRY_FIGSIZE, layout="constrained")
-        weight_decay_plots.plot_constraint_geometry(
-            self.hessian, self.center, self.strength, self.norm, ax=fig.add_subplot()
-        )
-        self.image.value = figure_to_png(fig)
+        _show_figure(self.image, self._picture())
 
 
 # ---------------------------------------------------------------------------

@@ -155,6 +155,35 @@ def test_constraint_demo_is_deterministic_and_its_static_figure_shows_the_defaul
     np.testing.assert_array_equal([marker.get_xdata()[0], marker.get_ydata()[0]], a.optimum)
 
 
+@pytest.mark.parametrize(("strength", "norm"), [(1.0, "l2"), (1.0, "l1"), (10.0, "l1"), (0.01, "l2"), (10.0, "l2")])
+def test_no_text_of_the_constraint_picture_extends_beyond_the_rendered_image(strength, norm):
+    # The legend's longest label ("unregularized optimum c = (2.00, 0.60)") used to run past the figure's
+    # right edge: constrained layout reserves too little room beside the equal-aspect axes.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from course_lib.widgets import _fit_window
+
+    demo = ConstraintGeometryDemo(strength=strength, norm=norm)
+    fig = demo._picture()
+    window = _fit_window(fig).transformed(fig.dpi_scale_trans)  # the rendered area, in pixels
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # places the legend's texts; the layout is frozen, so nothing else moves
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    texts = [text for text in fig.findobj(Text) if text.get_visible() and text.get_text()
+             and not any(text is label for label in ax.get_xticklabels() + ax.get_yticklabels())]
+    for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):  # the ticks drawn
+        texts += [tick.label1 for tick in axis.get_major_ticks() if low <= tick.get_loc() <= high]
+    legend = ax.get_legend()
+    assert any(text.get_text().startswith("unregularized optimum") for text in texts)
+    for artist in [*texts, legend]:
+        box = artist.get_window_extent(renderer)
+        inside = window.x0 - 0.5 <= box.x0 and box.x1 <= window.x1 + 0.5 and window.y0 - 0.5 <= box.y0 \
+            and box.y1 <= window.y1 + 0.5
+        assert inside, (getattr(artist, "get_text", lambda: "legend")(), box.extents, window.extents)
+
+
 def test_constraint_demo_accepts_its_own_geometry():
     demo = ConstraintGeometryDemo(hessian=np.diag([1.0, 4.0]), center=[0.5, 2.0], strength=1.0, norm="l1")
     np.testing.assert_array_equal(demo.optimum, [0.0, 1.75])
