@@ -12,7 +12,10 @@ property holds, so an nbgrader test cell can simply ``assert`` it::
 A property that fails prints ``✗ <property>: expected …, got … — <hint>``.
 An exception raised by the student's code (including the
 ``NotImplementedError`` of an untouched exercise) is reported on that line
-instead of crashing the cell. Every input is drawn from a fixed seed, so the
+instead of crashing the cell. When one root mistake breaks several
+properties, its hint is printed once, on the first ✗ line; the others say
+``— a consequence of <the mistake> (see above)``, and a closing
+``Diagnosis: …`` line names it (see :class:`~course_lib.checks.report.Diagnosis`). Every input is drawn from a fixed seed, so the
 printed lines are the same on every run.
 
 One module per chapter, named by its ``book.toml`` id

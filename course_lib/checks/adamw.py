@@ -21,6 +21,7 @@ from course_lib.checks.report import (
     _call,
     _checker,
     _describe,
+    Diagnosis,
     _Failed,
     _generator,
     _numbers,
@@ -148,118 +149,187 @@ def _adam_variant_step(variant: _AdamVariant, problem: _AdamProblem) -> _AdamSta
 
 @dataclass(frozen=True)
 class _AdamRule:
-    """What distinguishes the two Adam exercises: the right variant, the torch reference and the hints."""
+    """What distinguishes the two Adam exercises: the right variant, the torch reference and the diagnoses."""
 
-    name: str  # the exercise, and the field of _DecayMistake that holds its hints
+    name: str  # the exercise, and the field of _DecayMistake that holds its diagnoses
     variant: _AdamVariant
     optimizer: str  # the torch.optim class with the same update
-    generic_hint: str
+    generic_hint: str  # when no typical mistake matches
 
     @property
     def optimizer_class(self) -> type[torch.optim.Optimizer]:
         return getattr(torch.optim, self.optimizer)
 
     @cached_property
-    def mistakes(self) -> tuple[tuple[_AdamVariant, str], ...]:
-        """The typical mistakes, each with its hint: the wrong forms of decay, then those of the Adam part."""
-        hints = ((mistake.variant, getattr(mistake, self.name)) for mistake in _DECAY_MISTAKES)
-        decay = tuple((variant, hint) for variant, hint in hints if hint is not None)
-        common = tuple((replace(self.variant, **changes), hint) for changes, hint in _ADAM_COMMON_MISTAKES)
+    def mistakes(self) -> tuple[tuple[_AdamVariant, Diagnosis], ...]:
+        """The typical mistakes, each with its diagnosis: the wrong forms of decay, then those of the Adam part."""
+        diagnoses = ((mistake.variant, getattr(mistake, self.name)) for mistake in _DECAY_MISTAKES)
+        decay = tuple((variant, diagnosis) for variant, diagnosis in diagnoses if diagnosis is not None)
+        common = tuple((replace(self.variant, **changes), diagnosis) for changes, diagnosis in _ADAM_COMMON_MISTAKES)
         return decay + common
 
 
-_ADAM_MOMENTS_TEXT = (
-    "m ← β₁·m + (1 - β₁)·g; v ← β₂·v + (1 - β₂)·g²; w ← w - lr·m̂/(√v̂ + ε) with m̂ = m/(1 - β₁ᵗ), v̂ = v/(1 - β₂ᵗ)"
-)
-_ADAM_COMMON_MISTAKES: tuple[tuple[dict[str, Any], str], ...] = (
+# The mistakes in the Adam part, the same in both exercises. Each hint says what the answer did and
+# which idea of the contract it misses, not the line of code that fixes it.
+_ADAM_COMMON_MISTAKES: tuple[tuple[dict[str, Any], Diagnosis], ...] = (
     (
         {"bias_m": False, "bias_v": False},
-        "no bias correction: m and v start at 0, so the step must use m̂ = m/(1 - β₁ᵗ) and v̂ = v/(1 - β₂ᵗ)",
+        Diagnosis(
+            "the missing bias correction",
+            "no bias correction: m and v start at 0, so early on they underestimate the averages; "
+            "the step uses m̂ = m/(1 - β₁ᵗ) and v̂ = v/(1 - β₂ᵗ)",
+        ),
     ),
-    ({"bias_m": False}, "m is not bias-corrected: the step uses m̂ = m/(1 - β₁ᵗ)"),
-    ({"bias_v": False}, "v is not bias-corrected: the step uses v̂ = v/(1 - β₂ᵗ)"),
+    (
+        {"bias_m": False},
+        Diagnosis("the uncorrected m", "m is not bias-corrected: like v, it starts at 0 and needs dividing by 1 - β₁ᵗ"),
+    ),
+    (
+        {"bias_v": False},
+        Diagnosis("the uncorrected v", "v is not bias-corrected: like m, it starts at 0 and needs dividing by 1 - β₂ᵗ"),
+    ),
     (
         {"t_shift": -1},
-        "off by one in the bias correction: t counts from 1, use β₁ᵗ and β₂ᵗ with the t you are given, "
-        "not t - 1 (at t = 1, 1 - β⁰ = 0 gives nan)",
+        Diagnosis(
+            "the bias correction with t - 1",
+            "off by one in the bias correction: t counts from 1 and is already this step's number, so the "
+            "correction uses t itself, not t - 1 (at t = 1, 1 - β⁰ = 0 gives nan)",
+        ),
     ),
     (
         {"t_shift": 1},
-        "off by one in the bias correction: the t you are given is already this step's number (it counts "
-        "from 1), use β₁ᵗ and β₂ᵗ, not t + 1",
+        Diagnosis(
+            "the bias correction with t + 1",
+            "off by one in the bias correction: the t you are given is already this step's number (it counts "
+            "from 1), not t + 1",
+        ),
     ),
     (
         {"eps_inside": True},
-        "ε is inside the square root: torch adds ε to √v̂, the step is lr·m̂/(√v̂ + ε), not lr·m̂/√(v̂ + ε)",
+        Diagnosis(
+            "ε inside the square root",
+            "ε is inside the square root: in torch it is added to √v̂, after the root, where it only keeps the "
+            "division away from 0",
+        ),
     ),
-    ({"sqrt": False}, "the square root is missing: divide m̂ by √v̂ + ε, not by v̂ + ε"),
-    ({"direction": 1.0}, "sign error: the step goes uphill; subtract lr·m̂/(√v̂ + ε) from w"),
+    (
+        {"sqrt": False},
+        Diagnosis(
+            "the missing square root",
+            "the square root is missing: v̂ estimates g², so only its root has the scale of the gradient",
+        ),
+    ),
+    (
+        {"direction": 1.0},
+        Diagnosis("the uphill step", "sign error: the step goes uphill, along the gradient instead of against it"),
+    ),
     (
         {"betas_swapped": True},
-        "β and 1 - β are swapped in the moving averages: m ← β₁·m + (1 - β₁)·g and v ← β₂·v + (1 - β₂)·g²",
+        Diagnosis(
+            "β and 1 - β swapped",
+            "β and 1 - β are swapped in the moving averages: the old average keeps the weight β, the new "
+            "gradient gets 1 - β",
+        ),
     ),
     (
         {"returns_hat": True},
-        "return the moments m and v themselves (the state for the next step), not the bias-corrected m̂ and v̂",
+        Diagnosis(
+            "the bias-corrected moments returned",
+            "the returned moments are the bias-corrected m̂ and v̂: the next step needs the state m and v itself",
+        ),
     ),
-    ({"returns_v_m": True}, "m and v are swapped: return (w, m, v) in this order"),
+    (
+        {"returns_v_m": True},
+        Diagnosis("m and v returned swapped", "m and v are swapped: the contract returns w, then m, then v"),
+    ),
 )
 
 
 @dataclass(frozen=True)
 class _DecayMistake:
-    """A wrong form of weight decay, with its hint in each exercise where it is a typical mistake."""
+    """A wrong form of weight decay, with its diagnosis in each exercise where it is a typical mistake."""
 
     variant: _AdamVariant
-    adamw_step: str | None = None
-    adam_l2_step: str | None = None
+    adamw_step: Diagnosis | None = None
+    adam_l2_step: Diagnosis | None = None
 
 
 _ADAMW_VARIANT = _AdamVariant(decoupled=True)
 _ADAM_L2_VARIANT = _AdamVariant(l2=True)
+_DECAY_SIGN = "the sign error in the decay"
+_DECAY_IGNORED = "the ignored weight_decay"
+_DECAY_WITHOUT_LR = "the decay not multiplied by lr"
 _DECAY_MISTAKES = (
     _DecayMistake(
         _ADAM_L2_VARIANT,
-        adamw_step="that is Adam with L2, not AdamW: decoupled decay must not go through m and v; "
-        "multiply w by (1 - lr·weight_decay) and feed only grad to m and v",
+        adamw_step=Diagnosis(
+            "Adam with L2 instead of AdamW",
+            "that is Adam with L2, not AdamW: decoupled decay must not go through m and v, where √v̂ rescales it; "
+            "it acts on w directly, and the moments see only grad",
+        ),
     ),
     _DecayMistake(
         _ADAMW_VARIANT,
-        adam_l2_step="that is AdamW's decoupled decay, not Adam with L2: add weight_decay·w to grad before "
-        "updating m and v, and do not shrink w separately",
+        adam_l2_step=Diagnosis(
+            "AdamW's decay instead of L2",
+            "that is AdamW's decoupled decay, not Adam with L2: here the penalty's gradient weight_decay·w joins "
+            "grad and goes through m and v, and w is not shrunk separately",
+        ),
     ),
     _DecayMistake(
         _AdamVariant(l2=True, decoupled=True),
-        adamw_step="the moments are updated with the decayed gradient grad + weight_decay·w while w is also "
-        "decayed: in AdamW m and v see only grad, the decay acts on w alone",
-        adam_l2_step="w is also shrunk by (1 - lr·weight_decay): in Adam with L2 the decay acts only through "
-        "the gradient, g = grad + weight_decay·w",
+        adamw_step=Diagnosis(
+            "the decay applied twice",
+            "the moments are updated with the decayed gradient grad + weight_decay·w while w is also "
+            "decayed: in AdamW m and v see only grad, the decay acts on w alone",
+        ),
+        adam_l2_step=Diagnosis(
+            "the decay applied twice",
+            "w is also shrunk by (1 - lr·weight_decay): in Adam with L2 the decay acts only through the "
+            "gradient, which is grad + weight_decay·w",
+        ),
     ),
     _DecayMistake(
         _AdamVariant(decoupled=True, decay_lr=False),
-        adamw_step="the decay is not multiplied by lr: in the torch.optim.AdamW convention w shrinks by "
-        "(1 - lr·weight_decay), not (1 - weight_decay)",
-        adam_l2_step="the decay is applied as w·(1 - weight_decay), outside the gradient and not multiplied by lr: "
-        "in Adam with L2, weight_decay·w is added to grad before the moments",
+        adamw_step=Diagnosis(
+            _DECAY_WITHOUT_LR,
+            "the decay is not multiplied by lr: in the torch.optim.AdamW convention w shrinks by "
+            "(1 - lr·weight_decay), not (1 - weight_decay)",
+        ),
+        adam_l2_step=Diagnosis(
+            "a decoupled decay not multiplied by lr",
+            "the decay is applied as w·(1 - weight_decay), outside the gradient and not multiplied by lr: "
+            "in Adam with L2 the decay is part of the gradient that feeds the moments",
+        ),
     ),
     _DecayMistake(
         _AdamVariant(decoupled=True, decay_after=True),
-        adamw_step="the decay is applied after the Adam step, to the updated weights: decay the old w first, "
-        "w·(1 - lr·weight_decay) - lr·m̂/(√v̂ + ε), as torch.optim.AdamW does; the two differ by "
-        "lr²·weight_decay·m̂/(√v̂ + ε)",
+        adamw_step=Diagnosis(
+            "the decay applied after the Adam step",
+            "the decay is applied after the Adam step, to the updated weights: torch.optim.AdamW shrinks the "
+            "weights the step starts from; the two differ by lr²·weight_decay·m̂/(√v̂ + ε)",
+        ),
     ),
     _DecayMistake(
         _AdamVariant(decoupled=True, decay_sign=-1.0),
-        adamw_step="sign error in the decay: w must shrink, by the factor (1 - lr·weight_decay) < 1, not grow",
+        adamw_step=Diagnosis(
+            _DECAY_SIGN, "sign error in the decay: w must shrink, by the factor (1 - lr·weight_decay) < 1, not grow"
+        ),
     ),
     _DecayMistake(
         _AdamVariant(l2=True, decay_sign=-1.0),
-        adam_l2_step="sign error in the decay: the gradient of (λ/2)‖w‖² is +λw, so g = grad + weight_decay·w",
+        adam_l2_step=Diagnosis(
+            _DECAY_SIGN, "sign error in the decay: the gradient of (λ/2)‖w‖² is +λw, which pulls w towards 0"
+        ),
     ),
     _DecayMistake(
         _AdamVariant(),
-        adamw_step="weight_decay is ignored: multiply w by (1 - lr·weight_decay) before the Adam step",
-        adam_l2_step="weight_decay is ignored: add weight_decay·w to grad before updating m and v",
+        adamw_step=Diagnosis(
+            _DECAY_IGNORED, "weight_decay is ignored: AdamW also shrinks w towards 0, apart from the gradient step"
+        ),
+        adam_l2_step=Diagnosis(
+            _DECAY_IGNORED, "weight_decay is ignored: the L2 penalty's gradient weight_decay·w belongs in the gradient"
+        ),
     ),
 )
 
@@ -268,20 +338,33 @@ _ADAMW_RULE = _AdamRule(
     name="adamw_step",
     variant=_ADAMW_VARIANT,
     optimizer="AdamW",
-    generic_hint="compute, in this order, w ← w·(1 - lr·weight_decay); then, with g = grad, " + _ADAM_MOMENTS_TEXT,
+    generic_hint="no typical mistake matches: compare each part with the contract: the decoupled shrink of the "
+    "old w, the moving averages of grad alone, their bias correction with t, and ε outside the square root",
 )
 _ADAM_L2_RULE = _AdamRule(
     name="adam_l2_step",
     variant=_ADAM_L2_VARIANT,
     optimizer="Adam",
-    generic_hint="compute g = grad + weight_decay·w, then " + _ADAM_MOMENTS_TEXT,
+    generic_hint="no typical mistake matches: compare each part with the contract: the L2 term in the "
+    "gradient, the moving averages of that gradient, their bias correction with t, and ε outside the square root",
 )
 
-_FLOAT32_HINT = (
+_FLOAT32 = Diagnosis(
+    "float32 arithmetic",
     "the result agrees only to about float32 precision: keep the input dtype (float64) in every "
-    "intermediate: no .float(), and no float32 tensors made from Python numbers"
+    "intermediate: no .float(), and no float32 tensors made from Python numbers",
 )
-_ADAM_RETURN_HINT = "return the new weights and moments as a tuple of tensors: `return w, m, v`"
+_ADAM_RETURN = Diagnosis(
+    "a result that is not the tuple (w, m, v)",
+    "the contract returns a tuple of three tensors: the new weights, the first moment and the second moment",
+)
+_ADAM_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
+_ADAM_NUMPY = Diagnosis(
+    "NumPy arrays returned", "return torch tensors, not NumPy arrays: use torch operations on the tensors you are given"
+)
+_ADAM_DTYPE = Diagnosis(
+    "the changed dtype", "keep the input dtype: the inputs are float64 tensors; do not convert with .float() or .to(…)"
+)
 
 
 def _describe_tensor(value: Any) -> str:
@@ -293,23 +376,20 @@ def _describe_tensor(value: Any) -> str:
 def _adam_result(result: Any, shape: tuple[int, ...]) -> _AdamState:
     """Check that the student returned three float64 tensors of w's shape; their values as NumPy copies."""
     if result is None:
-        raise _Failed("a tuple (w, m, v)", "None", "did you forget to `return w, m, v`?")
+        raise _Failed("a tuple (w, m, v)", "None", _ADAM_NO_RETURN)
     if not isinstance(result, (tuple, list)) or len(result) != 3:
-        raise _Failed("a tuple (w, m, v)", _describe_tensor(result), _ADAM_RETURN_HINT)
+        raise _Failed("a tuple (w, m, v)", _describe_tensor(result), _ADAM_RETURN)
     arrays = []
     for name, value in zip(ADAM_STATE_NAMES, result):
         expected = f"{name} a float64 tensor of shape {shape}"
         if not isinstance(value, torch.Tensor):
-            hint = _ADAM_RETURN_HINT
-            if isinstance(value, np.ndarray):
-                hint = "return torch tensors, not NumPy arrays: use torch operations on the tensors you are given"
-            raise _Failed(expected, _describe_tensor(value), hint)
+            diagnosis = _ADAM_NUMPY if isinstance(value, np.ndarray) else _ADAM_RETURN
+            raise _Failed(expected, _describe_tensor(value), diagnosis)
         if tuple(value.shape) != shape:
             hint = f"{name} must have w's shape: every operation is elementwise"
-            raise _Failed(expected, _describe_tensor(value), hint)
+            raise _Failed(expected, _describe_tensor(value), Diagnosis(f"the wrong shape of {name}", hint))
         if value.dtype != torch.float64:
-            hint = "keep the input dtype: the inputs are float64 tensors; do not convert with .float() or .to(…)"
-            raise _Failed(expected, _describe_tensor(value), hint)
+            raise _Failed(expected, _describe_tensor(value), _ADAM_DTYPE)
         arrays.append(value.detach().cpu().numpy().copy())
     return arrays[0], arrays[1], arrays[2]
 
@@ -349,9 +429,10 @@ def _differ_text(differing: list[str]) -> str:
     return text
 
 
-_STATEFUL_HINT = (
+_STATEFUL = Diagnosis(
+    "state kept between calls",
     "the same arguments gave a different result on a second call: the step must depend only on its "
-    "arguments (keep no state between calls, use the t you are given)"
+    "arguments (keep no state between calls, use the t you are given)",
 )
 
 
@@ -363,27 +444,32 @@ def _adam_hint(
     fallback: str | None = None,
     *,
     defaults: bool = False,
-) -> str:
-    """The hint for the typical mistakes whose step gives ``got`` on ``problem``, or a fallback.
+) -> Diagnosis | str:
+    """The diagnosis of the typical mistakes whose step gives ``got`` on ``problem``, or a fallback hint.
 
-    If no mistake matches, the student's function is called once more on the same problem: an answer
-    that changes from call to call comes from hidden state (e.g. a step counter kept instead of ``t``).
+    A mistake whose step this problem cannot tell from the right one (within the matching tolerance,
+    as ε inside the square root where ε is tiny against √v̂) is not named. An answer within float32
+    precision of the right one is put down to float32 arithmetic. If nothing matches, the student's
+    function is called once more on the same problem: an answer that changes from call to call comes
+    from hidden state (e.g. a step counter kept instead of ``t``).
     """
+    right = problem.step(rule.variant)
     matching = [
-        hint
-        for variant, hint in rule.mistakes
-        if not _adam_differences(got, problem.step(variant), _MATCH_RTOL, _MATCH_ATOL)
+        diagnosis
+        for variant, diagnosis in rule.mistakes
+        if not _adam_differences(got, step := problem.step(variant), _MATCH_RTOL, _MATCH_ATOL)
+        and _adam_differences(step, right, _MATCH_RTOL, _MATCH_ATOL)
     ]
     if matching:
-        return _one_of(matching, "")
-    if not _adam_differences(got, problem.step(rule.variant), _FLOAT32_RTOL, 1e-9):
-        return _FLOAT32_HINT
+        return _one_of(matching, rule.generic_hint)
+    if not _adam_differences(got, right, _FLOAT32_RTOL, 1e-9):
+        return _FLOAT32
     try:
         again = _adam_call(fn, problem, defaults=defaults)
     except (_Failed, _StudentRaised):
-        return _STATEFUL_HINT
+        return _STATEFUL
     if _adam_differences(again, got, rtol=0, atol=0):
-        return _STATEFUL_HINT
+        return _STATEFUL
     return fallback or rule.generic_hint
 
 
@@ -596,17 +682,14 @@ def _adam_leaves_inputs_unchanged(rule: _AdamRule) -> _Property:
         arrays.append(0.01 * rng.uniform(0.5, 1.5, size=(4, 5)))
         tensors = [torch.from_numpy(a.copy()) for a in arrays]
         _adam_result(_call(fn, *tensors, 3, 0.01, betas=DEFAULT_BETAS, eps=DEFAULT_EPS, weight_decay=0.1), (4, 5))
-        hints = {
-            "w": "do not update w in place (`w.mul_(…)`, `w -= …`); start from w.clone() or build new tensors: "
-            "the caller still holds the old w",
-            "grad": "do not add the decay into grad in place (`grad.add_(…)`, `grad += …`); compute a new tensor",
-            "m": "do not update m in place (`m.mul_(beta1)`, `m.lerp_(…)`); start from m.clone() or write "
-            "m = beta1 * m + (1 - beta1) * g",
-            "v": "do not update v in place (`v.mul_(beta2)`, `v.addcmul_(…)`); start from v.clone() or write "
-            "v = beta2 * v + (1 - beta2) * g * g",
-        }
+        examples = {"w": "`w.mul_(…)`, `w -= …`", "grad": "`grad.add_(…)`, `grad += …`"}
+        examples.update(m="`m.mul_(…)`, `m.lerp_(…)`", v="`v.mul_(…)`, `v.addcmul_(…)`")
         for name, tensor, before in zip(("w", "grad", "m", "v"), tensors, arrays):
-            _require_unchanged(name, tensor.numpy(), before, hints[name])
+            hint = (
+                f"{name} is changed in place ({examples[name]}), but the caller still holds it: work on new "
+                f"tensors, or on {name}.clone()"
+            )
+            _require_unchanged(name, tensor.numpy(), before, Diagnosis(f"{name} changed in place", hint))
         return ""
 
     return prop

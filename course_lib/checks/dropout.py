@@ -19,6 +19,7 @@ from course_lib.checks.report import (
     _call,
     _checker,
     _describe,
+    Diagnosis,
     _expect_value_error,
     _Failed,
     _generator,
@@ -48,30 +49,35 @@ LARGE = 100_000  # units in the statistical properties
 
 # --- dropout_forward -----------------------------------------------------------------------
 
-_RETURN_HINT = "return both the output and the boolean keep mask: `return out, mask`"
-_MASK_HINT = "return the boolean keep mask (True = kept, e.g. `rng.random(x.shape) >= p`), not a float or scaled mask"
+_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
+_RETURN = Diagnosis("a result that is not (out, mask)", "the contract returns a pair: the output and the keep mask")
+_MASK = Diagnosis(
+    "a mask that is not boolean",
+    "the mask is the boolean keep mask (True where a unit is kept), not a float or scaled mask",
+)
+_NO_MASK = Diagnosis("the missing mask", "mask is None only when nothing is dropped (training=False or p = 0)")
+_OUT = Diagnosis("an out that is not a float array of x's shape", "out must be a new float array with x's shape")
+_RNG = Diagnosis(
+    "a mask not drawn from rng",
+    "the mask must come from the `rng` argument, not from np.random.* or a new generator",
+)
 
 
 def _forward(fn: Callable[..., Any], x: np.ndarray, p: float, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """Call the student's forward on a copy of ``x`` and check the shape of what comes back."""
     result = _call(fn, x.copy(), p, **kwargs)
     if not isinstance(result, tuple) or len(result) != 2:
-        hint = "did you forget to `return out, mask`?" if result is None else _RETURN_HINT
-        raise _Failed("a tuple (out, mask)", _describe(result), hint)
+        raise _Failed("a tuple (out, mask)", _describe(result), _NO_RETURN if result is None else _RETURN)
     out, mask = result
-    _require_float_array(out, x.shape, "out", "out must be a new float array with x's shape")
+    _require_float_array(out, x.shape, "out", _OUT)
     if mask is not None and (not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != x.shape):
-        raise _Failed(f"mask a boolean array of shape {x.shape} (or None)", _describe(mask), _MASK_HINT)
+        raise _Failed(f"mask a boolean array of shape {x.shape} (or None)", _describe(mask), _MASK)
     return out, mask
 
 
 def _require_mask(mask: np.ndarray | None, p: float) -> np.ndarray:
     if mask is None:
-        raise _Failed(
-            f"a boolean keep mask for training=True and p = {p}",
-            "mask None",
-            "mask is None only when nothing is dropped (training=False or p = 0)",
-        )
+        raise _Failed(f"a boolean keep mask for training=True and p = {p}", "mask None", _NO_MASK)
     return mask
 
 
@@ -122,26 +128,84 @@ def _forward_zero_rate_is_identity(fn: Callable[..., Any]) -> str:
     return ""
 
 
-_FORWARD_SCALE_HINTS = (
-    (1.0, "survivors are not rescaled: multiply them by 1/(1-p) (inverted dropout) so that E[out] = x"),
-    (P, "survivors are multiplied by p: the inverted-dropout factor is 1/(1-p)"),
-    (1 - P, "survivors are multiplied by (1-p), the old inference-time factor: inverted dropout uses 1/(1-p)"),
-    (1 / P, "survivors are divided by p, the drop probability: divide by the keep probability, i.e. by (1-p)"),
+_FORWARD_SCALES = (
+    (
+        lambda p: 1.0,
+        Diagnosis(
+            "the survivors not rescaled",
+            "survivors are not rescaled: inverted dropout multiplies them by 1/(1-p), so that E[out] = x",
+        ),
+    ),
+    (
+        lambda p: p,
+        Diagnosis("survivors multiplied by p", "survivors are multiplied by p: the inverted-dropout factor is 1/(1-p)"),
+    ),
+    (
+        lambda p: 1 - p,
+        Diagnosis(
+            "survivors multiplied by 1-p",
+            "survivors are multiplied by (1-p), the old inference-time factor: inverted dropout uses 1/(1-p)",
+        ),
+    ),
+    (
+        lambda p: 1 / p,
+        Diagnosis(
+            "survivors divided by p",
+            "survivors are divided by p, the drop probability: the factor is one over the keep probability, 1/(1-p)",
+        ),
+    ),
 )
-_BACKWARD_SCALE_HINTS = (
-    (1.0, "the scale is missing: multiply by 1/(1-p), the same factor as in the forward pass"),
-    (P, "the gradient is multiplied by p: the factor is 1/(1-p), the same as in the forward pass"),
-    (1 - P, "the gradient is multiplied by (1-p): the factor is 1/(1-p), the same as in the forward pass"),
-    (1 / P, "the gradient is divided by p: divide by the keep probability, i.e. multiply by 1/(1-p)"),
+_BACKWARD_SCALES = (
+    (
+        lambda p: 1.0,
+        Diagnosis("the missing scale", "the scale is missing: the gradient gets the forward pass's factor 1/(1-p)"),
+    ),
+    (
+        lambda p: p,
+        Diagnosis(
+            "the gradient multiplied by p",
+            "the gradient is multiplied by p: the factor is 1/(1-p), the same as in the forward pass",
+        ),
+    ),
+    (
+        lambda p: 1 - p,
+        Diagnosis(
+            "the gradient multiplied by 1-p",
+            "the gradient is multiplied by (1-p): the factor is 1/(1-p), the same as in the forward pass",
+        ),
+    ),
+    (
+        lambda p: 1 / p,
+        Diagnosis(
+            "the gradient divided by p",
+            "the gradient is divided by p, the drop probability: the factor is one over the keep probability, 1/(1-p)",
+        ),
+    ),
+)
+_INVERTED_MASK = Diagnosis(
+    "the inverted mask", "the mask is True where a unit is dropped: it must be True for *kept* units"
+)
+_SAME_MASK = Diagnosis(
+    "a mask that ignores the state of rng",
+    "the mask must be drawn from rng on every call: not cached, and not from a generator seeded inside the function",
+)
+_KEPT_WITH_P = Diagnosis(
+    "units kept with probability p",
+    "units are kept with probability p, but p is the probability of dropping: they are kept with 1 - p",
 )
 
 
-def _scale_hint(scale: float, hints: tuple[tuple[float, str], ...]) -> str:
-    """The hint for a recognised wrong scale, or a generic one."""
-    for wrong, hint in hints:
-        if math.isclose(scale, wrong, rel_tol=1e-6):
-            return hint
-    return "the factor must be 1/(1-p)"
+_Scales = tuple[tuple[Callable[[float], float], Diagnosis], ...]  # (the wrong factor as a function of p, …)
+
+
+def _scale_hint(scale: float, p: float, diagnoses: _Scales) -> Diagnosis | str:
+    """The diagnosis of the one wrong scale that ``scale`` is at this ``p``, or a generic hint.
+
+    At p = 0.5, p and 1 - p are the same number (and 1/p the right factor): a scale that
+    fits two mistakes names neither.
+    """
+    matching = [diagnosis for wrong, diagnosis in diagnoses if math.isclose(scale, wrong(p), rel_tol=1e-6)]
+    return matching[0] if len(matching) == 1 else "the factor must be 1/(1-p)"
 
 
 def _forward_scales_survivors(fn: Callable[..., Any]) -> str:
@@ -152,34 +216,52 @@ def _forward_scales_survivors(fn: Callable[..., Any]) -> str:
     nonzero_dropped = int(np.count_nonzero(out[~mask]))
     if nonzero_dropped:
         if mask.any() and not np.any(out[mask]):
-            got = "nonzero values only where mask is False"
-            raise _Failed(expected, got, "the mask must be True for *kept* units")
+            raise _Failed(expected, "nonzero values only where mask is False", _INVERTED_MASK)
         got = f"{nonzero_dropped} nonzero outputs where mask is False"
         raise _Failed(expected, got, "dropped units must be exactly 0")
     if not mask.any():
-        raise _Failed(expected, "no unit kept", "keep each unit with probability 1 - p")
+        raise _Failed(expected, "no unit kept", "each unit is kept with probability 1 - p")
     ratio = out[mask] / x[mask]
     if not np.allclose(out[mask], x[mask] / (1 - P), rtol=1e-12, atol=0):
         scale = float(np.median(ratio))
         if np.allclose(ratio, scale, rtol=1e-9, atol=0):
-            raise _Failed(expected, f"survivors = x × {scale:.4f}", _scale_hint(scale, _FORWARD_SCALE_HINTS))
-        raise _Failed(expected, "survivors not a fixed multiple of x", "multiply each survivor by 1/(1-p)")
+            raise _Failed(expected, f"survivors = x × {scale:.4f}", _scale_hint(scale, P, _FORWARD_SCALES))
+        raise _Failed(expected, "survivors not a fixed multiple of x", "each survivor is x/(1-p)")
     return f"survivors = x × {float(np.median(ratio)):.4f}"
 
 
 def _forward_kept_fraction(fn: Callable[..., Any]) -> str:
-    _, mask = _forward(fn, np.ones(LARGE), P, training=True, rng=_generator(SEED + 4))
-    kept = float(_require_mask(mask, P).mean())
+    out, mask = _forward(fn, np.ones(LARGE), P, training=True, rng=_generator(SEED + 4))
+    mask = _require_mask(mask, P)
+    kept = float(mask.mean())
     tolerance = 4 * math.sqrt(P * (1 - P) / LARGE)
     expected = f"1 - p = {1 - P:.4f} ± {tolerance:.4f}"
     measured = f"kept fraction {kept:.4f}"
     if abs(kept - (1 - P)) > tolerance:
-        if abs(kept - P) <= tolerance:
-            hint = "units are kept with probability p, but p is the probability of dropping: keep them with 1 - p"
+        if mask.any() and not np.any(out[mask]) and np.all(out[~mask]):
+            hint: Diagnosis | str = _INVERTED_MASK  # the right units are kept, but the mask marks the others
+        elif abs(kept - P) <= tolerance:
+            hint = _KEPT_WITH_P
         else:
-            hint = "keep each unit independently with probability 1 - p (e.g. `rng.random(x.shape) >= p`)"
+            hint = "each unit must be kept independently with probability 1 - p"
         raise _Failed(expected, measured, hint)
     return f"{measured}, expected {expected}"
+
+
+def _mean_diagnosis(x: np.ndarray, out_mean: float) -> Diagnosis | str:
+    """The typical mistake whose expected mean(out) is within 4 standard errors of ``out_mean``, or a hint.
+
+    Keeping units with probability k and scaling survivors by s gives E[mean(out)] = k·s·mean(x), with
+    standard error s·sqrt(k(1 - k)·sum(x²))/n.
+    """
+    square_sum, n = float(np.sum(x**2)), x.size
+    candidates = [(1 - P, scale(P), diagnosis) for scale, diagnosis in _FORWARD_SCALES]
+    candidates.append((P, 1 / (1 - P), _KEPT_WITH_P))
+    for keep, scale, diagnosis in candidates:
+        error = scale * math.sqrt(keep * (1 - keep) * square_sum) / n
+        if abs(out_mean - keep * scale * float(x.mean())) <= 4 * error:
+            return diagnosis
+    return "keeping units with probability 1 - p and scaling survivors by 1/(1-p) makes E[out] = x"
 
 
 def _forward_preserves_mean(fn: Callable[..., Any]) -> str:
@@ -191,11 +273,8 @@ def _forward_preserves_mean(fn: Callable[..., Any]) -> str:
     x_mean, out_mean = float(x.mean()), float(out.mean())
     measured = f"mean(out) = {out_mean:.4f}, mean(x) = {x_mean:.4f}, tolerance ±{tolerance:.4f}"
     if not abs(out_mean - x_mean) <= tolerance:
-        hint = (
-            f"mean(out)/mean(x) = {out_mean / x_mean:.3f}; keeping units with probability 1 - p "
-            "and scaling survivors by 1/(1-p) makes E[out] = x"
-        )
-        raise _Failed(f"mean(out) = {x_mean:.4f} ± {tolerance:.4f}", f"{out_mean:.4f}", hint)
+        got = f"{out_mean:.4f} (mean(out)/mean(x) = {out_mean / x_mean:.3f})"
+        raise _Failed(f"mean(out) = {x_mean:.4f} ± {tolerance:.4f}", got, _mean_diagnosis(x, out_mean))
     return measured
 
 
@@ -205,13 +284,12 @@ def _forward_uses_rng(fn: Callable[..., Any]) -> str:
     second, second_mask = _forward(fn, x, P, training=True, rng=_generator(SEED + 7))
     _, other_mask = _forward(fn, x, P, training=True, rng=_generator(SEED + 8))
     first_mask, second_mask = _require_mask(first_mask, P), _require_mask(second_mask, P)
-    hint = "draw the mask from the `rng` argument (`rng.random(x.shape)`), not from np.random.* or a new generator"
     if not _identical((first_mask, first), (second_mask, second)):
         differing = int(np.count_nonzero(first_mask != second_mask))
         got = f"masks differing at {differing} of 1000 units" if differing else "different outputs for the same mask"
-        raise _Failed("identical results from two identically seeded generators", got, hint)
+        raise _Failed("identical results from two identically seeded generators", got, _RNG)
     expected = "different masks from differently seeded generators"
-    _require_different(first_mask, _require_mask(other_mask, P), expected, "the same mask", hint)
+    _require_different(first_mask, _require_mask(other_mask, P), expected, "the same mask", _SAME_MASK)
     return ""
 
 
@@ -220,8 +298,7 @@ def _forward_fresh_mask_per_call(fn: Callable[..., Any]) -> str:
     _, first = _forward(fn, np.ones(1000), P, training=True, rng=rng)
     _, second = _forward(fn, np.ones(1000), P, training=True, rng=rng)
     first, second = _require_mask(first, P), _require_mask(second, P)
-    hint = "draw a new mask from rng on every call; do not cache it or re-seed a generator inside the function"
-    _require_different(first, second, "a different mask on the second call", "the same mask twice", hint)
+    _require_different(first, second, "a different mask on the second call", "the same mask twice", _SAME_MASK)
     return ""
 
 
@@ -237,7 +314,7 @@ def _forward_leaves_input_unchanged(fn: Callable[..., Any]) -> str:
 
 def _forward_rejects_bad_rate(fn: Callable[..., Any]) -> str:
     x = np.ones(10)
-    hint = "check p up front: `if not 0 <= p < 1: raise ValueError(f\"p must be in [0, 1), got {p}\")`"
+    hint = "validate p before using it: a p outside [0, 1) must raise ValueError naming the value"
     for p in (-0.1, 1.0, 1.5):
         _expect_value_error(f"ValueError for p = {p}", hint, fn, x, p, training=True, rng=_generator(SEED + 11))
     return ""
@@ -270,11 +347,16 @@ def check_dropout_forward(fn: Callable[..., Any]) -> CheckReport:
 # --- dropout_backward ----------------------------------------------------------------------
 
 
+_GRAD_SHAPE = Diagnosis(
+    "a gradient that is not a float array of grad_out's shape", "dL/dx is a float array of grad_out's shape"
+)
+
+
 def _backward(fn: Callable[..., Any], grad_out: np.ndarray, mask: np.ndarray | None, p: float) -> np.ndarray:
     result = _call(fn, grad_out.copy(), mask, p)
     if result is None:
-        raise _Failed("the gradient array", "None", "did you forget to `return` the gradient?")
-    return _require_float_array(result, grad_out.shape, "grad_x", "return dL/dx, a float array of grad_out's shape")
+        raise _Failed("the gradient array", "None", _NO_RETURN)
+    return _require_float_array(result, grad_out.shape, "grad_x", _GRAD_SHAPE)
 
 
 def _reference_mask(shape: tuple[int, ...], p: float, seed: int) -> np.ndarray:
@@ -293,16 +375,17 @@ def _backward_matches_formula(fn: Callable[..., Any]) -> str:
     expected = f"grad_out * mask / (1 - p) (p = {P}, rtol 1e-12)"
     zero = grad_x == 0
     if not zero.any():
-        raise _Failed(expected, "no zero gradients", "dropped units get zero gradient: multiply by the mask")
+        raise _Failed(expected, "no zero gradients", _MASK_IGNORED)
     if not np.array_equal(~zero, mask):
         wrong = int(np.count_nonzero(~zero != mask))
         got = f"zeros in other places than the mask's ({wrong} of {mask.size} units differ)"
-        raise _Failed(expected, got, "reuse the mask from the forward pass; never draw a new one in backward")
+        raise _Failed(expected, got, _INVERTED_MASK if np.array_equal(zero, mask) else _RESAMPLED)
     ratio = grad_x[mask] / grad_out[mask]
     scale = float(np.median(ratio))
     if np.allclose(ratio, scale, rtol=1e-9, atol=0):
-        raise _Failed(expected, f"grad_out × {scale:.4f} on kept units", _scale_hint(scale, _BACKWARD_SCALE_HINTS))
-    raise _Failed(expected, "kept units not a fixed multiple of grad_out", "multiply grad_out by mask / (1 - p)")
+        raise _Failed(expected, f"grad_out × {scale:.4f} on kept units", _scale_hint(scale, P, _BACKWARD_SCALES))
+    hint = "each kept unit's gradient is scaled by the forward pass's factor 1/(1-p)"
+    raise _Failed(expected, "kept units not a fixed multiple of grad_out", hint)
 
 
 def _backward_without_mask_passes_through(fn: Callable[..., Any]) -> str:
@@ -317,11 +400,22 @@ def _backward_is_deterministic(fn: Callable[..., Any]) -> str:
     grad_out = _signed_input(1000, SEED + 23)
     mask = _reference_mask(grad_out.shape, P, SEED + 24)
     first, second = _backward(fn, grad_out, mask, P), _backward(fn, grad_out, mask, P)
-    hint = "the backward pass must reuse the forward mask; do not draw random numbers in backward"
-    _require_identical(second, first, "the same gradient from two identical calls", "two different gradients", hint)
+    expected, got = "the same gradient from two identical calls", "two different gradients"
+    _require_identical(second, first, expected, got, _RESAMPLED)
     return ""
 
 
+_MASK_IGNORED = Diagnosis(
+    "the mask ignored in backward", "dropped units get zero gradient: the forward pass's mask applies in backward too"
+)
+_RESAMPLED = Diagnosis(
+    "a new mask drawn in backward",
+    "the backward pass must reuse the forward pass's mask; it never draws random numbers of its own",
+)
+_GRADCHECK_HINT = (
+    "the gradient disagrees with central differences of the forward pass: backward must apply the "
+    "forward pass's mask and scale"
+)
 GRADCHECK_P = 0.5
 GRADCHECK_TOLERANCE = 1e-8
 _GRADCHECK_TOLERANCE_TEXT = "1e-8"
@@ -339,12 +433,31 @@ def _backward_gradient_check(fn: Callable[..., Any]) -> str:
 
     mask = _reference_forward(x, GRADCHECK_P, rng=_generator(SEED + 26))[1]
     analytic = _backward(fn, weights, mask, GRADCHECK_P)
-    error = rel_error(analytic, numerical_gradient(loss, x, h=2.0**-6))
+    numerical = numerical_gradient(loss, x, h=2.0**-6)
+    error = rel_error(analytic, numerical)
     measured = f"relative error {error:.1e}"
     if not error < GRADCHECK_TOLERANCE:
-        hint = "the gradient disagrees with central differences of the forward pass: return grad_out * mask / (1 - p)"
+        hint = _gradient_check_diagnosis(fn, analytic, numerical, weights, mask)
         raise _Failed(f"relative error < {_GRADCHECK_TOLERANCE_TEXT}", f"{error:.1e}", hint)
     return measured
+
+
+def _gradient_check_diagnosis(
+    fn: Callable[..., Any], analytic: np.ndarray, numerical: np.ndarray, weights: np.ndarray, mask: np.ndarray
+) -> Diagnosis | str:
+    """Why a backward pass fails the gradient check: a resampled or ignored mask, a wrong scale, or a hint."""
+    if not _identical(_backward(fn, weights, mask, GRADCHECK_P), analytic):
+        return _RESAMPLED
+    kept = mask & (weights != 0)
+    if np.any(analytic[~mask] != 0):
+        return _MASK_IGNORED if np.all(analytic[~mask & (weights != 0)] != 0) else _GRADCHECK_HINT
+    ratio = analytic[kept] / numerical[kept]
+    scale = float(np.median(ratio)) / (1 - GRADCHECK_P) if ratio.size else math.nan
+    if ratio.size and np.allclose(ratio, np.median(ratio), rtol=1e-9, atol=0):
+        diagnosis = _scale_hint(scale, GRADCHECK_P, _BACKWARD_SCALES)
+        if isinstance(diagnosis, Diagnosis):
+            return diagnosis
+    return _GRADCHECK_HINT
 
 
 def _backward_leaves_input_unchanged(fn: Callable[..., Any]) -> str:
@@ -359,7 +472,7 @@ def _backward_leaves_input_unchanged(fn: Callable[..., Any]) -> str:
 def _backward_rejects_shape_mismatch(fn: Callable[..., Any]) -> str:
     grad_out = _signed_input((3, 4), SEED + 29)
     mask = _reference_mask((4,), P, SEED + 30)  # broadcasts against grad_out: only an explicit check catches it
-    hint = "compare mask.shape with grad_out.shape and raise ValueError naming both shapes"
+    hint = "a mask of another shape broadcasts silently: mask.shape and grad_out.shape must be checked (ValueError)"
     _expect_value_error("ValueError", hint, fn, grad_out, mask, P)
     return ""
 

@@ -20,10 +20,12 @@ from course_lib.checks.report import (
     _call,
     _checker,
     _describe,
-    _exception_hint,
+    Diagnosis,
+    _exception_diagnosis,
     _expect_value_error,
     _Failed,
     _generator,
+    _one_of,
     _Property,
     _require_different,
     _require_identical,
@@ -41,6 +43,25 @@ __all__ = [
 
 # --- early_stop_epoch ----------------------------------------------------------------------
 
+_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
+_TRUTH_VALUE = Diagnosis(
+    "the truth value of an array",
+    "an array has no single truth value, so `if not val_losses` fails for a NumPy array; emptiness is a matter "
+    "of its length",
+)
+
+
+def _stop_exception_diagnosis(raised: _StudentRaised) -> Diagnosis:
+    """An exception from the student's early_stop_epoch: the truth value of an array is a typical one."""
+    return _TRUTH_VALUE if "truth value of an array" in str(raised) else _exception_diagnosis(raised.error)
+
+
+_STOP_VALIDATION = Diagnosis(
+    "the missing argument checks",
+    "validate the arguments before using them: a patience below 1 and an empty val_losses "
+    "(len(val_losses) == 0) must raise ValueError naming the value",
+)
+_NOT_AN_INT = Diagnosis("an epoch that is not an int", "the stop epoch is an int")
 _STOP_RULE = (
     "an epoch improves only if its loss is strictly below every earlier loss; stop at the first epoch e "
     "at which epochs e-patience+1 … e all failed to improve, else return len(val_losses) - 1"
@@ -110,36 +131,67 @@ def _early_stop_variant(
     return best_epoch if best else len(losses) if end_len else len(losses) - 1
 
 
-# Typical mistakes, each with the hint shown when a student's answer matches it.
-_STOP_MISTAKES: tuple[tuple[dict[str, bool], str], ...] = (
-    ({"plus_one": True}, "one epoch late: return the epoch e at which the patience runs out, not e + 1"),
-    ({"exceed": True}, "stop when the count of epochs without improvement reaches patience, not when it exceeds it"),
-    ({"best": True}, "that is the best epoch; return the epoch at which training stops"),
-    ({"ties_improve": True}, "a tie with the best loss is not an improvement: use a strict <"),
-    ({"against_previous": True}, "compare each loss with the best so far, not with the previous epoch"),
-    ({"reset": False}, "reset the count to 0 on every improvement: patience counts consecutive epochs without one"),
-    ({"end_len": True}, "if the patience never runs out, return the last index, len(val_losses) - 1"),
+# Typical mistakes, each with the diagnosis shown when a student's answer matches it.
+_STOP_MISTAKES: tuple[tuple[dict[str, bool], Diagnosis], ...] = (
+    (
+        {"plus_one": True},
+        Diagnosis(
+            "stopping one epoch late",
+            "one epoch late: the answer is the epoch e at which the patience runs out, not e + 1",
+        ),
+    ),
+    (
+        {"exceed": True},
+        Diagnosis(
+            "waiting until the count exceeds patience",
+            "training stops when the count of epochs without improvement reaches patience, not when it exceeds it",
+        ),
+    ),
+    (
+        {"best": True},
+        Diagnosis("the best epoch returned", "that is the best epoch, not the epoch at which training stops"),
+    ),
+    (
+        {"ties_improve": True},
+        Diagnosis(
+            "ties counted as improvements",
+            "a tie with the best loss is not an improvement: the comparison is a strict <",
+        ),
+    ),
+    (
+        {"against_previous": True},
+        Diagnosis(
+            "comparing with the previous epoch",
+            "an improvement is measured against the best loss so far, not against the previous epoch",
+        ),
+    ),
+    (
+        {"reset": False},
+        Diagnosis(
+            "a count that never resets",
+            "reset the count to 0 on every improvement: patience counts consecutive epochs without one",
+        ),
+    ),
+    (
+        {"end_len": True},
+        Diagnosis(
+            "len(val_losses) for a run that never stops",
+            "if the patience never runs out, the answer is the last epoch, whose index is len(val_losses) - 1",
+        ),
+    ),
 )
 
 
-def _stop_hint(matching: list[str]) -> str:
-    if not matching:
-        return _STOP_RULE
-    if len(matching) == 1:
-        return matching[0]
-    return "either " + "; or ".join(matching)
-
-
-def _stop_mistakes_matching(losses: list[float], patience: int, got: int) -> list[str]:
-    return [hint for flags, hint in _STOP_MISTAKES if _early_stop_variant(losses, patience, **flags) == got]
+def _stop_mistakes_matching(losses: list[float], patience: int, got: int) -> list[Diagnosis]:
+    return [diagnosis for flags, diagnosis in _STOP_MISTAKES if _early_stop_variant(losses, patience, **flags) == got]
 
 
 def _stop_epoch(fn: Callable[..., Any], losses: Any, patience: int) -> int:
     """Call the student's function on a copy of ``losses`` and require an int back."""
     result = _call(fn, losses.copy(), patience)
     if isinstance(result, (bool, np.bool_)) or not isinstance(result, (int, np.integer)):
-        hint = "did you forget to `return` the epoch?" if result is None else "return the stop epoch as an int"
-        raise _Failed("an int epoch index", _describe(result), hint)
+        diagnosis = _NO_RETURN if result is None else _NOT_AN_INT
+        raise _Failed("an int epoch index", _describe(result), diagnosis)
     return int(result)
 
 
@@ -148,11 +200,34 @@ def _stop_case_property(case: _StopCase) -> _Property:
         losses = list(case.losses)
         got = _stop_epoch(fn, losses, case.patience)
         if got != case.expected:
-            hint = _stop_hint(_stop_mistakes_matching(losses, case.patience, got))
-            raise _Failed(str(case.expected), str(got), hint)
+            matching = _stop_mistakes_matching(losses, case.patience, got)
+            raise _Failed(str(case.expected), str(got), _one_of(_narrowed(fn, matching), _STOP_RULE))
         return ""
 
     return prop
+
+
+def _narrowed(fn: Callable[..., Any], matching: list[Diagnosis]) -> list[Diagnosis]:
+    """Of several mistakes that fit one hand-made case, those that give the student's answer on all of them.
+
+    One curve may not tell two misreadings apart (on a plateau, stopping one epoch late and waiting
+    for the count to exceed patience give the same epoch); the student's answers on the other
+    hand-made curves usually do, so each case names the same one mistake. If none fits every
+    curve (two mistakes at once, or a student exception), ``matching`` is kept.
+    """
+    if len(matching) < 2:
+        return matching
+    try:
+        answers = [(case, _stop_epoch(fn, list(case.losses), case.patience)) for case in _STOP_CASES]
+    except (_Failed, _StudentRaised):
+        return matching
+    explaining = [
+        diagnosis
+        for flags, diagnosis in _STOP_MISTAKES
+        if diagnosis in matching
+        and all(_early_stop_variant(case.losses, case.patience, **flags) == got for case, got in answers)
+    ]
+    return explaining or matching
 
 
 STOP_SEED = 1998  # Prechelt, "Early stopping — but when?"
@@ -173,13 +248,15 @@ def _random_loss_curves(count: int, seed: int) -> list[tuple[list[float], int]]:
 
 
 def _stop_agrees_with_reference(fn: Callable[..., Any]) -> str:
-    disagreements = []  # (losses, patience, expected, got as text, got as int or None)
+    disagreements = []  # (losses, patience, expected, got as text, got as int or the exception raised)
     for losses, patience in _random_loss_curves(STOP_CURVES, STOP_SEED):
         expected = int(_reference_early_stop_epoch(losses, patience))
         try:
             got = _stop_epoch(fn, losses, patience)
         except _StudentRaised as raised:
-            disagreements.append((losses, patience, expected, str(raised), None))
+            if isinstance(raised.error, NotImplementedError):
+                raise  # the untouched stub: the runner reports it
+            disagreements.append((losses, patience, expected, str(raised), raised))
             continue
         if got != expected:
             disagreements.append((losses, patience, expected, str(got), got))
@@ -187,13 +264,16 @@ def _stop_agrees_with_reference(fn: Callable[..., Any]) -> str:
         return f"{STOP_CURVES} of {STOP_CURVES} agree"
     losses, patience, expected, got_text, got = min(disagreements, key=lambda d: len(d[0]))
     every_time = [  # a mistake that explains every disagreement is the likeliest one
-        hint
-        for flags, hint in _STOP_MISTAKES
-        if all(d[4] is not None and _early_stop_variant(d[0], d[1], **flags) == d[4] for d in disagreements)
+        diagnosis
+        for flags, diagnosis in _STOP_MISTAKES
+        if all(isinstance(d[4], int) and _early_stop_variant(d[0], d[1], **flags) == d[4] for d in disagreements)
     ]
-    matching = every_time or ([] if got is None else _stop_mistakes_matching(losses, patience, got))
+    if isinstance(got, _StudentRaised):
+        diagnosis = _one_of(every_time, _stop_exception_diagnosis(got))
+    else:
+        diagnosis = _one_of(every_time or _stop_mistakes_matching(losses, patience, got), _STOP_RULE)
     shortest = f"; the shortest of {len(disagreements)} disagreeing curves"
-    raise _Failed(f"{_stop_call(losses, patience)} = {expected}", got_text + shortest, _stop_hint(matching))
+    raise _Failed(f"{_stop_call(losses, patience)} = {expected}", got_text + shortest, diagnosis)
 
 
 def _stop_accepts_list_and_array(fn: Callable[..., Any]) -> str:
@@ -203,10 +283,9 @@ def _stop_accepts_list_and_array(fn: Callable[..., Any]) -> str:
         try:
             results[kind] = _stop_epoch(fn, losses, case.patience)
         except _StudentRaised as raised:
-            hint = _exception_hint(raised.error)
-            if "truth value of an array" in str(raised):
-                hint = "`if not val_losses` fails for an array: test `len(val_losses) == 0` instead"
-            raise _Failed(f"a result for a {kind}", str(raised), hint) from None
+            if isinstance(raised.error, NotImplementedError):
+                raise
+            raise _Failed(f"a result for a {kind}", str(raised), _stop_exception_diagnosis(raised)) from None
     if len(set(results.values())) > 1:
         got = ", ".join(f"{value} for a {kind}" for kind, value in results.items())
         raise _Failed("the same epoch for a list and an array", got, "use only len(), indexing and iteration")
@@ -217,21 +296,26 @@ def _stop_leaves_input_unchanged(fn: Callable[..., Any]) -> str:
     case = _STOP_CASES[2]
     for kind, losses in (("list", list(case.losses)), ("array", np.array(case.losses))):
         before = np.array(losses, copy=True)
-        _call(fn, losses, case.patience)  # the caller's object, not a copy
-        hint = "do not sort, pop or overwrite val_losses; track the best loss in a variable"
+        try:
+            _call(fn, losses, case.patience)  # the caller's object, not a copy
+        except _StudentRaised as raised:
+            if isinstance(raised.error, NotImplementedError):
+                raise
+            raise _Failed("a result", str(raised), _stop_exception_diagnosis(raised)) from None
+        hint = "val_losses is changed in place (sorted, popped or overwritten), but the caller still holds it"
         _require_unchanged(f"the {kind} val_losses", losses, before, hint, got=f"the {kind} modified")
     return ""
 
 
 def _stop_rejects_bad_patience(fn: Callable[..., Any]) -> str:
-    hint = "check patience up front: `if patience < 1: raise ValueError(f\"patience must be >= 1, got {patience}\")`"
+    hint = _STOP_VALIDATION
     for patience in (0, -1):
         _expect_value_error(f"ValueError for patience = {patience}", hint, fn, [1.0, 0.9, 0.8], patience)
     return ""
 
 
 def _stop_rejects_empty_losses(fn: Callable[..., Any]) -> str:
-    hint = "check up front: `if len(val_losses) == 0: raise ValueError(\"val_losses must not be empty\")`"
+    hint = _STOP_VALIDATION
     _expect_value_error("ValueError", hint, fn, [], 2)
     return ""
 
@@ -275,7 +359,36 @@ SPLIT_FRACTION = 0.3
 SPLIT_CLASS_SIZES = (120, 64, 14, 9)
 SPLIT_SEED = 1995  # Kohavi's study that recommends stratified cross-validation
 _SPLIT_PARTS = "(X_train, y_train, X_val, y_val)"
-_SAME_INDEX_HINT = "index X and y with the same index array (X[idx], y[idx]) so each pair stays together"
+_SAME_INDEX = Diagnosis(
+    "X and y reordered differently",
+    "X and y are not selected with the same indices, so rows lose their labels: each (X[i], y[i]) pair stays together",
+)
+_SPLIT_LIST = Diagnosis("a list instead of a tuple", "return a tuple, not a list, of the four arrays")
+_SPLIT_PARTS_WRONG = Diagnosis(
+    "a result that is not the four arrays", f"the contract returns the four arrays {_SPLIT_PARTS}, in that order"
+)
+_SPLIT_NOT_ARRAYS = Diagnosis(
+    "parts that are not arrays of rows",
+    "each part is a NumPy array holding whole rows of X or entries of y, not indices or lists",
+)
+_SPLIT_FOREIGN_ROWS = Diagnosis(
+    "rows that are not rows of X", "the parts must hold whole rows of X, selected by index, not built or modified rows"
+)
+_SPLIT_IGNORES_RNG = Diagnosis(
+    "a split that ignores rng",
+    "the split does not depend on rng: which rows go to validation must be drawn from the `rng` argument "
+    "(not fixed rows, and not a generator seeded inside the function)",
+)
+_SPLIT_VALIDATION = Diagnosis(
+    "the missing argument checks",
+    "validate the arguments before using them: a val_fraction outside (0, 1), and X and y of different "
+    "lengths, must raise ValueError naming the values",
+)
+_SPLIT_RNG = Diagnosis(
+    "randomness not drawn from rng",
+    "every random number must come from the `rng` argument: not from np.random's global functions "
+    "(np.random.permutation, np.random.shuffle), and not from a new generator",
+)
 
 
 def _split_data(seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -304,22 +417,21 @@ def _split(
     result = _call(fn, *args, SPLIT_FRACTION, _generator(seed))
     if not isinstance(result, tuple) or len(result) != 4:
         if result is None:
-            hint = "did you forget to `return X_train, y_train, X_val, y_val`?"
+            diagnosis = _NO_RETURN
         elif isinstance(result, list) and len(result) == 4:
-            hint = "return a tuple, not a list: `return X_train, y_train, X_val, y_val`"
+            diagnosis = _SPLIT_LIST
         else:
-            hint = f"return the four arrays {_SPLIT_PARTS}, in that order"
-        raise _Failed(f"a tuple {_SPLIT_PARTS}", _describe(result), hint)
+            diagnosis = _SPLIT_PARTS_WRONG
+        raise _Failed(f"a tuple {_SPLIT_PARTS}", _describe(result), diagnosis)
     names = ("X_train", "y_train", "X_val", "y_val")
     for name, part, like in zip(names, result, (X, y, X, y)):
         if not isinstance(part, np.ndarray) or part.ndim != like.ndim or part.shape[1:] != like.shape[1:]:
             shape = "(n, " + ", ".join(map(str, like.shape[1:])) + ")" if like.ndim > 1 else "(n,)"
-            hint = "return NumPy arrays holding rows of X and entries of y (index them: X[idx], y[idx])"
-            raise _Failed(f"{name} a NumPy array of shape {shape}", _describe(part), hint)
+            raise _Failed(f"{name} a NumPy array of shape {shape}", _describe(part), _SPLIT_NOT_ARRAYS)
     X_train, y_train, X_val, y_val = result
     for part, X_part, y_part in (("train", X_train, y_train), ("val", X_val, y_val)):
         if len(X_part) != len(y_part):
-            raise _Failed(f"len(X_{part}) == len(y_{part})", f"{len(X_part)} and {len(y_part)}", _SAME_INDEX_HINT)
+            raise _Failed(f"len(X_{part}) == len(y_{part})", f"{len(X_part)} and {len(y_part)}", _SAME_INDEX)
     return X_train, y_train, X_val, y_val
 
 
@@ -330,8 +442,8 @@ def _row_ids(X_part: np.ndarray, X: np.ndarray, name: str) -> np.ndarray:
     safe = np.where(valid, ids, 0).astype(int)
     if not (valid.all() and np.array_equal(X_part, X[safe])):
         bad = int(np.count_nonzero(~valid | np.any(X_part != X[safe], axis=1)))
-        hint = "return whole rows of X, selected by index (X[idx]); do not build or modify rows"
-        raise _Failed(f"every row of {name} a row of X", f"{bad} of {len(X_part)} rows found nowhere in X", hint)
+        got = f"{bad} of {len(X_part)} rows found nowhere in X"
+        raise _Failed(f"every row of {name} a row of X", got, _SPLIT_FOREIGN_ROWS)
     return safe
 
 
@@ -354,7 +466,7 @@ def _split_partitions_rows(fn: Callable[..., Any]) -> str:
     for name, ids in (("X_train", train), ("X_val", val)):
         repeated = len(ids) - len(np.unique(ids))
         if repeated:
-            hint = "select rows without replacement: split one permutation of the indices (rng.permutation)"
+            hint = "rows are drawn with replacement: each row belongs to exactly one part, once"
             raise _Failed(expected, f"{repeated} rows repeated within {name}", hint)
     overlap = len(np.intersect1d(train, val))
     if overlap:
@@ -362,7 +474,7 @@ def _split_partitions_rows(fn: Callable[..., Any]) -> str:
         raise _Failed(expected, f"{overlap} rows in both train and val", hint)
     missing = n - len(train) - len(val)
     if missing:
-        hint = "no row may be lost: train gets every index val did not take (check your slice bounds)"
+        hint = "rows are lost: training gets every row that validation did not take (check your slice bounds)"
         raise _Failed(expected, f"{missing} rows in neither part", hint)
     return ""
 
@@ -375,7 +487,7 @@ def _split_keeps_pairs(fn: Callable[..., Any]) -> str:
         wrong = int(np.count_nonzero(y_part != y[ids]))
         if wrong:
             got = f"{wrong} of {len(ids)} labels in y_{name} belong to another row"
-            raise _Failed(f"y_{name}[k] == y[i] whenever X_{name}[k] == X[i]", got, _SAME_INDEX_HINT)
+            raise _Failed(f"y_{name}[k] == y[i] whenever X_{name}[k] == X[i]", got, _SAME_INDEX)
     return ""
 
 
@@ -393,15 +505,15 @@ def _split_is_stratified(fn: Callable[..., Any]) -> str:
     elif got_list == [n - expected[c] for c, n in sizes.items()]:
         hint = "train and val are swapped: validation gets the val_fraction share, training the rest"
     elif got_list == [math.floor(n * SPLIT_FRACTION) for n in sizes.values()]:
-        hint = "use round(n_c * val_fraction); int() truncates 2.7 to 2"
+        hint = "the count is truncated: round(n_c * val_fraction) rounds 2.7 to 3, int() truncates it to 2"
     elif got_list == [math.ceil(n * SPLIT_FRACTION) for n in sizes.values()]:
-        hint = "use round(n_c * val_fraction), not a ceiling (19.2 rounds to 19)"
+        hint = "the count is rounded up: round(n_c * val_fraction) rounds 19.2 to 19, a ceiling gives 20"
     elif {g - e for g, e in zip(got_list, expected.values())} in ({1}, {-1}):
-        hint = "off by one in every class: take exactly round(n_c * val_fraction) rows of each class"
+        hint = "off by one in every class: each class gives exactly round(n_c * val_fraction) rows"
     elif sum(got_list) == sum(expected.values()):
         hint = "the total is right but the classes are not: split each class separately (stratify)"
     else:
-        hint = "for each class c, put round(n_c * val_fraction) of its rows, chosen with rng, in validation"
+        hint = "stratified means per class: each class c gives round(n_c * val_fraction) of its rows to validation"
     raise _Failed(f"validation counts {expected}", str(got), hint)
 
 
@@ -410,7 +522,7 @@ def _split_chooses_rows_at_random(fn: Callable[..., Any]) -> str:
     _, y = _split_data()
     ids = np.arange(len(y))
     val_set = set(val.tolist())
-    hint = "choose the validation rows at random: permute the indices with rng.permutation before slicing"
+    hint = _SPLIT_IGNORES_RNG
     if not val_set:
         raise _Failed("a random choice of validation rows", "an empty validation set", "see the stratified line")
     for where, chosen in (("first", ids[: len(val)]), ("last", ids[len(ids) - len(val) :])):
@@ -437,11 +549,10 @@ def _split_uses_rng(fn: Callable[..., Any]) -> str:
         other = _split(fn, *_split_data(), SPLIT_SEED + 2)
     finally:
         np.random.set_state(state)
-    hint = "draw every random number from the `rng` argument (rng.permutation), not from a new generator"
     expected = "the same split from two identically seeded generators"
-    _require_identical(second, first, expected, "two different splits", hint)
+    _require_identical(second, first, expected, "two different splits", _SPLIT_RNG)
     expected = "a different split from a differently seeded generator"  # X_train and X_val: some row must move
-    _require_different((first[0], first[2]), (other[0], other[2]), expected, "the same split", hint)
+    _require_different((first[0], first[2]), (other[0], other[2]), expected, "the same split", _SPLIT_IGNORES_RNG)
     return ""
 
 
@@ -454,9 +565,8 @@ def _split_ignores_global_state(fn: Callable[..., Any]) -> str:
             splits.append(_split(fn, *_split_data(), SPLIT_SEED + 3))
     finally:
         np.random.set_state(state)
-    hint = "use the `rng` argument (rng.permutation), not np.random.permutation / np.random.shuffle"
     expected = "the same split whatever the state of np.random"
-    _require_identical(splits[1], splits[0], expected, "a split that changes with np.random.seed", hint)
+    _require_identical(splits[1], splits[0], expected, "a split that changes with np.random.seed", _SPLIT_RNG)
     return ""
 
 
@@ -464,7 +574,7 @@ def _split_leaves_inputs_unchanged(fn: Callable[..., Any]) -> str:
     X, y = _split_data()
     X_before, y_before = X.copy(), y.copy()
     _split(fn, X, y, SPLIT_SEED, copies=False)  # the caller's arrays, not copies
-    hint = "do not shuffle in place (rng.shuffle(X)); index with a permutation instead (X[idx])"
+    hint = "do not shuffle in place (rng.shuffle(X)): the caller still holds X and y, which must stay as they were"
     for name, now, before in (("X", X, X_before), ("y", y, y_before)):
         _require_unchanged(name, now, before, hint)
     return ""
@@ -472,7 +582,7 @@ def _split_leaves_inputs_unchanged(fn: Callable[..., Any]) -> str:
 
 def _split_rejects_bad_fraction(fn: Callable[..., Any]) -> str:
     X, y = _split_data()
-    hint = "check up front: `if not 0 < val_fraction < 1: raise ValueError(...)` naming the value"
+    hint = _SPLIT_VALIDATION
     for fraction in (0.0, 1.0, 1.5):
         expected = f"ValueError for val_fraction = {fraction}"
         _expect_value_error(expected, hint, fn, X.copy(), y.copy(), fraction, _generator(SPLIT_SEED))
@@ -481,7 +591,7 @@ def _split_rejects_bad_fraction(fn: Callable[..., Any]) -> str:
 
 def _split_rejects_length_mismatch(fn: Callable[..., Any]) -> str:
     X, y = _split_data()
-    hint = "check up front that len(X) == len(y) and raise ValueError naming both lengths"
+    hint = _SPLIT_VALIDATION
     expected = f"ValueError for len(X) = {len(X) - 1}, len(y) = {len(y)}"
     _expect_value_error(expected, hint, fn, X[:-1].copy(), y.copy(), SPLIT_FRACTION, _generator(SPLIT_SEED))
     return ""

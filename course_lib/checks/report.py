@@ -8,9 +8,19 @@ line, or raises :class:`_Failed` to print ``✗ <property>: expected …, got �
 <hint>``. An exception raised by the student's code (including the
 ``NotImplementedError`` of an untouched exercise) is reported on that line
 instead of crashing the cell. :func:`_run` prints the lines and returns a
-:class:`CheckReport` that is truthy only if every property holds. Also here:
-the helpers that more than one chapter uses to describe values, check results
-(:func:`_require_unchanged`, …), draw seeded inputs and word hints.
+:class:`CheckReport` that is truthy only if every property holds.
+
+A failure carries its hint as a :class:`Diagnosis`, apart from its expected/got
+text: a chapter names each typical mistake once (a short name and a hint that
+points at the concept), and every property that recognises the mistake raises
+that same diagnosis. One root mistake usually breaks several properties; the
+report prints its hint in full on the first ✗ line only, marks the later ✗ lines
+with the same diagnosis as ``a consequence of <name> (see above)``, and, when
+one diagnosis explains every failure, closes with ``Diagnosis: <name> …``.
+
+Also here: the helpers that more than one chapter uses to describe values,
+check results (:func:`_require_unchanged`, …), draw seeded inputs and combine
+diagnoses (:func:`_one_of`).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 __all__ = [
+    "Diagnosis",
     "PropertyResult",
     "CheckReport",
     "PASS_MARK",
@@ -36,6 +47,45 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # "<function f at 0x7f…>" would 
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """What went wrong: one typical mistake (or one hint), told once however many properties it breaks.
+
+    Two failures have the same diagnosis when all three fields are equal; the report
+    then prints the hint on the first ✗ line only (see :meth:`CheckReport.lines`).
+
+    Attributes:
+        name: a short noun phrase naming the mistake (``"the missing bias correction"``),
+            shown on the ✗ lines of the other properties it breaks (``a consequence of
+            <name> (see above)``) and on the closing ``Diagnosis:`` line; ``""`` for a
+            hint that names no particular mistake.
+        hint: the explanation, shown in full once. It points at the concept, not at the
+            line of code that fixes it.
+        key: tells apart diagnoses with the same name and hint, e.g. two different
+            exceptions raised by the student's function; ``""`` if not needed.
+
+    Example:
+        >>> Diagnosis("the sign error", "the step goes uphill").consequence
+        'a consequence of the sign error (see above)'
+    """
+
+    name: str
+    hint: str
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        for field in ("name", "hint", "key"):
+            if not isinstance(getattr(self, field), str):
+                raise TypeError(f"{field} must be a str, got {type(getattr(self, field)).__name__}")
+        if not self.hint:
+            raise ValueError("hint must be a non-empty str, got ''")
+
+    @property
+    def consequence(self) -> str:
+        """What a later ✗ line with this diagnosis says in place of the hint."""
+        return f"a consequence of {self.name} (see above)" if self.name else "the same hint as above"
+
+
+@dataclass(frozen=True)
 class PropertyResult:
     """The verdict on one property.
 
@@ -44,18 +94,27 @@ class PropertyResult:
             within 4σ of 1 - p"``).
         passed: whether the property holds.
         message: for a pass, an optional measured value; for a failure,
-            ``"expected …, got … — hint"``.
+            ``"expected …, got …"`` (followed by ``" — hint"`` when there is no
+            ``diagnosis``).
+        diagnosis: for a failure, what went wrong (see :class:`Diagnosis`).
     """
 
     name: str
     passed: bool
     message: str = ""
+    diagnosis: Diagnosis | None = None
 
     @property
     def line(self) -> str:
-        """The printed line: ``"✓ name[: message]"`` or ``"✗ name: message"``."""
+        """The line on its own: ``"✓ name[: message]"`` or ``"✗ name: message[ — hint]"``, the hint in full."""
+        if self.diagnosis is not None and not self.passed:
+            return self._failure_line(self.diagnosis.hint)
         mark = PASS_MARK if self.passed else FAIL_MARK
         return f"{mark} {self.name}: {self.message}" if self.message else f"{mark} {self.name}"
+
+    def _failure_line(self, hint: str) -> str:
+        text = f"{self.message} — {hint}" if self.message else hint
+        return f"{FAIL_MARK} {self.name}: {text}"
 
 
 class CheckReport:
@@ -88,9 +147,37 @@ class CheckReport:
         """The properties that do not hold."""
         return [r for r in self.results if not r.passed]
 
+    @property
+    def diagnosis(self) -> Diagnosis | None:
+        """The one named diagnosis behind every failure, or None (all pass, an unnamed hint, or several causes)."""
+        diagnoses = {r.diagnosis for r in self.failed}
+        if len(diagnoses) != 1:
+            return None
+        (diagnosis,) = diagnoses
+        return diagnosis if diagnosis is not None and diagnosis.name else None
+
     def lines(self) -> list[str]:
-        """One ``✓``/``✗`` line per property, in the order they were checked."""
-        return [r.line for r in self.results]
+        """One ``✓``/``✗`` line per property, in the order they were checked, and the diagnosis that explains them.
+
+        A diagnosis is told once: the first ✗ line that has it shows its hint, a later
+        one says ``a consequence of <name> (see above)`` instead. When two or more
+        properties fail and one diagnosis explains them all, a last line names it.
+        """
+        lines, told = [], set()
+        for result in self.results:
+            diagnosis = None if result.passed else result.diagnosis
+            if diagnosis is not None and diagnosis in told:
+                lines.append(result._failure_line(diagnosis.consequence))
+            else:
+                lines.append(result.line)
+                if diagnosis is not None:
+                    told.add(diagnosis)
+        if self.diagnosis is not None and len(self.failed) > 1:
+            lines.append(
+                f"Diagnosis: {self.diagnosis.name} — it explains all {len(self.failed)} ✗ lines; "
+                "the hint is on the first"
+            )
+        return lines
 
     def __bool__(self) -> bool:
         return bool(self.results) and not self.failed
@@ -109,10 +196,20 @@ class CheckReport:
 
 
 class _Failed(Exception):
-    """Raised inside a property: the student's result contradicts it."""
+    """Raised inside a property: the student's result contradicts it.
 
-    def __init__(self, expected: str, got: str, hint: str) -> None:
-        super().__init__(f"expected {expected}, got {got} — {hint}")
+    ``hint`` is a :class:`Diagnosis` (a named typical mistake) or a plain string (a hint
+    that names no mistake, made an unnamed diagnosis).
+    """
+
+    def __init__(self, expected: str, got: str, hint: Diagnosis | str) -> None:
+        self.expected, self.got = expected, got
+        self.diagnosis = _as_diagnosis(hint)
+        super().__init__(f"expected {expected}, got {got} — {self.diagnosis.hint}")
+
+    @property
+    def message(self) -> str:
+        return f"expected {self.expected}, got {self.got}"
 
 
 class _StudentRaised(Exception):
@@ -204,13 +301,16 @@ def _evaluate(name: str, prop: _Property, fn: Callable[..., Any]) -> PropertyRes
     try:
         note = prop(fn)
     except _Failed as failure:
-        return PropertyResult(name, False, str(failure))
+        return PropertyResult(name, False, failure.message, failure.diagnosis)
     except _StudentRaised as raised:
-        return PropertyResult(name, False, f"expected a result, got {raised} — {_exception_hint(raised.error)}")
+        return PropertyResult(name, False, f"expected a result, got {raised}", _exception_diagnosis(raised.error))
     except Exception as error:  # a returned value so odd that inspecting it failed
         got = f"one that raised {_describe_exception(error)} when inspected"
-        return PropertyResult(name, False, f"expected plain NumPy arrays, got {got} — return what the contract asks for")
+        return PropertyResult(name, False, f"expected plain NumPy arrays, got {got}", _ODD_RESULT)
     return PropertyResult(name, True, note)
+
+
+_ODD_RESULT = Diagnosis("a result of an unexpected type", "return what the contract asks for")
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -231,11 +331,25 @@ def _describe_exception(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def _exception_hint(error: BaseException) -> str:
-    """What to do about an exception raised by the student's function."""
+_NOT_IMPLEMENTED = Diagnosis(
+    "the `raise NotImplementedError()` still in place", "replace `raise NotImplementedError()` with your implementation"
+)
+
+
+def _exception_diagnosis(error: BaseException) -> Diagnosis:
+    """What to do about an exception raised by the student's function.
+
+    The same exception (type and message) raised on several inputs is one diagnosis, so
+    its hint is printed once; an untouched stub's ``NotImplementedError`` is one whatever
+    its message.
+    """
     if isinstance(error, NotImplementedError):
-        return "replace `raise NotImplementedError()` with your implementation"
-    return "your function raised an exception on this input; read the message and the contract above"
+        return _NOT_IMPLEMENTED
+    return Diagnosis(
+        f"the {type(error).__name__} your function raised",
+        "your function raised an exception on this input; read the message and the contract above",
+        key=_describe_exception(error),
+    )
 
 
 def _describe(value: Any) -> str:
@@ -251,23 +365,29 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _require_float_array(value: Any, shape: tuple[int, ...], what: str, hint: str) -> np.ndarray:
+def _require_float_array(value: Any, shape: tuple[int, ...], what: str, hint: Diagnosis | str) -> np.ndarray:
     if not isinstance(value, np.ndarray) or value.shape != shape or not np.issubdtype(value.dtype, np.floating):
         raise _Failed(f"{what} a float array of shape {shape}", _describe(value), hint)
     return value
 
 
-def _expect_value_error(expected: str, hint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+def _expect_value_error(
+    expected: str, hint: Diagnosis | str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> None:
     """Call the student's ``fn(*args, **kwargs)``; fail unless it raises ValueError.
 
     ``expected`` names the case (e.g. ``"ValueError for p = 1.5"``); a return value
-    or another exception is reported as what was got, followed by ``hint``.
+    or another exception is reported as what was got, followed by ``hint``. A
+    ``NotImplementedError`` is left to the runner: it is the untouched stub, not a
+    missing check.
     """
     try:
         result = _call(fn, *args, **kwargs)
     except _StudentRaised as raised:
         if isinstance(raised.error, ValueError):
             return
+        if isinstance(raised.error, NotImplementedError):
+            raise
         raise _Failed(expected, str(raised), hint) from None
     raise _Failed(expected, f"a return value ({_describe(result)})", hint)
 
@@ -283,19 +403,23 @@ def _identical(first: Any, second: Any) -> bool:
     return len(first) == len(second) and bool(np.array_equal(first, second))
 
 
-def _require_identical(got: Any, expected: Any, expected_text: str, got_text: str, hint: str) -> None:
+def _require_identical(got: Any, expected: Any, expected_text: str, got_text: str, hint: Diagnosis | str) -> None:
     """Fail with ``expected <expected_text>, got <got_text> — <hint>`` unless :func:`_identical`."""
     if not _identical(got, expected):
         raise _Failed(expected_text, got_text, hint)
 
 
-def _require_different(first: Any, second: Any, expected_text: str, got_text: str, hint: str) -> None:
+def _require_different(
+    first: Any, second: Any, expected_text: str, got_text: str, hint: Diagnosis | str
+) -> None:
     """Fail with ``expected <expected_text>, got <got_text> — <hint>`` if the two are :func:`_identical`."""
     if _identical(first, second):
         raise _Failed(expected_text, got_text, hint)
 
 
-def _require_unchanged(name: str, now: Any, before: np.ndarray, hint: str, *, got: str | None = None) -> None:
+def _require_unchanged(
+    name: str, now: Any, before: np.ndarray, hint: Diagnosis | str, *, got: str | None = None
+) -> None:
     """Fail unless an input the student's function was given still equals its copy ``before``.
 
     ``now`` is the caller's own object (an array, or a list that a ``pop`` or an
@@ -323,11 +447,25 @@ def _numbers(values: Iterable[float]) -> str:
     return "[" + ", ".join(f"{float(v) + 0.0:.6g}" for v in values) + "]"  # + 0.0 prints -0.0 as 0
 
 
-def _one_of(hints: list[str], fallback: str) -> str:
-    """The hint for the mistakes an answer matches (without repeats), or ``fallback`` if it matches none."""
-    unique = list(dict.fromkeys(hints))
+def _as_diagnosis(hint: Diagnosis | str) -> Diagnosis:
+    """A diagnosis as it is; a plain hint as an unnamed diagnosis."""
+    if isinstance(hint, Diagnosis):
+        return hint
+    if isinstance(hint, str):
+        return Diagnosis("", hint)
+    raise TypeError(f"hint must be a Diagnosis or a str, got {type(hint).__name__}")
+
+
+def _one_of(matching: Iterable[Diagnosis | str], fallback: Diagnosis | str) -> Diagnosis | str:
+    """The diagnosis of the mistakes an answer matches (without repeats), or ``fallback`` if it matches none.
+
+    Several matches make one diagnosis, ``either <first>; or <second>`` (named
+    ``either <first name> or <second name>`` if every match is named).
+    """
+    unique = list(dict.fromkeys(_as_diagnosis(d) for d in matching))
     if not unique:
         return fallback
     if len(unique) == 1:
         return unique[0]
-    return "either " + "; or ".join(unique)
+    name = "either " + " or ".join(d.name for d in unique) if all(d.name for d in unique) else ""
+    return Diagnosis(name, "either " + "; or ".join(d.hint for d in unique), key="|".join(d.key for d in unique))

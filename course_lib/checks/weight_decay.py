@@ -19,6 +19,7 @@ from course_lib.checks.report import (
     CheckReport,
     _call,
     _checker,
+    Diagnosis,
     _expect_value_error,
     _Failed,
     _generator,
@@ -59,6 +60,9 @@ def _close(got: np.ndarray | None, expected: np.ndarray | None, rtol: float, ato
         return bool(np.allclose(got, expected, rtol=rtol, atol=atol))
 
 
+_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
+
+
 # --- sgd_l2_step and sgd_decoupled_step ----------------------------------------------------
 
 
@@ -74,9 +78,10 @@ def _decoupled_step(w: np.ndarray, grad: np.ndarray, lr: float, weight_decay: fl
 
 @dataclass(frozen=True)
 class _StepMistake:
-    """A typical wrong update rule, with the hint shown for each of the two exercises."""
+    """A typical wrong update rule: its short name and the hint shown for each of the two exercises."""
 
     update: Callable[[np.ndarray, np.ndarray, float, float], np.ndarray]
+    name: str
     l2_hint: str
     decoupled_hint: str
 
@@ -84,77 +89,87 @@ class _StepMistake:
 _STEP_MISTAKES: dict[str, _StepMistake] = {
     "uphill": _StepMistake(
         lambda w, g, lr, wd: w + lr * (g + wd * w),
-        "sign error: the step goes uphill; subtract lr·(grad + weight_decay·w) from w, do not add it",
-        "sign error: the step goes uphill; multiply w by (1 - lr·weight_decay) and subtract lr·grad",
+        "the uphill step",
+        "sign error: the step goes uphill, along the gradient of the penalised loss instead of against it",
+        "sign error: the step goes uphill: both the decay and the gradient step push w the wrong way",
     ),
     "grad_sign": _StepMistake(
         lambda w, g, lr, wd: (1 - lr * wd) * w + lr * g,
-        "sign error: lr·grad is added; a descent step subtracts it",
-        "sign error: lr·grad is added; a descent step subtracts it",
+        "the sign error in the gradient step",
+        "sign error: lr·grad is added; a descent step moves against the gradient",
+        "sign error: lr·grad is added; a descent step moves against the gradient",
     ),
     "decay_sign": _StepMistake(
         lambda w, g, lr, wd: w - lr * (g - wd * w),
-        "sign error in the decay: the gradient of (λ/2)‖w‖² is +λw, so the step subtracts lr·λ·w and pulls w towards 0",
+        "the sign error in the decay",
+        "sign error in the decay: the gradient of (λ/2)‖w‖² is +λw, which pulls w towards 0",
         "sign error in the decay: w must shrink, by the factor (1 - lr·weight_decay) < 1, not grow",
     ),
     "no_lr": _StepMistake(
         lambda w, g, lr, wd: w - lr * g - wd * w,
-        "the decay is not multiplied by lr: λw is part of the gradient, so the step is lr·(grad + λw)",
+        "the decay not multiplied by lr",
+        "the decay is not multiplied by lr: λw is part of the gradient, so the learning rate scales it too",
         "the decay is not multiplied by lr: in the torch.optim.AdamW convention w shrinks by (1 - lr·weight_decay)",
     ),
     "half": _StepMistake(
         lambda w, g, lr, wd: w - lr * (g + wd * w / 2),
+        "the halved penalty gradient",
         "the penalty is scaled by ½: the gradient of (λ/2)‖w‖² is λw, not λw/2",
-        "the decay is halved: the decoupled step multiplies w by (1 - lr·weight_decay), with no ½",
+        "the decay is halved: the decoupled step shrinks w by the factor (1 - lr·weight_decay), with no ½",
     ),
     "double": _StepMistake(
         lambda w, g, lr, wd: w - lr * (g + 2 * wd * w),
+        "the doubled penalty gradient",
         "the penalty gradient is 2λw, the gradient of λ‖w‖²; the penalty here is (λ/2)‖w‖², whose gradient is λw",
-        "the decay is doubled: multiply w by (1 - lr·weight_decay), not (1 - 2·lr·weight_decay)",
+        "the decay is doubled: the factor is (1 - lr·weight_decay), not (1 - 2·lr·weight_decay)",
     ),
     "factor_after": _StepMistake(
         lambda w, g, lr, wd: (w - lr * g) * (1 - wd),
-        "the decay is applied as a factor (1 - λ) to the updated weights: add λw to the gradient instead, "
-        "w - lr·(grad + λw), so that w shrinks by (1 - lr·λ)",
-        "the decay is applied as a factor (1 - weight_decay) to the updated weights: "
-        "shrink the old w by (1 - lr·weight_decay), then subtract lr·grad",
+        "the factor (1 - λ) applied after the step",
+        "the decay is applied as a factor (1 - λ) to the updated weights: the L2 penalty acts through its "
+        "gradient λw at the old w, scaled by lr like the rest of the gradient",
+        "the decay is applied as a factor (1 - weight_decay) to the updated weights: the decoupled factor is "
+        "(1 - lr·weight_decay), and it shrinks the old w",
     ),
     "after": _StepMistake(
         lambda w, g, lr, wd: (w - lr * g) * (1 - lr * wd),
-        "the decay is applied to the updated weights (w - lr·grad): decay the old w, w - lr·(grad + λw); "
-        "the two differ by lr²·λ·grad",
-        "the decay is applied to the updated weights (w - lr·grad): decay the old w, "
-        "(1 - lr·weight_decay)·w - lr·grad; the two differ by lr²·weight_decay·grad",
+        "the decay applied to the updated weights",
+        "the decay is applied to the updated weights (w - lr·grad): the penalty's gradient is taken at the "
+        "old w; the two differ by lr²·λ·grad",
+        "the decay is applied to the updated weights (w - lr·grad): the decoupled decay shrinks the old w; "
+        "the two differ by lr²·weight_decay·grad",
     ),
     "ignored": _StepMistake(
         lambda w, g, lr, wd: w - lr * g,
-        "weight_decay is ignored: add weight_decay·w to the gradient",
-        "weight_decay is ignored: multiply w by (1 - lr·weight_decay) before subtracting lr·grad",
+        "the ignored weight_decay",
+        "weight_decay is ignored: the penalty's gradient weight_decay·w is part of the step",
+        "weight_decay is ignored: decoupled decay shrinks w towards 0 on every step, besides the gradient step",
     ),
     "no_grad": _StepMistake(
         lambda w, g, lr, wd: (1 - lr * wd) * w,
-        "the loss gradient is missing: the step is lr·(grad + weight_decay·w)",
-        "the gradient step is missing: subtract lr·grad as well",
+        "the missing gradient step",
+        "the loss gradient is missing: only the decay moves w",
+        "the gradient step is missing: only the decay moves w",
     ),
 }
 
 
 @dataclass(frozen=True)
 class _StepRule:
-    """What distinguishes the two step exercises: name, formula, reference and hints."""
+    """What distinguishes the two step exercises: name, formula, reference and diagnoses."""
 
     name: str
     formula: str
     reference: Callable[[np.ndarray, np.ndarray, float, float], np.ndarray]
     decoupled: bool
 
-    def hint(self, mistake: str) -> str:
+    def hint(self, mistake: str) -> Diagnosis:
         entry = _STEP_MISTAKES[mistake]
-        return entry.decoupled_hint if self.decoupled else entry.l2_hint
+        return Diagnosis(entry.name, entry.decoupled_hint if self.decoupled else entry.l2_hint)
 
     @property
     def generic_hint(self) -> str:
-        return f"compute {self.formula} as a new array"
+        return f"no typical mistake matches: the update is {self.formula}, returned as a new array"
 
 
 _L2_RULE = _StepRule("sgd_l2_step", "w - lr·(grad + weight_decay·w)", _l2_step, decoupled=False)
@@ -186,20 +201,47 @@ def _step(
     args = (w.copy(), grad.copy()) if copies else (w, grad)
     result = _as_array(_call(fn, *args, lr, weight_decay))
     if result is None:
-        raise _Failed("the updated weights", "None", "did you forget to `return` the new weights?")
-    hint = "return the updated weights, a float array of w's shape"
-    return _require_float_array(result, w.shape, "new weights:", hint)
+        raise _Failed("the updated weights", "None", _NO_RETURN)
+    return _require_float_array(result, w.shape, "new weights:", _STEP_SHAPE)
 
 
 def _step_mistakes_matching(
     rule: _StepRule, got: np.ndarray, w: np.ndarray, grad: np.ndarray, lr: float, weight_decay: float
-) -> list[str]:
-    """The hints of the typical mistakes whose update gives ``got`` on these inputs."""
+) -> list[Diagnosis]:
+    """The diagnoses of the typical mistakes whose update gives ``got`` on these inputs."""
     return [
         rule.hint(key)
         for key, mistake in _STEP_MISTAKES.items()
         if _close(got, mistake.update(w, grad, lr, weight_decay), rtol=1e-9, atol=1e-12)
     ]
+
+
+def _step_diagnosis(
+    rule: _StepRule,
+    fn: Callable[..., Any],
+    got: np.ndarray,
+    w: np.ndarray,
+    grad: np.ndarray,
+    lr: float,
+    weight_decay: float,
+    fallback: str,
+) -> Diagnosis | str:
+    """The diagnosis of the typical mistakes whose update gives ``got`` on these inputs, or ``fallback``.
+
+    Some inputs cannot tell two mistakes apart (with grad = 0, an uphill step and a wrong-signed
+    decay both grow w by the factor 1 + lr·weight_decay); then the student's answer on the
+    hand-made case, where every mistake gives a different answer, decides between them.
+    """
+    matching = _step_mistakes_matching(rule, got, w, grad, lr, weight_decay)
+    if len(matching) > 1:
+        case_w, case_grad = np.array(STEP_CASE_W), np.array(STEP_CASE_GRAD)
+        try:
+            answer = _step(fn, case_w, case_grad, STEP_CASE_LR, STEP_CASE_DECAY)
+        except (_Failed, _StudentRaised):
+            return _one_of(matching, fallback)
+        on_case = _step_mistakes_matching(rule, answer, case_w, case_grad, STEP_CASE_LR, STEP_CASE_DECAY)
+        matching = [diagnosis for diagnosis in matching if diagnosis in on_case] or matching
+    return _one_of(matching, fallback)
 
 
 def _step_problems(count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
@@ -229,8 +271,8 @@ def _step_hand_made(rule: _StepRule) -> _Property:
         got = _step(fn, w, grad, STEP_CASE_LR, STEP_CASE_DECAY)
         expected = np.array(STEP_CASE_EXPECTED)
         if not _close(got, expected, rtol=STEP_RTOL, atol=0):
-            matching = _step_mistakes_matching(rule, got, w, grad, STEP_CASE_LR, STEP_CASE_DECAY)
-            raise _Failed(_numbers(expected), _numbers(got), _one_of(matching, rule.generic_hint))
+            hint = _step_diagnosis(rule, fn, got, w, grad, STEP_CASE_LR, STEP_CASE_DECAY, rule.generic_hint)
+            raise _Failed(_numbers(expected), _numbers(got), hint)
         return ""
 
     return prop
@@ -275,17 +317,22 @@ def _step_zero_decay_is_sgd(rule: _StepRule) -> _Property:
                 raise _Failed("a result for weight_decay = 0", str(raised), hint) from None
             raise
         if not _close(got, w - 0.1 * grad, rtol=STEP_RTOL, atol=STEP_RTOL):
-            if _close(got, w + 0.1 * grad, rtol=1e-9, atol=1e-12):
-                hint = rule.hint("uphill")
-            else:
-                hint = "with weight_decay = 0 the step is plain SGD, w - lr·grad"
+            fallback = "with weight_decay = 0 the step is plain SGD, w - lr·grad"
+            hint = _step_diagnosis(rule, fn, got, w, grad, 0.1, 0.0, fallback)
             raise _Failed("w - lr·grad (lr = 0.1, weight_decay = 0)", "a different array", hint)
         return ""
 
     return prop
 
 
+_STEP_VALIDATION = Diagnosis(
+    "the missing argument checks",
+    "validate the arguments before using them: weight_decay < 0 and lr <= 0 must raise ValueError naming the value",
+)
 _PURE_DECAY_HINT = "with grad = 0 the step is w·(1 - lr·weight_decay)"
+_STEP_SHAPE = Diagnosis(
+    "a result that is not a float array of w's shape", "the new weights are a float array of w's shape"
+)
 
 
 def _step_pure_decay(rule: _StepRule) -> _Property:
@@ -300,17 +347,8 @@ def _step_pure_decay(rule: _StepRule) -> _Property:
         if uniform and math.isclose(scale, factor, rel_tol=STEP_RTOL):
             return f"w × {scale:.6f} per step; {scale:.3f}^1000 = {scale**1000:.4f}"
         expected = f"w × {factor:.6f}"
-        if not uniform:
-            raise _Failed(expected, "not a fixed multiple of w", _PURE_DECAY_HINT)
-        wrong_factors = {
-            "no_lr": 1 - weight_decay,
-            "half": 1 - lr * weight_decay / 2,
-            "double": 1 - 2 * lr * weight_decay,
-            "decay_sign": 1 + lr * weight_decay,
-            "ignored": 1.0,
-        }
-        matching = [rule.hint(key) for key, wrong in wrong_factors.items() if math.isclose(scale, wrong, rel_tol=1e-9)]
-        raise _Failed(expected, f"w × {scale:.6f}", _one_of(matching, _PURE_DECAY_HINT))
+        hint = _step_diagnosis(rule, fn, got, w, np.zeros_like(w), lr, weight_decay, _PURE_DECAY_HINT)
+        raise _Failed(expected, f"w × {scale:.6f}" if uniform else "not a fixed multiple of w", hint)
 
     return prop
 
@@ -320,9 +358,9 @@ def _step_leaves_inputs_unchanged(rule: _StepRule) -> _Property:
         w, grad = _signed_input((4, 5), WD_SEED + 6), _signed_input((4, 5), WD_SEED + 7)
         w_before, grad_before = w.copy(), grad.copy()
         _step(fn, w, grad, 0.1, 0.01, copies=False)  # the caller's arrays, not copies
-        hint = "do not update w in place (`w -= …`); return a new array: the caller still holds the old w"
+        hint = "w is updated in place (`w -= …`), but the caller still holds the old w: the step returns a new array"
         _require_unchanged("w", w, w_before, hint)
-        hint = "do not add the decay into grad in place (`grad += weight_decay * w`); compute a new array"
+        hint = "grad is changed in place (`grad += …`), but the caller still holds it: compute a new array"
         _require_unchanged("grad", grad, grad_before, hint)
         return ""
 
@@ -331,10 +369,7 @@ def _step_leaves_inputs_unchanged(rule: _StepRule) -> _Property:
 
 def _step_rejects_negative_decay(rule: _StepRule) -> _Property:
     def prop(fn: Callable[..., Any]) -> str:
-        hint = (
-            "check up front: `if weight_decay < 0: "
-            "raise ValueError(f\"weight_decay must be >= 0, got {weight_decay}\")`"
-        )
+        hint = _STEP_VALIDATION
         w = _signed_input(5, WD_SEED + 8)
         _expect_value_error("ValueError for weight_decay = -0.01", hint, fn, w, w.copy(), 0.1, -0.01)
         return ""
@@ -344,7 +379,7 @@ def _step_rejects_negative_decay(rule: _StepRule) -> _Property:
 
 def _step_rejects_bad_lr(rule: _StepRule) -> _Property:
     def prop(fn: Callable[..., Any]) -> str:
-        hint = "check up front: `if lr <= 0: raise ValueError(f\"lr must be > 0, got {lr}\")`"
+        hint = _STEP_VALIDATION
         w = _signed_input(5, WD_SEED + 9)
         for lr in (0.0, -0.1):
             _expect_value_error(f"ValueError for lr = {lr}", hint, fn, w, w.copy(), lr, 0.01)
@@ -373,13 +408,12 @@ def _decoupled_follows_l2_trajectory(fn: Callable[..., Any]) -> str:
         student = _step(fn, previous, grad, TRAJECTORY_LR, TRAJECTORY_DECAY)
         reference = _l2_step(reference, a @ reference - b, TRAJECTORY_LR, TRAJECTORY_DECAY)
         if not _close(student, reference, rtol=STEP_RTOL, atol=STEP_RTOL):
-            matching = _step_mistakes_matching(
-                _DECOUPLED_RULE, student, previous, grad, TRAJECTORY_LR, TRAJECTORY_DECAY
-            )
             fallback = _DECOUPLED_RULE.generic_hint
             if step > 1:
                 fallback += "; the earlier steps agreed: the step must depend only on its arguments (keep no state)"
-            raise _Failed(f"sgd_l2_step's weights after step {step}", "different weights", _one_of(matching, fallback))
+            rule, lr, decay = _DECOUPLED_RULE, TRAJECTORY_LR, TRAJECTORY_DECAY
+            hint = _step_diagnosis(rule, fn, student, previous, grad, lr, decay, fallback)
+            raise _Failed(f"sgd_l2_step's weights after step {step}", "different weights", hint)
     return ""
 
 
@@ -460,37 +494,58 @@ def _soft_threshold(w: np.ndarray, threshold: float) -> np.ndarray:
     return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
 
 
-_HARD_HINT = "keeps survivors unchanged — that is hard thresholding; soft thresholding also shrinks them by t"
-_SOFT_MISTAKES: tuple[tuple[Callable[[np.ndarray, float], np.ndarray], str], ...] = (
-    (lambda w, t: np.where(np.abs(w) > t, w, 0.0), _HARD_HINT),
-    (lambda w, t: np.where(np.abs(w) >= t, w, 0.0), _HARD_HINT),
+_HARD = Diagnosis(
+    "hard thresholding",
+    "keeps survivors unchanged — that is hard thresholding; soft thresholding also shrinks them by t",
+)
+_SOFT_MISTAKES: tuple[tuple[Callable[[np.ndarray, float], np.ndarray], Diagnosis], ...] = (
+    (lambda w, t: np.where(np.abs(w) > t, w, 0.0), _HARD),
+    (lambda w, t: np.where(np.abs(w) >= t, w, 0.0), _HARD),
     (
         lambda w, t: w - t * np.sign(w),
-        "shrinks every entry by t without zeroing: entries with |w| < t cross zero and change sign; "
-        "max(|w| - t, 0) sets them to exactly 0",
+        Diagnosis(
+            "shrinking without zeroing",
+            "shrinks every entry by t without zeroing: entries with |w| < t cross zero and change sign, "
+            "where the minimiser of ½(x - w)² + t|x| is exactly 0",
+        ),
     ),
     (
         lambda w, t: np.maximum(np.abs(w) - t, 0.0),
-        "the sign is lost: multiply max(|w| - t, 0) by sign(w), negative weights stay negative",
+        Diagnosis("the lost sign", "the sign is lost: shrinking moves w towards 0, so negative weights stay negative"),
     ),
     (
         lambda w, t: np.maximum(w - t, 0.0),
-        "negative weights are zeroed: max(w - t, 0) only handles w > 0; use sign(w)·max(|w| - t, 0)",
+        Diagnosis(
+            "the zeroed negative weights",
+            "negative weights are zeroed: max(w - t, 0) only handles w > 0, while the penalty t|x| is symmetric",
+        ),
     ),
     (
         lambda w, t: _soft_threshold(w, t / 2),
-        "the threshold is scaled by ½: the minimiser of ½(x - w)² + t|x| shrinks by t, not t/2",
+        Diagnosis(
+            "the halved threshold",
+            "the threshold is scaled by ½: the minimiser of ½(x - w)² + t|x| shrinks by t, not t/2",
+        ),
     ),
     (
         lambda w, t: _soft_threshold(w, 2 * t),
-        "the threshold is doubled: the minimiser of ½(x - w)² + t|x| shrinks by t, not 2t",
+        Diagnosis(
+            "the doubled threshold",
+            "the threshold is doubled: the minimiser of ½(x - w)² + t|x| shrinks by t, not 2t",
+        ),
     ),
     (
         lambda w, t: np.clip(w, -t, t),
-        "that is clipping (np.clip(w, -t, t)); soft thresholding sets [-t, t] to 0 and shrinks the rest by t",
+        Diagnosis(
+            "clipping instead of thresholding",
+            "that is clipping (np.clip(w, -t, t)); soft thresholding sets [-t, t] to 0 and shrinks the rest by t",
+        ),
     ),
 )
-_SOFT_FORMULA_HINT = "compute sign(w)·max(|w| - threshold, 0), elementwise"
+_SOFT_FORMULA_HINT = "no typical mistake matches: soft thresholding is sign(w)·max(|w| - threshold, 0), elementwise"
+_SOFT_SHAPE = Diagnosis(
+    "a result that is not a float array of w's shape", "the result is a new float array of w's shape"
+)
 
 # The hand-made case: every number is a short binary fraction (the answer is exact), the boundary
 # |w| = t appears on both sides, and each typical mistake gives a different answer.
@@ -503,14 +558,14 @@ SOFT_THRESHOLDS = (0.1, 0.5, 1.0, 2.0, 3.0)
 def _soft(fn: Callable[..., Any], w: np.ndarray, threshold: float, *, copy: bool = True) -> np.ndarray:
     result = _as_array(_call(fn, w.copy() if copy else w, threshold))
     if result is None:
-        raise _Failed("the thresholded array", "None", "did you forget to `return` the result?")
-    return _require_float_array(result, w.shape, "a result:", "return a new float array of w's shape")
+        raise _Failed("the thresholded array", "None", _NO_RETURN)
+    return _require_float_array(result, w.shape, "a result:", _SOFT_SHAPE)
 
 
 def _soft_mistakes_matching(
     got: np.ndarray, w: np.ndarray, threshold: float, where: np.ndarray | None = None
-) -> list[str]:
-    """Hints of the typical mistakes that give ``got`` (only the entries ``where``, if given)."""
+) -> list[Diagnosis]:
+    """Diagnoses of the typical mistakes that give ``got`` (only the entries ``where``, if given)."""
     hints = []
     for mistake, hint in _SOFT_MISTAKES:
         wrong = mistake(w, threshold)
@@ -553,11 +608,10 @@ def _soft_zeroes_the_dead_zone(fn: Callable[..., Any]) -> str:
     nonzero = int(np.count_nonzero(got[inside]))
     if nonzero:
         boundary = np.abs(w) == threshold
+        fallback = "every entry with |w| <= t becomes exactly 0"
         if not np.any(got[inside & ~boundary]):
-            hint = "entries with |w| == t must become 0 too: max(|w| - t, 0) is 0 there (keep only |w| > t)"
-        else:
-            matching = _soft_mistakes_matching(got, w, threshold, inside)
-            hint = _one_of(matching, "set every entry with |w| <= t to exactly 0")
+            fallback = "entries with |w| == t must become 0 too: max(|w| - t, 0) is 0 there (keep only |w| > t)"
+        hint = _one_of(_soft_mistakes_matching(got, w, threshold, inside), fallback)
         got_text = f"{nonzero} of {int(inside.sum())} such entries nonzero"
         raise _Failed(f"exact zeros where |w| <= {threshold}", got_text, hint)
     return f"{int(inside.sum())} of {w.size} entries zeroed"
@@ -646,12 +700,13 @@ def _soft_leaves_input_unchanged(fn: Callable[..., Any]) -> str:
     w = _soft_input(L1_SEED + 11, 0.6)
     before = w.copy()
     _soft(fn, w, 0.6, copy=False)  # the caller's array, not a copy
-    _require_unchanged("w", w, before, "do not modify w in place (e.g. `w[np.abs(w) <= t] = 0`); compute a new array")
+    hint = "w is changed in place (e.g. `w[np.abs(w) <= t] = 0`), but the caller still holds it: compute a new array"
+    _require_unchanged("w", w, before, hint)
     return ""
 
 
 def _soft_rejects_negative_threshold(fn: Callable[..., Any]) -> str:
-    hint = "check up front: `if threshold < 0: raise ValueError(f\"threshold must be >= 0, got {threshold}\")`"
+    hint = "validate threshold before using it: a negative threshold must raise ValueError naming the value"
     _expect_value_error("ValueError for threshold = -0.5", hint, fn, _signed_input(5, L1_SEED + 12), -0.5)
     return ""
 
@@ -705,7 +760,9 @@ RIDGE_CASE_EXPECTED = (0.875, 1.375)
 # (n, d, alpha): more examples than features and fewer
 RIDGE_PROBLEMS = ((50, 5, 3.0), (30, 10, 0.1), (100, 3, 10.0), (10, 40, 1.0), (8, 8, 0.5), (25, 60, 2.5))
 RIDGE_ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
-_SINGULAR_HINT = "XᵀX is singular when n<d only if alpha=0; did you forget to add alpha·I?"
+_SINGULAR_HINT = Diagnosis(
+    "a singular system", "XᵀX is singular when n < d, but XᵀX + alpha·I is not for alpha > 0: is alpha·I missing?"
+)
 
 
 def _ridge_reference(X: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
@@ -726,31 +783,60 @@ def _ridge_with_gram(change: Callable[[np.ndarray, float, int], np.ndarray]) -> 
     return solve
 
 
-_RIDGE_MISTAKES: tuple[tuple[Callable[..., np.ndarray], str], ...] = (
+_RIDGE_MISTAKES: tuple[tuple[Callable[..., np.ndarray], Diagnosis], ...] = (
     (
         _ridge_with_gram(lambda g, a, n: g + a / 2 * np.eye(len(g))),
-        "alpha is scaled by ½: scikit-learn's Ridge has no ½: its objective is ‖y−Xw‖² + α‖w‖², "
-        "so solve (XᵀX + alpha·I)w = Xᵀy",
+        Diagnosis(
+            "the halved alpha",
+            "alpha is scaled by ½: scikit-learn's Ridge objective ‖y−Xw‖² + α‖w‖² has no ½, and its minimiser "
+            "solves (XᵀX + alpha·I)w = Xᵀy",
+        ),
     ),
     (
         _ridge_with_gram(lambda g, a, n: g + 2 * a * np.eye(len(g))),
-        "alpha is doubled: setting the gradient -2Xᵀ(y - Xw) + 2·alpha·w to 0 gives (XᵀX + alpha·I)w = Xᵀy",
+        Diagnosis(
+            "the doubled alpha",
+            "alpha is doubled: the 2 in the gradient -2Xᵀ(y - Xw) + 2·alpha·w multiplies both terms, so it cancels",
+        ),
     ),
     (
         _ridge_with_gram(lambda g, a, n: g + n * a * np.eye(len(g))),
-        "alpha is multiplied by n: that mixes in the 1/(2n) scaling of Lasso's objective; "
-        "Ridge's objective ‖y−Xw‖² + α‖w‖² has no 1/n",
+        Diagnosis(
+            "alpha multiplied by n",
+            "alpha is multiplied by n: that mixes in the 1/(2n) scaling of Lasso's objective; "
+            "Ridge's objective ‖y−Xw‖² + α‖w‖² has no 1/n",
+        ),
     ),
     (
         _ridge_with_gram(lambda g, a, n: g + a),
-        "alpha is added to every entry of XᵀX: add it to the diagonal only, XᵀX + alpha·np.eye(d)",
+        Diagnosis(
+            "alpha added to every entry",
+            "alpha is added to every entry of XᵀX: the penalty α‖w‖² adds alpha·I, to the diagonal only",
+        ),
     ),
     (
         _ridge_missing_alpha,
-        "alpha is missing: that is (minimum-norm) least squares; solve (XᵀX + alpha·I)w = Xᵀy",
+        Diagnosis(
+            "the missing alpha",
+            "alpha is missing: that is (minimum-norm) least squares; the penalty adds alpha·I to XᵀX",
+        ),
     ),
 )
-_RIDGE_FORMULA_HINT = "solve (XᵀX + alpha·I) w = Xᵀy with np.linalg.solve"
+_RIDGE_FORMULA_HINT = "no typical mistake matches: the minimiser solves the normal equations (XᵀX + alpha·I)w = Xᵀy"
+_RIDGE_VALIDATION = Diagnosis(
+    "the missing argument checks",
+    "validate the arguments before using them: a negative alpha, a 1-D X, or a y without one entry per row of X "
+    "must raise ValueError naming the values",
+)
+_RIDGE_2D = Diagnosis(
+    "a 2-D w", "w is a 1-D vector of shape (d,), not a column or row matrix: a 2-D y (or result) has crept in"
+)
+_RIDGE_DUAL = Diagnosis(
+    "one coefficient per example",
+    "that has one entry per example, like the dual coefficients (XXᵀ + alpha·I)⁻¹y; w has one per feature, "
+    "from the d×d system (XᵀX + alpha·I)w = Xᵀy",
+)
+_RIDGE_SHAPE = Diagnosis("a w that is not a float vector of shape (d,)", "w is a float array of shape (d,)")
 
 
 def _relative_difference(got: np.ndarray, expected: np.ndarray) -> float:
@@ -758,7 +844,7 @@ def _relative_difference(got: np.ndarray, expected: np.ndarray) -> float:
         return float(np.linalg.norm(got - expected) / np.linalg.norm(expected))
 
 
-def _ridge_mistakes_matching(got: np.ndarray, X: np.ndarray, y: np.ndarray, alpha: float) -> list[str]:
+def _ridge_mistakes_matching(got: np.ndarray, X: np.ndarray, y: np.ndarray, alpha: float) -> list[Diagnosis]:
     hints = []
     for mistake, hint in _RIDGE_MISTAKES:
         try:
@@ -790,18 +876,13 @@ def _ridge(fn: Callable[..., Any], X: np.ndarray, y: np.ndarray, alpha: float, *
         raise
     n, d = X.shape
     if result is None:
-        raise _Failed(f"coefficients of shape ({d},)", "None", "did you forget to `return` w?")
+        raise _Failed(f"coefficients of shape ({d},)", "None", _NO_RETURN)
     shape = getattr(result, "shape", None)
     if isinstance(result, np.ndarray) and shape in ((d, 1), (1, d)):
-        hint = f"return a 1-D vector of shape ({d},), not {shape}: keep y 1-D or .ravel() the result"
-        raise _Failed(f"w of shape ({d},)", f"shape {shape}", hint)
+        raise _Failed(f"w of shape ({d},)", f"shape {shape}", _RIDGE_2D)
     if isinstance(result, np.ndarray) and shape == (n,) and n != d:
-        hint = (
-            f"that has one entry per example (n = {n}), like the dual coefficients (XXᵀ + alpha·I)⁻¹y; "
-            f"w has one per feature (d = {d}): solve the d×d system (XᵀX + alpha·I)w = Xᵀy"
-        )
-        raise _Failed(f"w of shape ({d},)", f"shape {shape}", hint)
-    return _require_float_array(result, (d,), "w", "return the coefficient vector, a float array of shape (d,)")
+        raise _Failed(f"w of shape ({d},)", f"shape {shape}, one entry per example (n = {n})", _RIDGE_DUAL)
+    return _require_float_array(result, (d,), "w", _RIDGE_SHAPE)
 
 
 def _ridge_returns_vector(fn: Callable[..., Any]) -> str:
@@ -840,10 +921,9 @@ def _ridge_gradient_vanishes(fn: Callable[..., Any]) -> str:
         gradient = -2 * X.T @ (y - X @ w) + 2 * alpha * w
         size = float(np.linalg.norm(gradient) / np.linalg.norm(2 * X.T @ y))
     if not size < RIDGE_RTOL:
-        hint = "not a minimiser of ‖y - Xw‖² + alpha·‖w‖²; " + _one_of(
-            _ridge_mistakes_matching(w, X, y, alpha), _RIDGE_FORMULA_HINT
-        )
-        raise _Failed(f"‖gradient‖ / ‖2Xᵀy‖ < {RIDGE_RTOL:.0e}", f"{size:.2g}", hint)
+        hint = _one_of(_ridge_mistakes_matching(w, X, y, alpha), _RIDGE_FORMULA_HINT)
+        got_text = f"{size:.2g}: w is not a minimiser of ‖y - Xw‖² + alpha·‖w‖²"
+        raise _Failed(f"‖gradient‖ / ‖2Xᵀy‖ < {RIDGE_RTOL:.0e}", got_text, hint)
     return ""
 
 
@@ -866,11 +946,17 @@ def _ridge_zero_alpha_is_least_squares(fn: Callable[..., Any]) -> str:
 
 def _ridge_shrinks_monotonically(fn: Callable[..., Any]) -> str:
     X, y = _ridge_problem(40, 8, RIDGE_SEED + 12)
-    norms = [float(np.linalg.norm(_ridge(fn, X, y, alpha))) for alpha in RIDGE_ALPHAS]
+    solutions = [_ridge(fn, X, y, alpha) for alpha in RIDGE_ALPHAS]
+    norms = [float(np.linalg.norm(w)) for w in solutions]
     text = ", ".join(f"{norm:.4g}" for norm in norms)
     if not all(later < earlier for earlier, later in zip(norms, norms[1:])):
-        hint = "a larger alpha must give a smaller ‖w‖: add alpha·I to XᵀX (alpha multiplies the penalty ‖w‖²)"
-        raise _Failed("‖w‖ decreasing as alpha grows", f"‖w‖ = {text}", hint)
+        every_alpha = [  # a mistake that gives the student's w at every alpha
+            diagnosis
+            for diagnosis in _ridge_mistakes_matching(solutions[0], X, y, RIDGE_ALPHAS[0])
+            if all(diagnosis in _ridge_mistakes_matching(w, X, y, a) for w, a in zip(solutions, RIDGE_ALPHAS))
+        ]
+        fallback = "a larger alpha must give a smaller ‖w‖: alpha weighs the penalty ‖w‖² against the fit"
+        raise _Failed("‖w‖ decreasing as alpha grows", f"‖w‖ = {text}", _one_of(every_alpha, fallback))
     return f"‖w‖ = {text}"
 
 
@@ -890,21 +976,21 @@ def _ridge_leaves_inputs_unchanged(fn: Callable[..., Any]) -> str:
     X_before, y_before = X.copy(), y.copy()
     _ridge(fn, X, y, 1.0, copies=False)  # the caller's arrays, not copies
     for name, now, before in (("X", X, X_before), ("y", y, y_before)):
-        hint = f"do not modify {name} in place (e.g. `{name} -= {name}.mean(axis=0)`); work on new arrays"
+        hint = f"{name} is changed in place (e.g. `{name} -= {name}.mean(axis=0)`), but the caller still holds it"
         _require_unchanged(name, now, before, hint)
     return ""
 
 
 def _ridge_rejects_negative_alpha(fn: Callable[..., Any]) -> str:
     X, y = _ridge_problem(30, 5, RIDGE_SEED + 15)
-    hint = "check up front: `if alpha < 0: raise ValueError(f\"alpha must be >= 0, got {alpha}\")`"
+    hint = _RIDGE_VALIDATION
     _expect_value_error("ValueError for alpha = -1.0", hint, fn, X, y, -1.0)
     return ""
 
 
 def _ridge_rejects_mismatched_shapes(fn: Callable[..., Any]) -> str:
     X, y = _ridge_problem(30, 5, RIDGE_SEED + 16)
-    hint = "check up front that X is 2-D and y has len(X) entries; raise ValueError naming both shapes"
+    hint = _RIDGE_VALIDATION
     _expect_value_error("ValueError for X of shape (30, 5) and y of shape (29,)", hint, fn, X, y[:-1].copy(), 1.0)
     _expect_value_error("ValueError for X of shape (30,) and y of shape (30,)", hint, fn, X[:, 0].copy(), y, 1.0)
     return ""

@@ -33,7 +33,14 @@ from course_lib.checks.adamw import (
 )
 from course_lib.checks.report import CheckReport
 
-from .checker_assertions import assert_every_property_holds, assert_output_is_deterministic, assert_rejected, not_implemented
+from .checker_assertions import (
+    assert_every_property_holds,
+    assert_one_root_cause,
+    assert_output_is_deterministic,
+    assert_rejected,
+    assert_stub_told_once,
+    not_implemented,
+)
 
 ADAM_LINES = 8
 HAND = "returns w = ["  # a fragment of the hand-made property's name
@@ -443,7 +450,7 @@ _ADAM_L2_NOT_ADAMW = "that is Adam with L2, not AdamW: decoupled decay must not 
         (ADAMW_T_PLUS_1, "bias correction uses the t", ("not t + 1",)),
         (ADAMW_UPHILL, HAND, ("sign error: the step goes uphill",)),
         (ADAMW_BETAS_SWAPPED, HAND, ("β and 1 - β are swapped",)),
-        (adamw_returns_bias_corrected_moments, HAND, ("m = [1, -3, 0], v = [1, 9, 0]", "not the bias-corrected")),
+        (adamw_returns_bias_corrected_moments, HAND, ("m = [1, -3, 0], v = [1, 9, 0]", "the bias-corrected m̂ and v̂")),
         (adamw_returns_bias_corrected_moments, TRAJECTORY, ("m and v differ (w agrees) after step t = 1",)),
         (adamw_returns_v_before_m, HAND, ("m and v are swapped",)),
         (_CountsItsOwnSteps(), "bias correction uses the t", ("keep no state",)),
@@ -460,7 +467,7 @@ def test_wrong_adamw_step_is_rejected(fn, property_fragment: str, phrases: tuple
     [
         (adamw_step, HAND, ("expected w = [1.75, -3.625, 1], got w = [1.58333, -3.16667, 0.975]", "not Adam with L2")),
         (adamw_step, "grad = 0 from", ("expected every weight 0.1 closer to 0", "that is AdamW's decoupled decay")),
-        (adamw_step, TRAJECTORY, ("add weight_decay·w to grad before updating m and v",)),
+        (adamw_step, TRAJECTORY, ("AdamW's decoupled decay", "goes through m and v")),
         (decays_twice, HAND, ("w is also shrunk by (1 - lr·weight_decay)",)),
         (decay_without_lr, HAND, ("not multiplied by lr", "outside the gradient")),
         (adam_l2_subtracts_the_penalty, HAND, ("sign error in the decay", "+λw")),
@@ -491,8 +498,8 @@ def test_wrong_adam_l2_step_is_rejected(fn, property_fragment: str, phrases: tup
         (adamw_in_float32_then_back, TRAJECTORY, ("float32 precision", "keep the input dtype")),
         (adamw_in_float32_then_back, HAND, ("(equal to 6 digits only)", "float32 precision")),
         (adamw_returns_numpy, "returns (w, m, v)", ("got a float64 array of shape (3, 4)", "return torch tensors")),
-        (adamw_returns_only_w, "returns (w", ("a tuple (w, m, v)", "float64 tensor of shape (3, 4)", "return w, m, v")),
-        (adamw_returns_nothing, "returns (w, m, v)", ("got None", "did you forget to `return w, m, v`")),
+        (adamw_returns_only_w, "returns (w", ("a tuple (w, m, v)", "float64 tensor of shape (3, 4)", "three tensors")),
+        (adamw_returns_nothing, "returns (w, m, v)", ("got None", "did you forget to return")),
         (adamw_modifies_w, "leaves w, grad, m and v unchanged", ("w modified", "w.clone()")),
         (adamw_modifies_the_moments, "leaves w, grad, m and v unchanged", ("m modified", "m.clone()")),
         (adamw_sqrt_of_a_float, HAND, ("got TypeError: sqrt(): argument 'input'",)),
@@ -527,24 +534,121 @@ def test_a_single_mistake_fails_only_the_properties_it_breaks(checker, fn, faili
     _assert_fails_exactly(checker(fn), failing)
 
 
+# --- one root mistake is named once -------------------------------------------------------
+
+_DECAY_AFTER_HINT = "the decay is applied after the Adam step, to the updated weights"
+
+
+def test_decay_after_the_step_is_diagnosed_once_and_its_other_failures_are_consequences(capsys) -> None:
+    report = check_adamw_step(adamw_decay_after_the_step)
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    failing = [line for line in lines if line.startswith("✗ ")]
+    assert len(failing) == len(report.failed) == 4
+    assert printed.count(_DECAY_AFTER_HINT) == 1 and printed.count("lr²·weight_decay") == 1
+    assert HAND in failing[0] and failing[0].endswith("lr²·weight_decay·m̂/(√v̂ + ε)")
+    consequence = " — a consequence of the decay applied after the Adam step (see above)"
+    assert all(line.endswith(consequence) for line in failing[1:])
+    assert any("bias correction uses the t" in line for line in failing[1:])  # the review's example
+    assert any("eps = 1.0 is added" in line for line in failing[1:])
+    assert lines[-1] == (
+        "Diagnosis: the decay applied after the Adam step — it explains all 4 ✗ lines; the hint is on the first"
+    )
+    assert len(lines) == ADAM_LINES + 1
+    assert_one_root_cause(report, printed, "torch.optim.AdamW shrinks the weights the step starts from")
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"),
+    [
+        (adam_l2_step, "Adam with L2 instead of AdamW"),
+        (decays_twice, "the decay applied twice"),
+        (decay_without_lr, "the decay not multiplied by lr"),
+        (adamw_decay_after_the_step, "the decay applied after the Adam step"),
+        (adamw_decay_sign_flipped, "the sign error in the decay"),
+        (adamw_ignores_decay, "the ignored weight_decay"),
+        (ADAMW_NO_BIAS, "the missing bias correction"),
+        (ADAMW_EPS_INSIDE, "ε inside the square root"),
+        (ADAMW_NO_ROOT, "the missing square root"),
+        (ADAMW_T_MINUS_1, "the bias correction with t - 1"),
+        (ADAMW_T_PLUS_1, "the bias correction with t + 1"),
+        (ADAMW_UPHILL, "the uphill step"),
+        (ADAMW_BETAS_SWAPPED, "β and 1 - β swapped"),
+        (adamw_returns_bias_corrected_moments, "the bias-corrected moments returned"),
+        (adamw_returns_v_before_m, "m and v returned swapped"),
+        (adamw_in_float32_then_back, "float32 arithmetic"),
+        (adamw_in_float32, "the changed dtype"),
+        (adamw_returns_numpy, "NumPy arrays returned"),
+        (adamw_returns_nothing, "the missing return"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_each_typical_adamw_mistake_is_the_one_diagnosis_of_its_failures(fn, name: str, capsys) -> None:
+    diagnosis = assert_one_root_cause(check_adamw_step(fn), capsys.readouterr().out)
+    assert diagnosis.name == name
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"),
+    [
+        (adamw_step, "AdamW's decay instead of L2"),
+        (decays_twice, "the decay applied twice"),
+        (decay_without_lr, "a decoupled decay not multiplied by lr"),
+        (adam_l2_subtracts_the_penalty, "the sign error in the decay"),
+        (adamw_ignores_decay, "the ignored weight_decay"),
+        (ADAM_L2_NO_BIAS, "the missing bias correction"),
+        (ADAM_L2_EPS_INSIDE, "ε inside the square root"),
+        (ADAM_L2_NO_ROOT, "the missing square root"),
+        (ADAM_L2_T_MINUS_1, "the bias correction with t - 1"),
+        (ADAM_L2_T_PLUS_1, "the bias correction with t + 1"),
+        (ADAM_L2_UPHILL, "the uphill step"),
+        (ADAM_L2_BETAS_SWAPPED, "β and 1 - β swapped"),
+        (adam_l2_with_a_float32_bias_correction, "float32 arithmetic"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_each_typical_adam_l2_mistake_is_the_one_diagnosis_of_its_failures(fn, name: str, capsys) -> None:
+    diagnosis = assert_one_root_cause(check_adam_l2_step(fn), capsys.readouterr().out)
+    assert diagnosis.name == name
+
+
+@pytest.mark.parametrize("rule", [_ADAMW_RULE, _ADAM_L2_RULE], ids=lambda rule: rule.name)
+def test_every_modelled_mistake_has_its_own_short_name_and_a_hint_that_is_no_solution_line(rule) -> None:
+    diagnoses = [diagnosis for _, diagnosis in rule.mistakes]
+    assert len({diagnosis.name for diagnosis in diagnoses}) == len(diagnoses)
+    for diagnosis in diagnoses:
+        assert diagnosis.name and len(diagnosis.name) <= 50, diagnosis
+        assert "`" not in diagnosis.hint and "←" not in diagnosis.hint, diagnosis  # no code, no update recipe
+    assert "←" not in rule.generic_hint and "in this order" not in rule.generic_hint
+
+
+def test_a_mistake_the_input_cannot_tell_from_the_right_step_is_not_named(capsys) -> None:
+    """At eps = 1e-8, ε inside or outside √v̂ differ by less than the matching tolerance: float32 rounding is named."""
+    report = check_adam_l2_step(adam_l2_with_a_float32_bias_correction)
+    assert all(result.diagnosis.name == "float32 arithmetic" for result in report.failed)
+    assert "ε is inside" not in capsys.readouterr().out
+
+
 # --- student exceptions and determinism ----------------------------------------------------
 
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
-def test_an_untouched_stub_fails_every_property_without_crashing(checker, capsys) -> None:
+def test_an_untouched_stub_fails_every_property_and_says_so_once(checker, capsys) -> None:
     report = checker(not_implemented)
-    assert not report and len(report.failed) == len(report) == ADAM_LINES
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == ADAM_LINES
-    assert all(line.startswith("✗ ") and "NotImplementedError" in line for line in lines)
+    assert len(report) == ADAM_LINES
+    assert_stub_told_once(report, capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
-def test_a_type_error_is_reported_not_raised(checker, capsys) -> None:
+def test_a_type_error_is_reported_not_raised_and_explained_once(checker, capsys) -> None:
     report = checker(adamw_sqrt_of_a_float)
     assert not report and len(report.failed) == ADAM_LINES
-    failing = capsys.readouterr().out.splitlines()
-    assert all("got TypeError: " in line and "your function raised an exception" in line for line in failing)
+    printed = capsys.readouterr().out
+    failing = printed.splitlines()[:-1]
+    assert all("got TypeError: sqrt(): argument 'input'" in line for line in failing)
+    assert "your function raised an exception on this input" in failing[0]
+    assert all(line.endswith("a consequence of the TypeError your function raised (see above)") for line in failing[1:])
+    assert_one_root_cause(report, printed)
 
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)

@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 
 from course_lib.checks.dropout import check_dropout_backward, check_dropout_forward
-from course_lib.checks.report import CheckReport
 from course_lib.dropout import dropout_backward, dropout_forward
 
-from .checker_assertions import assert_every_property_holds, assert_output_is_deterministic, not_implemented
+from .checker_assertions import (
+    assert_every_property_holds,
+    assert_one_root_cause,
+    assert_output_is_deterministic,
+    assert_rejected,
+    assert_stub_told_once,
+    not_implemented,
+)
 
 Rng = np.random.Generator | None
 
@@ -187,22 +193,6 @@ def backward_returns_list(grad_out: np.ndarray, mask: np.ndarray | None, p: floa
     return dropout_backward(grad_out, mask, p).tolist()
 
 
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _failing_lines(report: CheckReport) -> list[str]:
-    return [result.line for result in report.failed]
-
-
-def _assert_rejected(report: CheckReport, property_fragment: str, *phrases: str) -> None:
-    """The report is falsy and the line of the named property fails, mentioning each phrase."""
-    assert not report
-    lines = [line for line in _failing_lines(report) if property_fragment in line]
-    assert lines, f"no failing line about {property_fragment!r} in {_failing_lines(report)}"
-    for phrase in phrases:
-        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
-
-
 # --- the reference passes ------------------------------------------------------------------
 
 
@@ -238,13 +228,13 @@ def test_gradient_check_line_states_the_error_and_the_tolerance(capsys) -> None:
         (drops_at_inference, "training=False", ("units zeroed", "nothing is dropped when training=False")),
         (all_ones_mask_at_zero_rate, "p = 0 returns", ("return mask None",)),
         (ignores_rng, "uses rng", ("identically seeded", "`rng`", "np.random")),
-        (fixed_seed_generator, "uses rng", ("the same mask", "`rng`")),
+        (fixed_seed_generator, "uses rng", ("the same mask", "drawn from rng on every call")),
         (float_mask, "returns (out, mask)", ("a float64 array", "boolean keep mask")),
         (scaled_mask, "returns (out, mask)", ("boolean", "not a float or scaled mask")),
         (inverted_mask, "survivors are x/(1-p)", ("True for *kept* units",)),
-        (caches_mask, "fresh mask", ("the same mask twice", "new mask")),
+        (caches_mask, "fresh mask", ("the same mask twice", "not cached")),
         (modifies_input, "leaves x unchanged", ("in place",)),
-        (returns_only_out, "returns (out, mask)", ("a tuple (out, mask)", "return out, mask")),
+        (returns_only_out, "returns (out, mask)", ("a tuple (out, mask)", "returns a pair")),
         (returns_none, "returns (out, mask)", ("got None", "did you forget")),
         (not_implemented, "returns (out, mask)", ("NotImplementedError", "replace `raise NotImplementedError()`")),
         (not_implemented, "raises ValueError", ("got NotImplementedError",)),
@@ -254,9 +244,7 @@ def test_gradient_check_line_states_the_error_and_the_tolerance(capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_forward_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
-    report = check_dropout_forward(fn)
-    _assert_rejected(report, property_fragment, *phrases)
-    assert "✗ " in capsys.readouterr().out
+    assert_rejected(check_dropout_forward(fn), property_fragment, *phrases, printed=capsys.readouterr().out)
 
 
 @pytest.mark.parametrize(
@@ -282,13 +270,13 @@ def test_a_single_mistake_fails_only_the_properties_it_breaks(checker, fn, faili
 @pytest.mark.parametrize(
     ("fn", "property_fragment", "phrases"),
     [
-        (backward_resamples_mask, "grad_out * mask / (1 - p)", ("reuse the mask", "never draw a new one")),
-        (backward_resamples_mask, "deterministic", ("two different gradients", "reuse the forward mask")),
+        (backward_resamples_mask, "grad_out * mask / (1 - p)", ("reuse the forward pass's mask", "never draws")),
+        (backward_resamples_mask, "deterministic", ("two different gradients", "reuse the forward pass's mask")),
         (backward_resamples_mask, "numerical gradient", ("relative error < 1e-8",)),
         (backward_forgets_scale, "grad_out * mask / (1 - p)", ("grad_out × 1.0000", "1/(1-p)")),
         (backward_forgets_scale, "numerical gradient", ("relative error < 1e-8", "got 5.0e-01")),
         (backward_scales_by_one_minus_p, "grad_out * mask / (1 - p)", ("grad_out × 0.7000", "1/(1-p)")),
-        (backward_ignores_mask, "grad_out * mask / (1 - p)", ("no zero gradients", "multiply by the mask")),
+        (backward_ignores_mask, "grad_out * mask / (1 - p)", ("no zero gradients", "mask applies in backward too")),
         (backward_without_shape_check, "raises ValueError", ("got a return value", "mask.shape")),
         (backward_scales_unmasked_gradient, "mask None passes", ("return grad_out unchanged",)),
         (backward_in_place, "leaves grad_out unchanged", ("in place",)),
@@ -299,16 +287,60 @@ def test_a_single_mistake_fails_only_the_properties_it_breaks(checker, fn, faili
     ],
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
-def test_wrong_backward_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    _assert_rejected(check_dropout_backward(fn), property_fragment, *phrases)
+def test_wrong_backward_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...], capsys) -> None:
+    assert_rejected(check_dropout_backward(fn), property_fragment, *phrases, printed=capsys.readouterr().out)
 
 
-def test_a_student_exception_fails_every_property_without_crashing(capsys) -> None:
-    forward, backward = check_dropout_forward(not_implemented), check_dropout_backward(not_implemented)
-    assert len(forward.failed) == len(forward) == 11
-    assert len(backward.failed) == len(backward) == 6
+# --- one root mistake is named once --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn", "name"),
+    [
+        (check_dropout_forward, no_rescaling, "the survivors not rescaled"),
+        (check_dropout_forward, scaled_by_p, "survivors multiplied by p"),
+        (check_dropout_forward, scaled_by_one_minus_p, "survivors multiplied by 1-p"),
+        (check_dropout_forward, keeps_with_probability_p, "units kept with probability p"),
+        (check_dropout_forward, inverted_mask, "the inverted mask"),
+        (check_dropout_forward, fixed_seed_generator, "a mask that ignores the state of rng"),
+        (check_dropout_forward, caches_mask, "a mask that ignores the state of rng"),
+        (check_dropout_forward, float_mask, "a mask that is not boolean"),
+        (check_dropout_forward, returns_only_out, "a result that is not (out, mask)"),
+        (check_dropout_forward, returns_none, "the missing return"),
+        (check_dropout_backward, backward_resamples_mask, "a new mask drawn in backward"),
+        (check_dropout_backward, backward_forgets_scale, "the missing scale"),
+        (check_dropout_backward, backward_returns_none, "the missing return"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_one_root_mistake_is_diagnosed_once(checker, fn, name: str, capsys) -> None:
+    diagnosis = assert_one_root_cause(checker(fn), capsys.readouterr().out)
+    assert diagnosis.name == name
+
+
+def test_the_mean_property_names_the_scale_the_survivors_property_found(capsys) -> None:
+    report = check_dropout_forward(no_rescaling)
+    survivors, mean = report.failed
+    assert survivors.diagnosis is mean.diagnosis
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 17 and all(line.startswith("✗ ") and "NotImplementedError" in line for line in lines)
+    assert "mean(out)/mean(x) = 0.69" in lines[6] and lines[6].endswith("the survivors not rescaled (see above)")
+
+
+def test_two_mistakes_get_two_diagnoses_and_no_closing_line(capsys) -> None:
+    """Ignoring the mask and scaling when there is none are two mistakes: each hint once, no "Diagnosis:" line."""
+    report = check_dropout_backward(backward_ignores_mask)
+    printed = capsys.readouterr().out
+    names = [result.diagnosis.name for result in report.failed]
+    assert names == ["the mask ignored in backward", "", "the mask ignored in backward"]
+    assert report.diagnosis is None and "Diagnosis:" not in printed
+    assert printed.count("dropped units get zero gradient") == 1
+
+
+@pytest.mark.parametrize("checker", [check_dropout_forward, check_dropout_backward], ids=lambda c: c.__name__)
+def test_a_student_exception_fails_every_property_and_is_explained_once(checker, capsys) -> None:
+    report = checker(not_implemented)
+    assert len(report.failed) == len(report) == {check_dropout_forward: 11, check_dropout_backward: 6}[checker]
+    assert_stub_told_once(report, capsys.readouterr().out)
 
 
 # --- non-callables and determinism ---------------------------------------------------------

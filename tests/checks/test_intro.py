@@ -22,9 +22,11 @@ from course_lib.train import early_stop_epoch
 
 from .checker_assertions import (
     assert_every_property_holds,
-    assert_output_is_deterministic,
     assert_fails_exactly,
+    assert_one_root_cause,
+    assert_output_is_deterministic,
     assert_rejected,
+    assert_stub_told_once,
     failed_names,
     not_implemented,
 )
@@ -388,27 +390,28 @@ def test_split_data_is_designed_as_documented() -> None:
     ("fn", "property_fragment", "phrases"),
     [
         (stops_one_epoch_late, "patience=1) == 2", ("expected 2, got 3", "one epoch late", "not e + 1")),
-        (stops_one_epoch_late, "plateau from the start", ("expected 3, got 4", "either one epoch late", "reaches")),
+        (stops_one_epoch_late, "plateau from the start", ("expected 3, got 4", "one epoch late", "not e + 1")),
         (stops_one_epoch_late, "random loss curves", ("one epoch late", "shortest of")),
         (returns_best_epoch, "plateau from the start", ("expected 3, got 0", "the best epoch")),
         (returns_best_epoch, "random loss curves", ("the best epoch",)),
         (ties_count_as_improvement, "plateau from the start", ("expected 3, got 5", "strict <")),
-        (ties_count_as_improvement, "a tie with the best", ("expected 3, got 5", "either a tie", "strict <")),
+        (ties_count_as_improvement, "a tie with the best", ("expected 3, got 5", "a tie", "strict <")),
         (ties_count_as_improvement, "random loss curves", ("strict <",)),
-        (compares_with_previous_epoch, "beating the previous epoch", ("expected 4, got 6", "the best so far")),
-        (compares_with_previous_epoch, "random loss curves", ("not with the previous epoch",)),
+        (compares_with_previous_epoch, "beating the previous epoch", ("expected 4, got 6", "the best loss so far")),
+        (compares_with_previous_epoch, "random loss curves", ("not against the previous epoch",)),
         (never_resets_the_count, "a late improvement resets", ("expected 7, got 5", "reset the count")),
         (never_resets_the_count, "random loss curves", ("reset the count",)),
         (stops_when_count_exceeds_patience, "patience=1) == 2", ("got 4", "reaches patience, not when it exceeds")),
         (stops_when_count_exceeds_patience, "random loss curves", ("reaches patience",)),
-        (returns_length_when_never_stopping, "steady decrease", ("expected 5, got 6", "the last index")),
+        (returns_length_when_never_stopping, "steady decrease", ("expected 5, got 6", "len(val_losses) - 1")),
         (returns_length_when_never_stopping, "patience longer than the run", ("expected 3, got 4",)),
         (never_validates_patience, "patience < 1 raises ValueError", ("patience = 0", "got a return value (int 0)")),
         (never_checks_for_empty, "empty val_losses", ("got a return value (int -1)", "len(val_losses) == 0")),
-        (checks_emptiness_by_truth_value, "accepts a list", ("for a NumPy array", "truth value", "len(val_losses)")),
-        (sorts_its_input, "leaves val_losses unchanged", ("list modified", "do not sort")),
-        (returns_a_float, "steady decrease", ("an int epoch index", "got float 5.0", "as an int")),
-        (returns_nothing, "steady decrease", ("got None", "did you forget to `return`")),
+        (checks_emptiness_by_truth_value, "accepts a list", ("for a NumPy array", "truth value", "its length")),
+        (checks_emptiness_by_truth_value, "leaves val_losses", ("got ValueError: The truth value", "its length")),
+        (sorts_its_input, "leaves val_losses unchanged", ("list modified", "sorted, popped or overwritten")),
+        (returns_a_float, "steady decrease", ("an int epoch index", "got float 5.0", "is an int")),
+        (returns_nothing, "steady decrease", ("got None", "did you forget to return")),
         (not_implemented, "steady decrease", ("NotImplementedError", "replace `raise NotImplementedError()`")),
         (not_implemented, "random loss curves", ("NotImplementedError",)),
         (not_implemented, "patience < 1", ("got NotImplementedError",)),
@@ -452,10 +455,10 @@ def test_a_single_early_stop_mistake_fails_only_the_properties_it_breaks(fn, fai
     ("fn", "property_fragment", "phrases"),
     [
         (plain_random_split, "stratified", ("expected validation counts {0: 36, 1: 19, 2: 4, 3: 3}", "stratify")),
-        (shuffles_X_and_y_separately, "pair stays together", ("belong to another row", "same index array")),
+        (shuffles_X_and_y_separately, "pair stays together", ("belong to another row", "same indices")),
         (trains_on_everything, "exactly one part", ("62 rows in both train and val", "disjoint")),
-        (takes_the_last_rows, "chosen at random", ("the last 62 rows of X", "rng.permutation")),
-        (takes_the_last_rows_of_each_class, "chosen at random", ("the last rows of each class", "rng.permutation")),
+        (takes_the_last_rows, "chosen at random", ("the last 62 rows of X", "`rng` argument")),
+        (takes_the_last_rows_of_each_class, "chosen at random", ("the last rows of each class", "`rng` argument")),
         (uses_global_random_state, "np.random's global state", ("changes with np.random.seed", "`rng` argument")),
         (uses_a_fresh_generator, "uses rng", ("identically seeded", "two different splits", "`rng`")),
         (uses_a_fixed_seed, "uses rng", ("differently seeded", "the same split", "`rng`")),
@@ -467,7 +470,7 @@ def test_a_single_early_stop_mistake_fails_only_the_properties_it_breaks(fn, fai
         (never_validates_the_fraction, "val_fraction outside (0, 1)", ("ValueError for val_fraction = 0.0",)),
         (never_checks_lengths, "len(X) != len(y)", ("ValueError for len(X) = 206, len(y) = 207", "got IndexError")),
         (returns_index_arrays, "returns (X_train", ("a tuple (X_train, y_train, X_val, y_val)", "a tuple of length 2")),
-        (returns_nothing_from_split, "returns (X_train", ("got None", "did you forget to `return")),
+        (returns_nothing_from_split, "returns (X_train", ("got None", "did you forget to return")),
         (returns_a_list, "returns (X_train", ("got a list of length 4", "a tuple, not a list")),
         (returns_float32_rows, "exactly one part", ("rows found nowhere in X", "whole rows of X")),
         (not_implemented, "exactly one part", ("NotImplementedError", "replace `raise NotImplementedError()`")),
@@ -508,13 +511,63 @@ def test_the_split_checker_leaves_np_random_global_state_as_it_found_it() -> Non
 # --- student exceptions and determinism ----------------------------------------------------
 
 
-def test_a_student_exception_fails_every_property_without_crashing(capsys) -> None:
-    stop, split = check_early_stop_epoch(not_implemented), check_train_val_split(not_implemented)
-    assert len(stop.failed) == len(stop) == STOP_LINES
-    assert len(split.failed) == len(split) == SPLIT_LINES
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == STOP_LINES + SPLIT_LINES
-    assert all(line.startswith("✗ ") and "NotImplementedError" in line for line in lines)
+@pytest.mark.parametrize(
+    ("checker", "count"), [(check_early_stop_epoch, STOP_LINES), (check_train_val_split, SPLIT_LINES)]
+)
+def test_a_student_exception_fails_every_property_and_is_explained_once(checker, count: int, capsys) -> None:
+    report = checker(not_implemented)
+    assert len(report.failed) == len(report) == count
+    assert_stub_told_once(report, capsys.readouterr().out)
+
+
+# --- one root mistake is named once --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn", "name"),
+    [
+        (check_early_stop_epoch, stops_one_epoch_late, "stopping one epoch late"),
+        (check_early_stop_epoch, stops_when_count_exceeds_patience, "waiting until the count exceeds patience"),
+        (check_early_stop_epoch, returns_best_epoch, "the best epoch returned"),
+        (check_early_stop_epoch, ties_count_as_improvement, "ties counted as improvements"),
+        (check_early_stop_epoch, compares_with_previous_epoch, "comparing with the previous epoch"),
+        (check_early_stop_epoch, never_resets_the_count, "a count that never resets"),
+        (check_early_stop_epoch, returns_length_when_never_stopping, "len(val_losses) for a run that never stops"),
+        (check_early_stop_epoch, checks_emptiness_by_truth_value, "the truth value of an array"),
+        (check_early_stop_epoch, returns_a_float, "an epoch that is not an int"),
+        (check_early_stop_epoch, returns_nothing, "the missing return"),
+        (check_train_val_split, takes_the_last_rows_of_each_class, "a split that ignores rng"),
+        (check_train_val_split, uses_a_fresh_generator, "randomness not drawn from rng"),
+        (check_train_val_split, returns_index_arrays, "a result that is not the four arrays"),
+        (check_train_val_split, returns_a_list, "a list instead of a tuple"),
+        (check_train_val_split, returns_float32_rows, "rows that are not rows of X"),
+        (check_train_val_split, returns_nothing_from_split, "the missing return"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_one_root_mistake_is_diagnosed_once(checker, fn, name: str, capsys) -> None:
+    diagnosis = assert_one_root_cause(checker(fn), capsys.readouterr().out)
+    assert diagnosis.name == name
+
+
+def test_a_plateau_alone_cannot_tell_two_mistakes_apart_but_the_other_curves_can(capsys) -> None:
+    plateau = _STOP_CASES[1]
+    matching = _stop_mistakes_matching(list(plateau.losses), plateau.patience, plateau.expected + 1)
+    assert [d.name for d in matching] == ["stopping one epoch late", "waiting until the count exceeds patience"]
+    report = check_early_stop_epoch(stops_one_epoch_late)
+    printed = capsys.readouterr().out
+    assert {result.diagnosis.name for result in report.failed} == {"stopping one epoch late"}
+    assert "either" not in printed and printed.count("one epoch late: the answer is the epoch e") == 1
+
+
+def test_two_mistakes_in_one_split_get_two_diagnoses_and_no_closing_line(capsys) -> None:
+    """The last 62 rows are neither stratified nor random: the stratified line and the rng lines differ."""
+    report = check_train_val_split(takes_the_last_rows)
+    printed = capsys.readouterr().out
+    names = [result.diagnosis.name for result in report.failed]
+    assert names == ["", "a split that ignores rng", "a split that ignores rng"]
+    assert report.diagnosis is None and "Diagnosis:" not in printed
+    assert printed.count("the split does not depend on rng") == 1
 
 
 def test_checkers_reject_a_non_callable() -> None:

@@ -13,13 +13,16 @@ import course_lib.checks
 from course_lib.checks.dropout import check_dropout_forward
 from course_lib.checks.report import (
     CheckReport,
+    Diagnosis,
     PropertyResult,
     _call,
     _checker,
+    _expect_value_error,
     _Failed,
     _identical,
     _require_different,
     _require_identical,
+    _one_of,
     _require_unchanged,
 )
 from course_lib.dropout import dropout_forward
@@ -79,6 +82,146 @@ def test_check_report_rejects_bad_arguments() -> None:
         CheckReport("f", ["✓ a"])
     with pytest.raises(TypeError, match="subject must be a non-empty str"):
         CheckReport("", [])
+
+
+# --- diagnoses: one root mistake is told once ----------------------------------------------
+
+SIGN = Diagnosis("the sign error", "the step goes uphill, along the gradient instead of against it")
+SCALE = Diagnosis("the missing scale", "survivors keep their size: inverted dropout rescales them")
+
+
+def _failure(name: str, diagnosis: Diagnosis | None = SIGN, got: str = "2") -> PropertyResult:
+    return PropertyResult(name, False, f"expected 1, got {got}", diagnosis)
+
+
+def test_a_diagnosis_is_printed_in_full_once_and_its_other_failures_are_marked_as_consequences() -> None:
+    report = CheckReport("f", [PropertyResult("shape", True), _failure("a"), _failure("b", got="3"), _failure("c")])
+    assert report.lines() == [
+        "✓ shape",
+        "✗ a: expected 1, got 2 — the step goes uphill, along the gradient instead of against it",
+        "✗ b: expected 1, got 3 — a consequence of the sign error (see above)",
+        "✗ c: expected 1, got 2 — a consequence of the sign error (see above)",
+        "Diagnosis: the sign error — it explains all 3 ✗ lines; the hint is on the first",
+    ]
+    assert str(report) == "\n".join(report.lines())
+    assert report.diagnosis is SIGN and not report and len(report) == 4
+    assert [result.line for result in report.failed][1].endswith("against it")  # each result keeps its full line
+
+
+def test_two_diagnoses_are_each_told_once_and_no_single_cause_is_claimed() -> None:
+    report = CheckReport("f", [_failure("a"), _failure("b", SCALE), _failure("c"), _failure("d", SCALE)])
+    lines = report.lines()
+    assert lines[2].endswith("— a consequence of the sign error (see above)")
+    assert lines[3].endswith("— a consequence of the missing scale (see above)")
+    assert lines[1].endswith(SCALE.hint) and len(lines) == 4
+    assert report.diagnosis is None
+
+
+def test_one_failure_gets_its_hint_and_no_closing_line() -> None:
+    report = CheckReport("f", [PropertyResult("a", True, "measured"), _failure("b")])
+    assert report.lines() == ["✓ a: measured", f"✗ b: expected 1, got 2 — {SIGN.hint}"]
+    assert report.diagnosis is SIGN
+
+
+def test_an_unnamed_hint_is_not_repeated_and_names_no_cause() -> None:
+    plain = Diagnosis("", "the contract returns a pair")
+    report = CheckReport("f", [_failure("a", plain), _failure("b", plain)])
+    assert report.lines() == [
+        "✗ a: expected 1, got 2 — the contract returns a pair",
+        "✗ b: expected 1, got 2 — the same hint as above",
+    ]
+    assert report.diagnosis is None
+
+
+def test_a_failure_without_a_diagnosis_keeps_its_message_and_blocks_the_closing_line() -> None:
+    report = CheckReport("f", [_failure("a"), PropertyResult("b", False, "expected 1, got 2 — a hint")])
+    assert report.lines() == [f"✗ a: expected 1, got 2 — {SIGN.hint}", "✗ b: expected 1, got 2 — a hint"]
+    assert report.diagnosis is None
+
+
+def test_a_passing_report_has_no_diagnosis_even_if_a_passing_result_carries_one() -> None:
+    report = CheckReport("f", [PropertyResult("a", True, "", SIGN)])
+    assert report and report.diagnosis is None and report.lines() == ["✓ a"]
+
+
+def test_diagnosis_validates_its_fields() -> None:
+    with pytest.raises(ValueError, match="hint must be a non-empty str, got ''"):
+        Diagnosis("a name", "")
+    with pytest.raises(TypeError, match="name must be a str, got NoneType"):
+        Diagnosis(None, "a hint")
+    assert Diagnosis("", "h").consequence == "the same hint as above"
+    assert Diagnosis("x", "h") != Diagnosis("x", "h", key="TypeError: a")
+
+
+def test_failed_keeps_expected_got_and_the_diagnosis_apart() -> None:
+    failure = _Failed("4", "3", SIGN)
+    assert (failure.expected, failure.got, failure.diagnosis) == ("4", "3", SIGN)
+    assert failure.message == "expected 4, got 3" and str(failure) == f"expected 4, got 3 — {SIGN.hint}"
+    assert _Failed("4", "3", "a plain hint").diagnosis == Diagnosis("", "a plain hint")
+    with pytest.raises(TypeError, match="hint must be a Diagnosis or a str, got int"):
+        _Failed("4", "3", 7)
+
+
+def test_one_of_combines_several_matches_into_one_diagnosis() -> None:
+    assert _one_of([], "fallback") == "fallback"
+    assert _one_of([SIGN, SIGN], "fallback") is SIGN
+    both = _one_of([SIGN, SCALE, SIGN], "fallback")
+    assert both == Diagnosis("either the sign error or the missing scale", f"either {SIGN.hint}; or {SCALE.hint}", "|")
+    assert _one_of(["a", SIGN], "fallback").name == ""  # an unnamed hint makes the combination unnamed
+
+
+def test_the_same_student_exception_is_one_diagnosis_and_a_different_one_another(capsys) -> None:
+    calls = []
+
+    def raises(x):
+        calls.append(x)
+        raise KeyError(f"key {len(calls) // 3}")  # the same message for the first two properties, then another
+
+    def prop(fn):
+        _call(fn, 1)
+        return ""
+
+    @_checker("lookup(x) -> y", [("one", prop), ("two", prop), ("three", prop)])
+    def check_lookup(fn: Callable[..., Any]) -> CheckReport:
+        """The contract."""
+
+    report = check_lookup(raises)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("read the message and the contract above")
+    assert lines[1] == (
+        "✗ two: expected a result, got KeyError: 'key 0' — a consequence of the KeyError your function raised "
+        "(see above)"
+    )
+    assert lines[2].endswith("read the message and the contract above") and "'key 1'" in lines[2]
+    assert len(lines) == 3 and report.diagnosis is None
+
+
+def test_an_untouched_stub_is_named_once_even_by_a_property_that_expects_a_value_error(capsys) -> None:
+    def not_implemented(*args: Any) -> None:
+        raise NotImplementedError()
+
+    with pytest.raises(Exception) as raised:
+        _expect_value_error("ValueError for x = -1", "validate x", not_implemented, -1)
+    assert not isinstance(raised.value, _Failed)  # left to the runner, which names the stub
+
+    def validates(fn):
+        _expect_value_error("ValueError for x = -1", "validate x", fn, -1)
+        return ""
+
+    @_checker("f(x) -> y", [("returns", lambda fn: _call(fn, 1) or ""), ("x < 0 raises ValueError", validates)])
+    def check_f(fn: Callable[..., Any]) -> CheckReport:
+        """The contract."""
+
+    report = check_f(not_implemented)
+    assert capsys.readouterr().out.splitlines() == [
+        "✗ returns: expected a result, got NotImplementedError — replace `raise NotImplementedError()` with your "
+        "implementation",
+        "✗ x < 0 raises ValueError: expected a result, got NotImplementedError — a consequence of the "
+        "`raise NotImplementedError()` still in place (see above)",
+        "Diagnosis: the `raise NotImplementedError()` still in place — it explains all 2 ✗ lines; the hint is on "
+        "the first",
+    ]
+    assert report.diagnosis.name == "the `raise NotImplementedError()` still in place"
 
 
 # --- the package re-exports every name of the old flat module ------------------------------

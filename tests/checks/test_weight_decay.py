@@ -38,9 +38,11 @@ from course_lib.checks.weight_decay import (
 
 from .checker_assertions import (
     assert_every_property_holds,
-    assert_output_is_deterministic,
     assert_fails_exactly,
+    assert_one_root_cause,
+    assert_output_is_deterministic,
     assert_rejected,
+    assert_stub_told_once,
     failed_names,
     not_implemented,
 )
@@ -445,11 +447,11 @@ _HAND = "== [1.5, -0.75, 0.9375]"
         (step_ignores_decay, _HAND, ("weight_decay is ignored",)),
         (step_ignores_decay, "grad = 0 shrinks", ("got w × 1.000000", "weight_decay is ignored")),
         (step_in_place, "leaves w and grad unchanged", ("w modified", "in place")),
-        (step_modifies_grad, "leaves w and grad unchanged", ("grad modified", "grad += weight_decay * w")),
+        (step_modifies_grad, "leaves w and grad unchanged", ("grad modified", "grad is changed in place")),
         (step_without_validation, "weight_decay < 0", ("ValueError for weight_decay = -0.01", "a return value")),
         (step_without_validation, "lr <= 0", ("ValueError for lr = 0.0",)),
         (step_rejects_zero_decay, "weight_decay = 0", ("weight_decay = 0 is allowed",)),
-        (step_returns_nothing, "returns a new float array", ("got None", "did you forget to `return`")),
+        (step_returns_nothing, "returns a new float array", ("got None", "did you forget to return")),
         (step_multiplies_a_list, _HAND, ("got TypeError: can't multiply sequence",)),
         (not_implemented, _HAND, ("NotImplementedError", "replace `raise NotImplementedError()`")),
         (not_implemented, "lr <= 0", ("got NotImplementedError",)),
@@ -511,7 +513,7 @@ _SOFT_HAND = "== [-2.0, -0.5"
     [
         (hard_threshold, _SOFT_HAND, ("got [-3, -1.5, 0, 0, 0, 0, 0, 2.5]", "keeps survivors unchanged")),
         (hard_threshold, "survivors", ("survivors differ", "hard thresholding; soft thresholding also shrinks them")),
-        (hard_threshold_inclusive, "exact zeros", ("2 of", "|w| == t must become 0")),
+        (hard_threshold_inclusive, "exact zeros", ("2 of", "hard thresholding")),
         (hard_threshold_inclusive, _SOFT_HAND, ("hard thresholding",)),
         (shrinks_without_zeroing, _SOFT_HAND, ("cross zero", "change sign")),
         (shrinks_without_zeroing, "exact zeros", ("nonzero", "cross zero")),
@@ -553,7 +555,7 @@ def test_a_single_soft_threshold_mistake_fails_only_the_properties_it_breaks(fn,
 @pytest.mark.parametrize(
     ("fn", "property_fragment", "phrases"),
     [
-        (ridge_half_alpha, "ridge_fit(X=", ("expected [0.875, 1.375]", "Ridge has no ½", "‖y−Xw‖² + α‖w‖²")),
+        (ridge_half_alpha, "ridge_fit(X=", ("expected [0.875, 1.375]", "has no ½", "‖y−Xw‖² + α‖w‖²")),
         (ridge_half_alpha, "random problems", ("relative difference", "has no ½")),
         (ridge_half_alpha, "gradient", ("not a minimiser", "has no ½")),
         (ridge_alpha_times_n, "ridge_fit(X=", ("multiplied by n", "Lasso")),
@@ -562,9 +564,9 @@ def test_a_single_soft_threshold_mistake_fails_only_the_properties_it_breaks(fn,
         (ridge_without_alpha, "ridge_fit(X=", ("got [1, 2]", "alpha is missing", "least squares")),
         (ridge_without_alpha, "n < d", ("alpha is missing",)),
         (ridge_without_alpha, "larger alpha", ("decreasing", "a smaller ‖w‖")),
-        (ridge_singular_without_alpha, "n < d", ("LinAlgError: Singular", "singular when n<d only if alpha=0")),
+        (ridge_singular_without_alpha, "n < d", ("LinAlgError: Singular", "XᵀX is singular when n < d", "alpha·I")),
         (ridge_solves_the_dual_system, "returns a float array", ("shape (50,)", "one entry per example")),
-        (ridge_column_vector, "returns a float array", ("shape (5, 1)", "1-D vector of shape (5,)")),
+        (ridge_column_vector, "returns a float array", ("w of shape (5,)", "shape (5, 1)", "1-D vector of shape (d,)")),
         (ridge_centres_in_place, "leaves X and y unchanged", ("X modified", "in place")),
         (ridge_without_validation, "alpha < 0", ("ValueError for alpha = -1.0", "a return value")),
         (ridge_without_validation, "mismatched shapes", ("X of shape (30,)", "IndexError")),
@@ -592,6 +594,63 @@ def test_a_single_ridge_mistake_fails_only_the_properties_it_breaks(fn, failing:
     assert_fails_exactly(failed_names(check_ridge_fit(fn)), failing)
 
 
+# --- one root mistake is named once --------------------------------------------------------
+
+_STEP_ROOTS = [
+    (step_uphill, "the uphill step"),
+    (step_adds_gradient, "the sign error in the gradient step"),
+    (step_decay_sign_flipped, "the sign error in the decay"),
+    (step_decay_without_lr, "the decay not multiplied by lr"),
+    (step_half_penalty, "the halved penalty gradient"),
+    (step_double_penalty, "the doubled penalty gradient"),
+    (step_factor_after_update, "the factor (1 - λ) applied after the step"),
+    (step_decays_updated_weights, "the decay applied to the updated weights"),
+    (step_ignores_decay, "the ignored weight_decay"),
+    (step_without_validation, "the missing argument checks"),
+    (step_returns_nothing, "the missing return"),
+]
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn", "name"),
+    [(check_sgd_l2_step, fn, name) for fn, name in _STEP_ROOTS]
+    + [(check_sgd_decoupled_step, fn, name) for fn, name in _STEP_ROOTS]
+    + [
+        (check_soft_threshold, hard_threshold, "hard thresholding"),
+        (check_soft_threshold, hard_threshold_inclusive, "hard thresholding"),
+        (check_soft_threshold, shrinks_without_zeroing, "shrinking without zeroing"),
+        (check_soft_threshold, loses_the_sign, "the lost sign"),
+        (check_soft_threshold, zeroes_negative_weights, "the zeroed negative weights"),
+        (check_soft_threshold, halves_the_threshold, "the halved threshold"),
+        (check_soft_threshold, clips, "clipping instead of thresholding"),
+        (check_ridge_fit, ridge_half_alpha, "the halved alpha"),
+        (check_ridge_fit, ridge_alpha_times_n, "alpha multiplied by n"),
+        (check_ridge_fit, ridge_alpha_on_every_entry, "alpha added to every entry"),
+        (check_ridge_fit, ridge_without_alpha, "the missing alpha"),
+        (check_ridge_fit, ridge_solves_the_dual_system, "one coefficient per example"),
+        (check_ridge_fit, ridge_column_vector, "a 2-D w"),
+        (check_ridge_fit, ridge_without_validation, "the missing argument checks"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+)
+def test_one_root_mistake_is_diagnosed_once(checker, fn, name: str, capsys) -> None:
+    diagnosis = assert_one_root_cause(checker(fn), capsys.readouterr().out)
+    assert diagnosis.name == name
+
+
+def test_an_input_that_cannot_tell_two_mistakes_apart_defers_to_the_hand_made_case(capsys) -> None:
+    """With grad = 0 an uphill step and a wrong-signed decay both grow w; the hand-made case names the uphill step."""
+    report = check_sgd_l2_step(step_uphill)
+    printed = capsys.readouterr().out
+    pure_decay = next(result for result in report.failed if result.name.startswith("grad = 0"))
+    assert pure_decay.diagnosis.name == "the uphill step" and "either" not in printed
+
+
+def test_the_step_mistakes_have_distinct_short_names() -> None:
+    names = [mistake.name for mistake in _STEP_MISTAKES.values()]
+    assert len(set(names)) == len(names) and all(len(name) <= 50 for name in names)
+
+
 # --- student exceptions and determinism ----------------------------------------------------
 
 
@@ -605,12 +664,10 @@ def test_a_single_ridge_mistake_fails_only_the_properties_it_breaks(fn, failing:
     ],
     ids=lambda value: getattr(value, "__name__", None) or str(value),
 )
-def test_an_untouched_stub_fails_every_property_without_crashing(checker, count: int, capsys) -> None:
+def test_an_untouched_stub_fails_every_property_and_is_explained_once(checker, count: int, capsys) -> None:
     report = checker(not_implemented)
-    assert not report and len(report.failed) == len(report) == count
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == count
-    assert all(line.startswith("✗ ") and "NotImplementedError" in line for line in lines)
+    assert len(report.failed) == len(report) == count
+    assert_stub_told_once(report, capsys.readouterr().out)
 
 
 @pytest.mark.parametrize(
@@ -622,12 +679,14 @@ def test_an_untouched_stub_fails_every_property_without_crashing(checker, count:
     ],
     ids=lambda value: getattr(value, "__name__", None),
 )
-def test_a_type_error_raised_mid_way_is_reported_not_raised(checker, fn, capsys) -> None:
+def test_a_type_error_raised_mid_way_is_reported_not_raised_and_explained_once(checker, fn, capsys) -> None:
     report = checker(fn)
-    assert not report
-    failing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("✗ ")]
+    printed = capsys.readouterr().out
+    failing = [line for line in printed.splitlines() if line.startswith("✗ ")]
     assert failing and all("got TypeError: " in line for line in failing)
-    assert all("your function raised an exception" in line for line in failing if "raises ValueError" not in line)
+    assert "your function raised an exception" in failing[0]
+    assert all(line.endswith("a consequence of the TypeError your function raised (see above)") for line in failing[1:])
+    assert_one_root_cause(report, printed)
 
 
 @pytest.mark.parametrize(
