@@ -5,6 +5,8 @@
 * :func:`make_two_moons` and :func:`make_spirals`: 2-D classification with non-linear boundaries.
 * :func:`make_sparse_linear_regression`: few examples, many features, few of them informative
   (a :class:`LinearRegressionProblem` with its true weights).
+* :func:`make_dense_linear_regression`: few examples, many features, all of them equally and
+  weakly informative -- the weight-decay experiment of *Dive into Deep Learning*, §3.7.
 
 The classification and gap-regression problems come as :class:`course_lib.data.DataSplits`,
 split and sized by the same rules as the real data sets of :mod:`course_lib.data`.
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib._validation import check_bool, check_finite, check_int, check_non_negative, real_array, real_tensor, record_array, set_record_fields
+from course_lib._validation import check_bool, check_finite, check_finite_real, check_int, check_non_negative, real_array, real_tensor, record_array, set_record_fields
 from course_lib.data import (
     DEFAULT_FRACTIONS,
     MAX_VALUES,
@@ -41,6 +43,8 @@ __all__ = [
     "make_spirals",
     "LinearRegressionProblem",
     "make_sparse_linear_regression",
+    "MAX_TRUE_COEFFICIENT",
+    "make_dense_linear_regression",
 ]
 
 #: Largest ``noise_std`` of the generators: Gaussian noise beyond it would overflow float32 features.
@@ -256,8 +260,8 @@ def make_spirals(
 class LinearRegressionProblem:
     r"""A linear regression problem with known true weights (NumPy, float64).
 
-    ``y = X @ true_weights + noise``, with i.i.d. standard-normal features and
-    noise :math:`\mathcal N(0, \sigma^2)`.
+    ``y = X @ true_weights + intercept + noise``, with i.i.d. standard-normal
+    features and noise :math:`\mathcal N(0, \sigma^2)`.
 
     Attributes:
         X_train: ``(n, d)`` training features. y_train: ``(n,)`` targets.
@@ -265,11 +269,13 @@ class LinearRegressionProblem:
         true_weights: ``(d,)`` weights that generated the data.
         noise_std: :math:`\sigma`; :math:`\sigma^2` is the smallest expected
             test mean squared error any predictor can reach.
+        intercept: the true intercept :math:`b` (default 0: no intercept).
 
     The constructor checks the fields: finite real arrays of matching shapes
-    (``(n, d)``, ``(n,)``, ``(n_test, d)``, ``(n_test,)``, ``(d,)``) and
-    ``noise_std >= 0``; a wrong field is a ``TypeError``/``ValueError`` naming it
-    (and, for a shape that does not match, the field it is measured against).
+    (``(n, d)``, ``(n,)``, ``(n_test, d)``, ``(n_test,)``, ``(d,)``),
+    ``noise_std >= 0`` and a finite ``intercept``; a wrong field is a
+    ``TypeError``/``ValueError`` naming it (and, for a shape that does not
+    match, the field it is measured against).
     """
 
     X_train: np.ndarray
@@ -278,6 +284,7 @@ class LinearRegressionProblem:
     y_test: np.ndarray
     true_weights: np.ndarray
     noise_std: float
+    intercept: float = 0.0
 
     def __post_init__(self) -> None:
         X_train = record_array("X_train", self.X_train, (None, None))
@@ -290,9 +297,10 @@ class LinearRegressionProblem:
             "y_test": _matching_array("y_test", self.y_test, (X_test.shape[0],), "X_test has {} rows"),
             "true_weights": _matching_array("true_weights", self.true_weights, (d,), "X_train has {} columns"),
             "noise_std": check_non_negative("noise_std", self.noise_std),
+            "intercept": check_finite_real("intercept", self.intercept),
         }
         for name, value in checked.items():
-            if name != "noise_std":
+            if name not in ("noise_std", "intercept"):
                 check_finite(name, value)
         set_record_fields(self, checked)
 
@@ -314,7 +322,8 @@ class LinearRegressionProblem:
     def __repr__(self) -> str:
         return (
             f"LinearRegressionProblem(n_samples={self.n_samples}, n_features={self.n_features}, "
-            f"n_informative={len(self.support)}, n_test={len(self.y_test)}, noise_std={self.noise_std})"
+            f"n_informative={len(self.support)}, n_test={len(self.y_test)}, noise_std={self.noise_std}"
+            + (f", intercept={self.intercept}" if self.intercept != 0 else "") + ")"
         )
 
 
@@ -387,3 +396,87 @@ def make_sparse_linear_regression(
     return LinearRegressionProblem(X_train, y_train, X_test, y_test, weights, noise_std)
 
 
+
+
+#: Largest ``|weight|`` and ``|intercept|`` of :func:`make_dense_linear_regression`: the targets
+#: (sums of ``n_features`` such terms) then stay far inside float64's range.
+MAX_TRUE_COEFFICIENT = 1e30
+
+
+def _check_coefficient(name: str, value: Any) -> float:
+    value = check_finite_real(name, value)
+    if abs(value) > MAX_TRUE_COEFFICIENT:
+        raise ValueError(f"{name} must be at most {MAX_TRUE_COEFFICIENT:g} in magnitude, got {value!r}")
+    return value
+
+
+def make_dense_linear_regression(
+    n_samples: int = 20,
+    n_features: int = 200,
+    weight: float = 0.01,
+    intercept: float = 0.05,
+    noise_std: float = 0.01,
+    n_test: int = 10_000,
+    seed: int = 0,
+) -> LinearRegressionProblem:
+    r"""High-dimensional linear regression with a *dense* truth: every feature matters a little.
+
+    The weight-decay experiment of *Dive into Deep Learning* (Zhang, Lipton, Li
+    & Smola, 2023, §3.7 "Weight Decay"), whose defaults this function takes:
+    :math:`n = 20` examples, :math:`d = 200` features,
+
+    .. math::
+        y = 0.05 + \sum_{j=1}^{d} 0.01\, x_j + \varepsilon, \qquad
+        x_j \sim \mathcal N(0, 1), \quad \varepsilon \sim \mathcal N(0, 0.01^2),
+
+    i.e. ``true_weights`` :math:`= w\,\mathbf 1` and ``intercept`` :math:`= b`.
+    Predicting the true intercept alone has expected test error
+    :math:`d\,w^2 + \sigma^2` (0.0201 with the defaults); the truth itself,
+    :math:`\sigma^2`. With :math:`n \ll d` least squares has infinitely many
+    exact fits, and a penalty chooses among them. d2l uses a test set of 100
+    examples; the default here is 10,000, so that the test error is measured
+    to a few tenths of a percent and differences between penalty strengths are
+    not test-set noise.
+
+    Args:
+        n_samples: training examples ``n`` (>= 1).
+        n_features: features ``d`` (>= 1).
+        weight: every true weight :math:`w` (finite, :math:`|w| \le`
+            :data:`MAX_TRUE_COEFFICIENT`).
+        intercept: the true intercept :math:`b` (same bounds).
+        noise_std: :math:`0 \le \sigma \le` :data:`MAX_NOISE_STD`.
+        n_test: test examples (>= 1), from the same model.
+        seed: non-negative int; it fixes the features and the noise.
+
+    ``n_samples * n_features`` and ``n_test * n_features`` are at most
+    :data:`MAX_VALUES` (a larger request is a ``ValueError``, not an allocation).
+
+    Returns:
+        A :class:`LinearRegressionProblem` (NumPy float64 arrays) with ``intercept = b``.
+
+    Example:
+        >>> problem = make_dense_linear_regression(seed=0)
+        >>> problem.X_train.shape, problem.X_test.shape, float(problem.true_weights[0]), problem.intercept
+        ((20, 200), (10000, 200), 0.01, 0.05)
+    """
+    n_samples = _check_size("n_samples", n_samples)
+    n_features = _check_size("n_features", n_features)
+    weight = _check_coefficient("weight", weight)
+    intercept = _check_coefficient("intercept", intercept)
+    noise_std = _check_noise_std(noise_std)
+    n_test = _check_size("n_test", n_test)
+    for rows, count in (("n_samples", n_samples), ("n_test", n_test)):
+        if count * n_features > MAX_VALUES:
+            raise ValueError(
+                f"{rows} * n_features must be at most {MAX_VALUES:,} values, got {count} * {n_features}"
+            )
+    rng = np.random.default_rng(_check_seed(seed))
+    weights = np.full(n_features, weight)
+
+    def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
+        X = rng.standard_normal((n, n_features))
+        return X, X @ weights + intercept + noise_std * rng.standard_normal(n)
+
+    X_train, y_train = sample(n_samples)
+    X_test, y_test = sample(n_test)
+    return LinearRegressionProblem(X_train, y_train, X_test, y_test, weights, noise_std, intercept)

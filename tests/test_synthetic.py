@@ -11,7 +11,9 @@ import torch
 from course_lib.synthetic import (
     GAP_REGRESSION_INTERVALS,
     LinearRegressionProblem,
+    MAX_TRUE_COEFFICIENT,
     gap_regression_function,
+    make_dense_linear_regression,
     make_gap_regression,
     make_sparse_linear_regression,
     make_spirals,
@@ -235,3 +237,69 @@ def test_linear_regression_problem_rejects_non_finite_fields_and_names_the_refer
     wider[0] = np.ones((5, 8))
     with pytest.raises(ValueError, match=r"X_test must be .* \(any, 8\), got shape \(3, 7\): X_train has 8 columns"):
         LinearRegressionProblem(*wider)
+
+
+# --- the dense-truth problem of d2l §3.7 ---------------------------------------------------------
+
+
+def test_dense_linear_regression_is_d2ls_weight_decay_problem():
+    problem = make_dense_linear_regression()
+    assert problem.X_train.shape == (20, 200) and problem.X_test.shape == (10_000, 200)
+    np.testing.assert_array_equal(problem.true_weights, np.full(200, 0.01))
+    assert problem.intercept == 0.05 and problem.noise_std == 0.01 and len(problem.support) == 200
+    residual = problem.y_test - problem.X_test @ problem.true_weights - problem.intercept
+    assert abs(residual.mean()) < 4 * 0.01 / math.sqrt(10_000)  # the intercept is in the targets, once
+    assert abs(residual.std() - 0.01) < 4 * 0.01 / math.sqrt(2 * 10_000)
+    features = problem.X_test
+    assert abs(features.mean()) < 0.01 and abs(features.std() - 1.0) < 0.01  # standard-normal features
+    # predicting the intercept alone: expected error d w^2 + sigma^2 = 0.0201
+    assert abs(np.mean((problem.y_test - 0.05) ** 2) - 0.0201) < 0.002
+    assert repr(problem) == ("LinearRegressionProblem(n_samples=20, n_features=200, n_informative=200, "
+                             "n_test=10000, noise_std=0.01, intercept=0.05)")
+
+
+def test_dense_linear_regression_is_exact_without_noise_and_reproducible_per_seed():
+    exact = make_dense_linear_regression(n_samples=7, n_features=5, weight=-2.0, intercept=3.0, noise_std=0.0,
+                                         n_test=4, seed=3)
+    np.testing.assert_allclose(exact.X_train @ np.full(5, -2.0) + 3.0, exact.y_train)
+    np.testing.assert_allclose(exact.X_test @ np.full(5, -2.0) + 3.0, exact.y_test)
+    again = make_dense_linear_regression(n_samples=7, n_features=5, weight=-2.0, intercept=3.0, noise_std=0.0,
+                                         n_test=4, seed=3)
+    np.testing.assert_array_equal(again.X_train, exact.X_train)
+    other = make_dense_linear_regression(n_samples=7, n_features=5, seed=4)
+    assert not np.array_equal(other.X_train, exact.X_train)
+    assert make_dense_linear_regression(weight=0.0).support.size == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(weight=float("nan")), ValueError, "weight must be a finite number, got nan"),
+        (dict(weight=2e30), ValueError, r"weight must be at most 1e\+30 in magnitude, got 2e\+30"),
+        (dict(intercept=-2e30), ValueError, r"intercept must be at most 1e\+30 in magnitude"),
+        (dict(intercept="0.05"), TypeError, "intercept must be a real number, got str"),
+        (dict(noise_std=-0.01), ValueError, "noise_std must be a finite number >= 0"),
+        (dict(n_samples=0), ValueError, "n_samples must be an int >= 1, got 0"),
+        (dict(n_test=10**6, n_features=100), ValueError, r"n_test \* n_features must be at most 10,000,000 values"),
+        (dict(seed=-1), ValueError, "seed must be an int >= 0"),
+    ],
+)
+def test_dense_linear_regression_rejects_bad_arguments_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        make_dense_linear_regression(**kwargs)
+
+
+def test_dense_linear_regression_at_the_largest_coefficients_stays_finite():
+    problem = make_dense_linear_regression(n_features=50, weight=MAX_TRUE_COEFFICIENT,
+                                           intercept=-MAX_TRUE_COEFFICIENT, n_test=10)
+    assert np.isfinite(problem.y_train).all() and np.isfinite(problem.y_test).all()
+
+
+def test_linear_regression_problem_checks_its_intercept():
+    fields = _problem_fields(make_sparse_linear_regression(n_samples=5, n_features=7, n_informative=2, n_test=3))
+    assert LinearRegressionProblem(*fields).intercept == 0.0
+    assert LinearRegressionProblem(*fields, intercept=np.float32(0.5)).intercept == 0.5
+    with pytest.raises(ValueError, match="intercept must be a finite number, got inf"):
+        LinearRegressionProblem(*fields, intercept=float("inf"))
+    with pytest.raises(TypeError, match="intercept must be a real number, got NoneType None"):
+        LinearRegressionProblem(*fields, intercept=None)

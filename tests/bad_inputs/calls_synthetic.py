@@ -31,6 +31,7 @@ def _verify_problem(problem, kwargs) -> None:
     assert problem.y_train.shape == (n,) and problem.true_weights.shape == (d,)
     assert problem.X_test.shape[1] == d and problem.y_test.shape == (len(problem.X_test),)
     assert problem.noise_std == float(kwargs["noise_std"]) >= 0
+    assert problem.intercept == float(kwargs.get("intercept", 0.0))
 
 
 def _verify_gap_function(result, kwargs) -> None:
@@ -107,6 +108,19 @@ def _verify_sparse_regression(problem, kwargs) -> None:
     assert problem.noise_std == sigma
 
 
+def _verify_dense_regression(problem, kwargs) -> None:
+    n, d, n_test = (int(kwargs[name]) for name in ("n_samples", "n_features", "n_test"))
+    weight, intercept, sigma = (float(kwargs[name]) for name in ("weight", "intercept", "noise_std"))
+    assert problem.X_train.shape == (n, d) and problem.X_test.shape == (n_test, d)
+    np.testing.assert_array_equal(problem.true_weights, np.full(d, weight))
+    assert problem.intercept == intercept and problem.noise_std == sigma
+    for X, y in ((problem.X_train, problem.y_train), (problem.X_test, problem.y_test)):
+        assert np.all(np.isfinite(y))
+        residual = y - X @ problem.true_weights - intercept
+        scale = 1.0 + np.abs(X @ problem.true_weights) + abs(intercept)
+        assert np.all(np.abs(residual) <= 10 * sigma + 1e-9 * scale)  # ten sigma: never, by chance
+
+
 CASES = [
     Case("synthetic.LinearRegressionProblem", synthetic.LinearRegressionProblem, _problem_kwargs, _verify_problem),
     Case(
@@ -138,5 +152,11 @@ CASES = [
         synthetic.make_sparse_linear_regression,
         lambda: dict(n_samples=6, n_features=8, n_informative=3, noise_std=0.5, n_test=5, seed=0),
         _verify_sparse_regression,
+    ),
+    Case(
+        "synthetic.make_dense_linear_regression",
+        synthetic.make_dense_linear_regression,
+        lambda: dict(n_samples=6, n_features=8, weight=0.01, intercept=0.05, noise_std=0.01, n_test=5, seed=0),
+        _verify_dense_regression,
     ),
 ]

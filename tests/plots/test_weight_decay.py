@@ -431,3 +431,90 @@ def test_sparsity_path_names_the_strength_as_asked():
     plt.close(fig)
     with pytest.raises(ValueError, match="strength_name"):
         weight_decay_plots.plot_sparsity_path([0.01, 0.1], [1, 2], 3, strength_name=None)
+
+
+# --- seeds: spread bands and the configuration comparison -----------------------------------
+
+
+def test_error_vs_strength_draws_the_seed_spread_as_a_band_and_fits_the_y_range_to_it():
+    means = np.array([3.0, 2.0, 1.0, 2.0, 3.0])
+    spread = np.array([0.1, 0.2, 0.1, 0.3, 0.4])
+    fig = weight_decay_plots.plot_error_vs_strength(
+        STRENGTHS, {"test": means, "closed form": [2.5, 2.5, 2.5, 2.5, 2.5]}, spreads={"test": spread})
+    ax = fig.axes[0]
+    (band,) = _by_gid(ax, "spread-band")
+    vertices = band.get_paths()[0].vertices
+    assert np.isclose(vertices[:, 1].max(), 3.4) and np.isclose(vertices[:, 1].min(), 0.9)
+    low, high = ax.get_ylim()
+    assert 0.7 < low < 0.9 and 3.4 < high < 3.6  # fitted to the band, with a small margin
+    assert "test: ± spread over seeds" in ax.get_legend_handles_labels()[1]
+    np.testing.assert_array_equal(_one_point(ax, "best-point"), [STRENGTHS[2], 1.0])
+    assert not _by_gid(weight_decay_plots.plot_error_vs_strength(STRENGTHS, {"test": means}).axes[0], "spread-band")
+
+
+@pytest.mark.parametrize(
+    ("spreads", "kwargs", "message"),
+    [
+        ({"val": [0.1] * 5}, {}, r"spreads must use labels of errors \['test'\], got 'val'"),
+        ({"test": [0.1] * 4}, {}, r"spreads\['test'\] must have 5 values"),
+        ({"test": [0.1, -0.1, 0.1, 0.1, 0.1]}, {}, r"spreads\['test'\] must be half-widths >= 0"),
+        ({"test": [2.0] * 5}, {"log_y": True}, "must leave errors - spread positive with log_y"),
+        ({}, {}, "spreads must map at least one label"),
+    ],
+)
+def test_error_vs_strength_validates_the_spreads(spreads, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        weight_decay_plots.plot_error_vs_strength(STRENGTHS, {"test": [3.0, 2.0, 1.0, 2.0, 3.0]}, spreads=spreads,
+                                                  **kwargs)
+
+
+TRAIN = {"no decay": [1.0, 1.0, 0.999], "decay": [0.918, 0.914, 0.931]}
+TEST = {"no decay": [0.617, 0.634, 0.621], "decay": [0.606, 0.628, 0.647]}
+NLL = {"no decay": [1.47, 1.40, 1.52], "decay": [1.04, 1.02, 0.97]}
+
+
+def test_accuracy_and_nll_over_seeds_draws_means_with_min_max_bars_in_fitted_ranges():
+    fig = weight_decay_plots.plot_accuracy_and_nll_over_seeds(TRAIN, TEST, NLL)
+    _assert_labelled(fig, weight_decay_plots.SEED_COMPARISON_FIGSIZE)
+    left, right = fig.axes
+    (test_points,) = _by_gid(left, "test-accuracy")
+    np.testing.assert_allclose(test_points.get_ydata(), [np.mean(v) for v in TEST.values()])
+    (train_points,) = _by_gid(left, "train-accuracy")
+    np.testing.assert_allclose(train_points.get_ydata(), [np.mean(v) for v in TRAIN.values()])
+    assert np.all(train_points.get_xdata() < test_points.get_xdata())  # side by side, train first
+    bars = _by_gid(right, "test-nll-range")
+    (segments,) = [b for b in bars if hasattr(b, "get_segments")]
+    spans = sorted((s[:, 1].min(), s[:, 1].max()) for s in segments.get_segments())
+    np.testing.assert_allclose(spans, [(0.97, 1.04), (1.40, 1.52)])  # the lowest to the highest seed
+    low, high = right.get_ylim()
+    assert 0.85 < low < 0.97 and 1.52 < high < 1.65  # fitted to the bars, not starting at 0
+    assert [t.get_text() for t in right.get_xticklabels()] == ["no decay", "decay"]
+    low, high = left.get_ylim()
+    assert 0.5 < low < 0.606 and 1.0 < high < 1.1
+
+
+@pytest.mark.parametrize(
+    ("train", "test", "nll", "message"),
+    [
+        ({}, TEST, NLL, "train_accuracy must map at least one configuration"),
+        (TRAIN, {"decay": [0.6], "no decay": [0.6]}, NLL, "test_accuracy must name the configurations"),
+        (TRAIN, TEST, {"no decay": [1.0]}, "test_nll must name the configurations"),
+        ({**TRAIN, "decay": [1.2, 0.9, 0.9]}, TEST, NLL, r"train_accuracy\['decay'\] must hold accuracies in \[0, 1\]"),
+        (TRAIN, TEST, {**NLL, "decay": [-1.0]}, r"test_nll\['decay'\] must hold losses >= 0"),
+        (TRAIN, {**TEST, "decay": []}, NLL, r"test_accuracy\['decay'\] must be a non-empty 1-D array"),
+    ],
+)
+def test_accuracy_and_nll_over_seeds_validates_its_input(train, test, nll, message):
+    with pytest.raises(ValueError, match=message):
+        weight_decay_plots.plot_accuracy_and_nll_over_seeds(train, test, nll)
+
+
+def test_seed_figures_render_without_warnings(tmp_path):
+    figures = [
+        weight_decay_plots.plot_accuracy_and_nll_over_seeds(TRAIN, TEST, NLL),
+        weight_decay_plots.plot_error_vs_strength(STRENGTHS, {"test": [3.0, 2.0, 1.0, 2.0, 3.0]},
+                                                  spreads={"test": [0.1] * 5}, strength_name="λ"),
+    ]
+    for k, fig in enumerate(figures):
+        fig.savefig(tmp_path / f"seeds{k}.png")
+        assert (tmp_path / f"seeds{k}.png").stat().st_size > 0
