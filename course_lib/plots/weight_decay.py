@@ -500,17 +500,36 @@ def plot_pruning_curves(
     Args:
         fractions: ``(points,)`` increasing fractions pruned, in [0, 1) (1 would keep nothing,
             which a log axis cannot show).
-        accuracies: model label -> ``(points,)`` accuracies (gid ``pruning-curve``, x data the
-            percent kept), e.g. ``{"no weight decay": …, "λ = 0.001": …}``.
+        accuracies: model label -> ``(points,)`` accuracies, or ``(runs, points)`` (e.g. one
+            row per seed) to draw the mean with a min–max band (gid ``pruning-band``). The line
+            has gid ``pruning-curve`` and x data the percent kept, e.g.
+            ``{"no weight decay": …, "λ = 0.001": …}``.
     """
     fractions = _real_array("fractions", fractions)
     if np.any(fractions < 0) or np.any(fractions >= 1) or np.any(np.diff(fractions) <= 0):
         raise ValueError(f"fractions must be strictly increasing values in [0, 1), got {fractions.tolist()!r}")
-    series = _check_series("accuracies", accuracies, len(fractions))
+    if not isinstance(accuracies, Mapping) or not accuracies:
+        raise ValueError(f"accuracies must map at least one label to its values, got {accuracies!r}")
+    runs = {}
+    for label, values in accuracies.items():
+        try:
+            ndim = 2 if np.asarray(values, dtype=np.float64).ndim == 2 else 1
+        except (TypeError, ValueError):
+            ndim = 1  # _real_array names the problem
+        values = np.atleast_2d(_real_array(f"accuracies[{label!r}]", values, ndim=ndim))
+        if values.shape[1] != len(fractions) or len(values) < 1:
+            raise ValueError(
+                f"accuracies[{label!r}] must have {len(fractions)} values (one per point) in each row, got shape {values.shape}"
+            )
+        runs[str(label)] = values
     fig, ax = _new_axes(ax, PRUNING_CURVES_FIGSIZE)
     kept = 100.0 * (1.0 - fractions)
-    for k, (name, values) in enumerate(series.items()):
-        ax.plot(kept, values, "o-", ms=3, color=f"C{k}", label=name, gid="pruning-curve")
+    for k, (name, values) in enumerate(runs.items()):
+        shown = name if len(values) == 1 else f"{name} (mean of {len(values)}, min-max band)"
+        ax.plot(kept, values.mean(axis=0), "o-", ms=3, color=f"C{k}", label=shown, gid="pruning-curve")
+        if len(values) > 1:
+            ax.fill_between(kept, values.min(axis=0), values.max(axis=0), color=f"C{k}", alpha=0.2, linewidth=0,
+                            gid="pruning-band")
     ax.set_xscale("log")
     ax.set_xlim(kept[0] * 1.15, kept[-1] / 1.15)  # reversed: more pruning to the right
     _ticks_at_points(ax, kept, max_labels=12,

@@ -518,3 +518,17 @@ def test_seed_figures_render_without_warnings(tmp_path):
     for k, fig in enumerate(figures):
         fig.savefig(tmp_path / f"seeds{k}.png")
         assert (tmp_path / f"seeds{k}.png").stat().st_size > 0
+
+
+def test_pruning_curves_draw_the_mean_and_a_min_max_band_for_several_runs():
+    runs = {"a": [[1.0, 0.8, 0.4], [0.9, 0.7, 0.2]], "b": [1.0, 0.9, 0.8]}
+    fig = weight_decay_plots.plot_pruning_curves([0.0, 0.5, 0.9], runs)
+    ax = fig.axes[0]
+    lines = _by_gid(ax, "pruning-curve")
+    assert np.allclose(lines[0].get_ydata(), [0.95, 0.75, 0.3]) and np.allclose(lines[1].get_ydata(), [1.0, 0.9, 0.8])
+    bands = [c for c in ax.collections if c.get_gid() == "pruning-band"]
+    assert len(bands) == 1  # only the model with several runs has a band
+    assert "mean of 2" in lines[0].get_label()
+    with pytest.raises(ValueError, match="3 values"):
+        weight_decay_plots.plot_pruning_curves([0.0, 0.5, 0.9], {"a": [[1.0, 0.5], [1.0, 0.4]]})
+    plt.close(fig)
