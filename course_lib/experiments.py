@@ -25,7 +25,7 @@ one the chapters assert before their prose claims an effect.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -234,7 +234,14 @@ def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, split: str) ->
     return accuracy, nll, ece
 
 
-def train_classifier(data: Any, config: ClassifierConfig, seed: int = 0, *, progress: bool = False) -> ClassifierResult:
+def train_classifier(
+    data: Any,
+    config: ClassifierConfig,
+    seed: int = 0,
+    *,
+    progress: bool = False,
+    dropout_layer: Callable[[float], nn.Module] | None = None,
+) -> ClassifierResult:
     """Train ``config`` once on ``data`` (a :class:`~course_lib.data.DataSplits`) and measure it.
 
     ``seed`` fixes the initial weights (``make_mlp(seed=…)``), the mini-batch
@@ -250,6 +257,12 @@ def train_classifier(data: Any, config: ClassifierConfig, seed: int = 0, *, prog
         config: the recipe, a :class:`ClassifierConfig`.
         seed: an int in ``[0, 2**64 - 1]``.
         progress: show :func:`~course_lib.train.fit`'s progress bar.
+        dropout_layer: passed to :func:`~course_lib.models.make_mlp`: a callable
+            ``rate -> nn.Module`` that builds each dropout layer (used only when
+            ``config.dropout > 0``), e.g. an exercise's own dropout module;
+            ``None`` means ``nn.Dropout``. Its layers are switched between
+            training and eval mode with the rest of the model; masks it draws
+            from a generator of its own are not fixed by ``seed``.
 
     Raises:
         TypeError/ValueError naming the argument (``data.X_train`` and the
@@ -264,8 +277,14 @@ def train_classifier(data: Any, config: ClassifierConfig, seed: int = 0, *, prog
     progress = check_bool("progress", progress)
     X_train, y_train, X_val, y_val, X_test, y_test = _data_tensors(data)
     n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
+    if dropout_layer is not None and not callable(dropout_layer):
+        raise TypeError(
+            f"dropout_layer must be a callable rate -> nn.Module (or None for nn.Dropout), got {describe_value(dropout_layer)}"
+        )
     try:
-        model = make_mlp((X_train.shape[1], *config.hidden, n_classes), dropout=config.dropout, seed=seed)
+        model = make_mlp(
+            (X_train.shape[1], *config.hidden, n_classes), dropout=config.dropout, seed=seed, dropout_layer=dropout_layer
+        )
     except ValueError as error:
         raise ValueError(f"config.hidden={config.hidden} asks for too large a network for this data: {error}") from error
     model = model.to(X_train.dtype)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
-from course_lib._validation import check_bool, check_int, check_probability
+from course_lib._validation import check_bool, check_int, check_probability, describe_value
 
 __all__ = ["make_mlp", "init_uniform_", "MAX_PARAMETERS"]
 
@@ -78,7 +78,12 @@ def _checked_linear_layers(module: nn.Module) -> list[nn.Linear]:
 
 
 def make_mlp(
-    layer_sizes: Sequence[int], *, dropout: float = 0.0, batch_norm: bool = False, seed: int = 0
+    layer_sizes: Sequence[int],
+    *,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    seed: int = 0,
+    dropout_layer: Callable[[float], nn.Module] | None = None,
 ) -> nn.Sequential:
     """A fully connected ReLU network ``Linear [→ BatchNorm1d] → ReLU [→ Dropout] → … → Linear``.
 
@@ -96,6 +101,12 @@ def make_mlp(
         dropout: dropout rate after each hidden ReLU (0 = no dropout layers).
         batch_norm: normalize every hidden layer's pre-activations (bool).
         seed: seed of the NumPy initialisation (:func:`init_uniform_`).
+        dropout_layer: what builds each dropout layer from the rate: a callable
+            ``dropout_layer(dropout) -> nn.Module``, called once per hidden
+            layer (only when ``dropout > 0``), e.g. an exercise's own dropout
+            module; ``None`` (the default) means ``nn.Dropout``. Anything but a
+            callable or None, or a call that returns no ``nn.Module``, is a
+            ``TypeError`` naming ``dropout_layer``.
 
     Example:
         >>> make_mlp((64, 32, 10))
@@ -119,6 +130,10 @@ def make_mlp(
         )
     dropout = check_probability("dropout", dropout)
     batch_norm = check_bool("batch_norm", batch_norm)
+    if dropout_layer is not None and not callable(dropout_layer):
+        raise TypeError(
+            f"dropout_layer must be a callable rate -> nn.Module (or None for nn.Dropout), got {describe_value(dropout_layer)}"
+        )
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         hidden = i < len(sizes) - 2
@@ -128,5 +143,15 @@ def make_mlp(
                 layers.append(nn.BatchNorm1d(n_out))
             layers.append(nn.ReLU())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(_dropout_module(dropout, dropout_layer))
     return init_uniform_(nn.Sequential(*layers), seed)
+
+
+def _dropout_module(dropout: float, dropout_layer: Callable[[float], nn.Module] | None) -> nn.Module:
+    """``nn.Dropout(dropout)``, or what ``dropout_layer(dropout)`` builds, checked to be an ``nn.Module``."""
+    if dropout_layer is None:
+        return nn.Dropout(dropout)
+    layer = dropout_layer(dropout)
+    if not isinstance(layer, nn.Module):
+        raise TypeError(f"dropout_layer must return a torch.nn.Module, got {describe_value(layer)} for rate {dropout}")
+    return layer

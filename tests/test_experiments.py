@@ -267,3 +267,25 @@ def test_format_table_shape() -> None:
     ]:
         with pytest.raises(error, match=name):
             format_table(**kwargs)
+
+
+def test_dropout_layer_reaches_the_model_and_trains_like_nn_dropout() -> None:
+    built = []
+
+    def layer(p: float) -> torch.nn.Module:
+        built.append(torch.nn.Dropout(p))
+        return built[-1]
+
+    config = TINY.but(dropout=0.2, hidden=(8, 8))
+    custom = train_classifier(DATA, config, seed=3, dropout_layer=layer)
+    assert len(built) == 2 and all(module in list(custom.model) for module in built)
+    assert not any(module.training for module in built)  # switched to eval mode with the model
+    reference = train_classifier(DATA, config, seed=3)  # nn.Dropout from the same seed: the same run
+    assert custom == reference and _same_weights(custom, reference)
+
+
+def test_dropout_layer_is_checked_before_training() -> None:
+    with pytest.raises(TypeError, match="dropout_layer must be a callable"):
+        train_classifier(DATA, TINY.but(dropout=0.2), dropout_layer="dropout")
+    with pytest.raises(TypeError, match="dropout_layer must return a torch.nn.Module"):
+        train_classifier(DATA, TINY.but(dropout=0.2), dropout_layer=lambda p: None)

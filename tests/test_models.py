@@ -135,3 +135,51 @@ def test_init_uniform_names_the_module_when_a_layer_cannot_be_initialised():
         empty = nn.Linear(0, 3)
     with pytest.raises(ValueError, match=r"module's layer '0' \(Linear"):
         init_uniform_(nn.Sequential(empty))
+
+
+class _ScaledDropout(nn.Module):
+    """A stand-in for an exercise's own dropout module: records its rate."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def test_dropout_layer_builds_each_dropout_layer_from_the_rate():
+    rates = []
+
+    def layer(p: float) -> nn.Module:
+        rates.append(p)
+        return _ScaledDropout(p)
+
+    model = make_mlp((6, 5, 4, 3), dropout=0.25, dropout_layer=layer, seed=1)
+    assert [type(m) for m in model] == [nn.Linear, nn.ReLU, _ScaledDropout] * 2 + [nn.Linear]
+    assert rates == [0.25, 0.25] and all(m.p == 0.25 for m in model if isinstance(m, _ScaledDropout))
+    reference = make_mlp((6, 5, 4, 3), dropout=0.25, seed=1)  # the same weights: the hook does not touch the init
+    linears = [(m.weight, m.bias) for m in model if isinstance(m, nn.Linear)]
+    expected = [(m.weight, m.bias) for m in reference if isinstance(m, nn.Linear)]
+    assert all(torch.equal(a, b) and torch.equal(c, d) for (a, c), (b, d) in zip(linears, expected))
+
+
+def test_dropout_layer_is_not_called_without_dropout_and_none_means_nn_dropout():
+    def never(p: float) -> nn.Module:
+        raise AssertionError("called although dropout = 0")
+
+    assert [type(m) for m in make_mlp((4, 3, 2), dropout_layer=never)] == [nn.Linear, nn.ReLU, nn.Linear]
+    assert [type(m) for m in make_mlp((4, 3, 2), dropout=0.5, dropout_layer=None)][2] is nn.Dropout
+
+
+@pytest.mark.parametrize(
+    "dropout_layer, message",
+    [
+        (0.5, r"dropout_layer must be a callable rate -> nn.Module \(or None for nn.Dropout\), got float 0.5"),
+        (lambda p: p, r"dropout_layer must return a torch.nn.Module, got float 0.3 for rate 0.3"),
+        (lambda p: torch.nn.functional.dropout, r"dropout_layer must return a torch.nn.Module, got function"),
+    ],
+)
+def test_a_bad_dropout_layer_is_a_type_error_naming_it(dropout_layer, message):
+    with pytest.raises(TypeError, match=message):
+        make_mlp((4, 3, 2), dropout=0.3, dropout_layer=dropout_layer)

@@ -27,15 +27,16 @@ imports ``from course_lib.checks import check_dropout_forward``.
 """
 
 from course_lib.checks.report import CheckReport, PropertyResult
-from course_lib.checks.intro import check_early_stop_epoch, check_train_val_split
-from course_lib.checks.dropout import check_dropout_backward, check_dropout_forward
+from course_lib.checks.intro import check_choose_by_validation, check_early_stop_epoch, check_train_val_split
+from course_lib.checks.dropout import check_dropout_backward, check_dropout_forward, check_dropout_layer
 from course_lib.checks.weight_decay import (
+    check_choose_alpha,
     check_ridge_fit,
     check_sgd_decoupled_step,
     check_sgd_l2_step,
     check_soft_threshold,
 )
-from course_lib.checks.adamw import check_adam_l2_step, check_adamw_step
+from course_lib.checks.adamw import check_adam_l2_step, check_adamw_optimizer, check_adamw_step
 
 __all__ = [
     "PropertyResult",
@@ -50,4 +51,9 @@ __all__ = [
     "check_ridge_fit",
     "check_adam_l2_step",
     "check_adamw_step",
+    # the experiment parts of the exercises
+    "check_choose_by_validation",
+    "check_dropout_layer",
+    "check_choose_alpha",
+    "check_adamw_optimizer",
 ]

@@ -1,10 +1,12 @@
-"""Checkers for the exercises of the chapter "Adam vs AdamW": ``adam_l2_step`` and ``adamw_step``.
+"""Checkers for the exercises of the chapter "Adam vs AdamW": ``adam_l2_step``, ``adamw_step`` and ``adamw_optimizer``.
 
-Both take and return float64 torch tensors ``(w, m, v)``; the checkers follow
-``torch.optim.Adam`` and ``torch.optim.AdamW`` step by step and match a wrong
-answer against typical mistakes (the other form of weight decay, no or
-off-by-one bias correction, ε inside the square root, …), each modelled as a
-variant of one NumPy Adam step, to pick the hint.
+The two steps take and return float64 torch tensors ``(w, m, v)``; their
+checkers follow ``torch.optim.Adam`` and ``torch.optim.AdamW`` step by step and
+match a wrong answer against typical mistakes (the other form of weight decay,
+no or off-by-one bias correction, ε inside the square root, …), each modelled
+as a variant of one NumPy Adam step, to pick the hint. ``adamw_optimizer``
+wraps ``adamw_step`` in a ``torch.optim.Optimizer``; its checker trains a small
+MLP with it and with ``torch.optim.AdamW`` and names the step where they part.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from course_lib.checks.report import (
 __all__ = [
     "check_adam_l2_step",
     "check_adamw_step",
+    "check_adamw_optimizer",
 ]
 
 
@@ -792,4 +795,271 @@ def check_adamw_step(fn: Callable[..., Any]) -> CheckReport:
     decay, the decay not multiplied by lr or applied after the step, no or
     off-by-one bias correction, ε inside the square root, …) to pick the hint.
     Prints one line per property.
+    """
+
+
+# --- adamw_optimizer: your AdamW as a torch optimizer --------------------------------------
+
+OPTIMIZER_SEED = 2017  # the first preprint of Loshchilov & Hutter's decoupled weight decay
+OPTIMIZER_STEPS = 50
+OPTIMIZER_RTOL = 1e-10
+OPTIMIZER_LR = 0.01
+OPTIMIZER_DECAY = 0.1
+OPTIMIZER_BIAS_LR = 0.02  # the biases' group: its own lr and no decay, so group settings must be read per group
+OPTIMIZER_LAYERS = (6, 8, 3)
+OPTIMIZER_ROWS, OPTIMIZER_BATCH = 64, 16
+
+
+def _optimizer_problem() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """A small float64 MLP, a 3-class data set and the index of every mini-batch of the run."""
+    from course_lib.models import make_mlp
+
+    rng = _generator(OPTIMIZER_SEED)
+    X = torch.from_numpy(rng.standard_normal((OPTIMIZER_ROWS, OPTIMIZER_LAYERS[0])))
+    y = torch.from_numpy(rng.integers(0, OPTIMIZER_LAYERS[-1], OPTIMIZER_ROWS))
+    batches = [torch.from_numpy(rng.choice(OPTIMIZER_ROWS, OPTIMIZER_BATCH, replace=False)) for _ in range(OPTIMIZER_STEPS)]
+    return make_mlp(OPTIMIZER_LAYERS, seed=OPTIMIZER_SEED).double(), X, y, batches
+
+
+def _groups(model: torch.nn.Module) -> list[dict[str, Any]]:
+    """Weights with the defaults (lr, decay); biases with their own lr and no decay."""
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    return [{"params": weights}, {"params": biases, "lr": OPTIMIZER_BIAS_LR, "weight_decay": 0.0}]
+
+
+@dataclass(frozen=True)
+class _Trajectory:
+    """The mini-batch loss before each step and all weights (flattened) after it."""
+
+    losses: tuple[float, ...]
+    weights: tuple[np.ndarray, ...]
+
+
+def _train(make: Callable[[list[dict[str, Any]]], torch.optim.Optimizer], steps: int = OPTIMIZER_STEPS) -> _Trajectory:
+    model, X, y, batches = _optimizer_problem()
+    optimizer = make(_groups(model))
+    losses, weights = [], []
+    for batch in batches[:steps]:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(X[batch]), y[batch])
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        weights.append(torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy().copy())
+    return _Trajectory(tuple(losses), tuple(weights))
+
+
+class _AdamWVariant(torch.optim.Optimizer):
+    """AdamW as torch computes it, or (with a flag) with a typical mistake; only used to name a mistake."""
+
+    def __init__(self, params: Any, *, l2: bool = False, decay_after: bool = False, reset: bool = False,
+                 ignore_decay: bool = False, defaults_only: bool = False) -> None:
+        super().__init__(params, dict(lr=OPTIMIZER_LR, betas=DEFAULT_BETAS, eps=DEFAULT_EPS, weight_decay=OPTIMIZER_DECAY))
+        self.flags = dict(l2=l2, decay_after=decay_after, reset=reset, ignore_decay=ignore_decay)
+        self.defaults_only = defaults_only
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:
+        for group in self.param_groups:
+            settings = self.defaults if self.defaults_only else group
+            lr, (beta1, beta2), eps = settings["lr"], settings["betas"], settings["eps"]
+            decay = 0.0 if self.flags["ignore_decay"] else settings["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state or self.flags["reset"]:
+                    state.update(m=torch.zeros_like(p), v=torch.zeros_like(p), t=0)
+                state["t"] += 1
+                grad = p.grad + decay * p if self.flags["l2"] else p.grad
+                state["m"] = beta1 * state["m"] + (1 - beta1) * grad
+                state["v"] = beta2 * state["v"] + (1 - beta2) * grad * grad
+                m_hat = state["m"] / (1 - beta1 ** state["t"])
+                v_hat = state["v"] / (1 - beta2 ** state["t"])
+                step = lr * m_hat / (v_hat.sqrt() + eps)
+                if self.flags["l2"]:
+                    p.sub_(step)
+                elif self.flags["decay_after"]:
+                    p.sub_(step).mul_(1 - lr * decay)
+                else:
+                    p.mul_(1 - lr * decay).sub_(step)
+
+
+_OPT_DECAY_AFTER = Diagnosis(
+    "the decay after the Adam step",
+    "torch's AdamW shrinks the *old* weights by 1 - lr·λ and then takes the Adam step; shrinking after the step "
+    "also shrinks the step",
+)
+_OPT_L2 = Diagnosis(
+    "an L2 term where decoupled decay belongs",
+    "λ·w joined the gradient, so the moments see it and Adam divides it by √v̂: that is Adam + L2; AdamW "
+    "decays the weights outside the adaptive step",
+)
+_OPT_RESET = Diagnosis(
+    "the state rebuilt on every step",
+    "m, v and t must survive from one call of step to the next: keep them in self.state[p] and create them "
+    "only when it is still empty",
+)
+_OPT_NO_DECAY = Diagnosis("the ignored weight_decay", "each group's weight_decay must shrink its weights")
+_OPT_DEFAULTS = Diagnosis(
+    "the defaults used for every group",
+    "read lr, betas, eps and weight_decay from each param group (`group[...]`), not from self.defaults: "
+    "groups may set their own",
+)
+_OPT_VARIANTS: tuple[tuple[Diagnosis, dict[str, bool]], ...] = (
+    (_OPT_DECAY_AFTER, dict(decay_after=True)),
+    (_OPT_L2, dict(l2=True)),
+    (_OPT_RESET, dict(reset=True)),
+    (_OPT_NO_DECAY, dict(ignore_decay=True)),
+    (_OPT_DEFAULTS, dict(defaults_only=True)),
+)
+_OPT_NOT_AN_OPTIMIZER = Diagnosis(
+    "a result that is not a torch optimizer",
+    "adamw_optimizer returns an instance of your torch.optim.Optimizer subclass, made for the params it is given",
+)
+_OPT_STEP_HINT = "each step must be AdamW's: torch's decoupled decay, the Adam moments and their bias correction"
+
+
+def _student_optimizer(fn: Callable[..., Any], params: Any) -> torch.optim.Optimizer:
+    optimizer = _call(fn, params, lr=OPTIMIZER_LR, betas=DEFAULT_BETAS, eps=DEFAULT_EPS, weight_decay=OPTIMIZER_DECAY)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise _Failed("a torch.optim.Optimizer", _describe(optimizer), _OPT_NOT_AN_OPTIMIZER)
+    return optimizer
+
+
+def _student_trajectory(fn: Callable[..., Any], steps: int = OPTIMIZER_STEPS) -> _Trajectory:
+    def make(groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+        return _student_optimizer(fn, groups)
+
+    try:
+        return _train(make, steps)
+    except (_Failed, _StudentRaised):
+        raise
+    except Exception as error:  # raised inside the student's step (called by _train, not through _call)
+        raise _StudentRaised(error) from error
+
+
+def _first_parting(got: _Trajectory, expected: _Trajectory, rtol: float) -> tuple[int, float] | None:
+    """The first step (from 1) whose loss or weights differ by more than ``rtol``, with the relative difference."""
+    for step, (loss, w, ref_loss, ref_w) in enumerate(zip(got.losses, got.weights, expected.losses, expected.weights), 1):
+        scale = np.maximum(np.abs(ref_w), 1e-12)
+        difference = max(float(np.max(np.abs(w - ref_w) / scale)), abs(loss - ref_loss) / max(abs(ref_loss), 1e-12))
+        if not difference <= rtol:
+            return step, difference
+    return None
+
+
+def _torch_adamw(groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(groups, lr=OPTIMIZER_LR, betas=DEFAULT_BETAS, eps=DEFAULT_EPS, weight_decay=OPTIMIZER_DECAY)
+
+
+def _optimizer_diagnosis(got: _Trajectory) -> Diagnosis | str:
+    matching = [
+        diagnosis
+        for diagnosis, flags in _OPT_VARIANTS
+        if _first_parting(got, _train(lambda groups, flags=flags: _AdamWVariant(groups, **flags)), _MATCH_RTOL) is None
+    ]
+    return _one_of(matching, _OPT_STEP_HINT)
+
+
+def _optimizer_is_an_optimizer(fn: Callable[..., Any]) -> str:
+    model, *_ = _optimizer_problem()
+    optimizer = _student_optimizer(fn, _groups(model))
+    ours = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if ours != {id(p) for p in model.parameters()} or len(optimizer.param_groups) != 2:
+        hint = "pass params on to torch.optim.Optimizer.__init__, which builds the param groups"
+        raise _Failed("an optimizer over the 2 param groups it was given", f"{len(optimizer.param_groups)} groups", hint)
+    return type(optimizer).__name__
+
+
+def _optimizer_follows_torch(fn: Callable[..., Any]) -> str:
+    got = _student_trajectory(fn)
+    parting = _first_parting(got, _train(_torch_adamw), OPTIMIZER_RTOL)
+    if parting is not None:
+        step, difference = parting
+        expected = f"the losses and weights of torch.optim.AdamW at every step (rtol {OPTIMIZER_RTOL:g})"
+        got_text = f"a relative difference of {difference:.1e} at step {step} of {OPTIMIZER_STEPS}"
+        raise _Failed(expected, got_text, _optimizer_diagnosis(got))
+    return f"final loss {got.losses[-1]:.6f}"
+
+
+def _optimizer_keeps_state(fn: Callable[..., Any]) -> str:
+    model, X, y, batches = _optimizer_problem()
+    optimizer = _student_optimizer(fn, _groups(model))
+    for batch in batches[:3]:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(X[batch]), y[batch]).backward()
+        _call(optimizer.step)
+    expected = "state m, v (tensors of the parameter's shape) and t = 3 for every parameter after 3 steps"
+    for name, p in model.named_parameters():
+        state = optimizer.state.get(p, {})
+        missing = [key for key in ("m", "v", "t") if key not in state]
+        if missing:
+            raise _Failed(expected, f"no {missing[0]!r} in the state of {name}", _OPT_STATE)
+        if not all(isinstance(state[k], torch.Tensor) and state[k].shape == p.shape for k in ("m", "v")):
+            raise _Failed(expected, f"m or v of another kind or shape for {name}", _OPT_STATE)
+        if int(state["t"]) != 3:
+            raise _Failed(expected, f"t = {state['t']} for {name}", _OPT_RESET if int(state["t"]) == 1 else _OPT_STATE)
+    return ""
+
+
+_OPT_STATE = Diagnosis(
+    "state not kept under m, v and t",
+    "keep each parameter's moments and step count in self.state[p] under the keys 'm', 'v' and 't'",
+)
+_OPT_NO_GRAD = Diagnosis(
+    "parameters without a gradient stepped",
+    "a parameter whose .grad is None took no part in the loss: skip it (no decay, no state), as torch's "
+    "optimizers do",
+)
+
+
+def _optimizer_skips_params_without_grad(fn: Callable[..., Any]) -> str:
+    used = torch.nn.Parameter(torch.from_numpy(_signed_input(4, OPTIMIZER_SEED + 1)))
+    unused = torch.nn.Parameter(torch.from_numpy(_signed_input(4, OPTIMIZER_SEED + 2)))
+    before = unused.detach().clone()
+    optimizer = _student_optimizer(fn, [used, unused])
+    for _ in range(2):
+        optimizer.zero_grad()
+        (used**2).sum().backward()  # unused.grad stays None
+        _call(optimizer.step)
+    expected = "a parameter with grad None unchanged and without state"
+    if not torch.equal(unused.detach(), before):
+        raise _Failed(expected, "it was changed", _OPT_NO_GRAD)
+    if optimizer.state.get(unused):
+        raise _Failed(expected, "state created for it", _OPT_NO_GRAD)
+    optimizer.zero_grad()  # every grad None now: a step changes nothing
+    stepped = used.detach().clone()
+    _call(optimizer.step)
+    if not torch.equal(used.detach(), stepped):
+        raise _Failed("no change from a step after zero_grad() (every grad None)", "the weights changed", _OPT_NO_GRAD)
+    return ""
+
+
+_OPTIMIZER_PROPERTIES: list[tuple[str, _Property]] = [
+    ("adamw_optimizer(params, …) returns a torch.optim.Optimizer over the given param groups", _optimizer_is_an_optimizer),
+    (
+        f"follows torch.optim.AdamW for {OPTIMIZER_STEPS} steps on a small MLP (float64, the same start and "
+        f"mini-batches; weights lr {OPTIMIZER_LR} and λ {OPTIMIZER_DECAY}, biases lr {OPTIMIZER_BIAS_LR} and no decay; "
+        f"rtol {OPTIMIZER_RTOL:g})",
+        _optimizer_follows_torch,
+    ),
+    ("keeps m, v and t per parameter in self.state", _optimizer_keeps_state),
+    ("skips parameters whose grad is None (also after zero_grad())", _optimizer_skips_params_without_grad),
+]
+
+
+@_checker("adamw_optimizer(params, lr, betas, eps, weight_decay) -> optimizer", _OPTIMIZER_PROPERTIES)
+def check_adamw_optimizer(fn: Callable[..., Any]) -> CheckReport:
+    """The optimizer it returns is a ``torch.optim.Optimizer`` that takes
+    ``adamw_step``'s update for every parameter with a gradient, with each param
+    group's ``lr``, ``betas``, ``eps`` and ``weight_decay``; it keeps ``m``, ``v``
+    and ``t`` in ``self.state[p]`` and skips parameters whose ``grad`` is None.
+    The checker trains a small float64 MLP with it and with
+    ``torch.optim.AdamW`` from the same weights on the same mini-batches, and
+    names the first step where the two part; decaying after the Adam step, an
+    L2 term, a state rebuilt on every step, an ignored ``weight_decay`` and
+    group settings ignored are recognised in the hint. Prints one line per
+    property.
     """

@@ -1,10 +1,12 @@
-"""Checkers for the exercises of the chapter "Dropout": ``dropout_forward`` and ``dropout_backward``.
+"""Checkers for the exercises of the chapter "Dropout": ``dropout_forward``, ``dropout_backward`` and ``dropout_layer``.
 
 The contracts are those of :mod:`course_lib.dropout`: inverted dropout with a
 boolean keep mask, the identity at inference, randomness drawn from ``rng``,
 and a backward pass that reuses the forward mask (checked against central
 differences). A wrong scale of the survivors (1, p, 1 - p or 1/p instead of
-1/(1 - p)) is recognised and named in the hint.
+1/(1 - p)) is recognised and named in the hint. ``dropout_layer`` puts the two
+functions into a torch module, checked against ``nn.Dropout``'s contract and
+then used: an MLP with it must over-fit MNIST-1D less than one without dropout.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import math
 from typing import Any, Callable
 
 import numpy as np
+import torch
+from torch import nn
 
 from course_lib.checks.report import (
     CheckReport,
@@ -29,14 +33,19 @@ from course_lib.checks.report import (
     _require_float_array,
     _require_identical,
     _require_unchanged,
+    _run,
     _signed_input,
+    _StudentRaised,
 )
 from course_lib.dropout import dropout_forward as _reference_forward
+from course_lib.experiments import ClassifierConfig, SeedSummary, run_over_seeds, train_classifier
+from course_lib.data import load_mnist1d_splits
 from course_lib.gradcheck import numerical_gradient, rel_error
 
 __all__ = [
     "check_dropout_forward",
     "check_dropout_backward",
+    "check_dropout_layer",
 ]
 
 
@@ -499,3 +508,241 @@ def check_dropout_backward(fn: Callable[..., Any]) -> CheckReport:
     reference :func:`course_lib.dropout.dropout_forward`, so this checker does
     not depend on the student's forward pass. Prints one line per property.
     """
+
+
+# --- dropout_layer: your dropout as a torch module ------------------------------------------
+
+LAYER_SEED = 2012  # Hinton et al., "Improving neural networks by preventing co-adaptation of feature detectors"
+#: The experiment of :func:`check_dropout_layer`: an MLP on MNIST-1D trained with this config over
+#: :data:`GAP_SEEDS`, with the student's layer at rate ``GAP_CONFIG.dropout`` and without dropout. Module
+#: constants, so that a test can make the experiment cheaper.
+GAP_CONFIG = ClassifierConfig(hidden=(128, 128), epochs=15, dropout=P)
+GAP_SEEDS = (0, 1, 2)
+
+_NOT_A_MODULE = Diagnosis(
+    "a result that is not an nn.Module",
+    "dropout_layer(p, rng) returns the layer itself: an instance of your nn.Module subclass",
+)
+_LAYER_OUTPUT = Diagnosis(
+    "an output that is not a tensor of x's shape and dtype",
+    "the layer returns a torch tensor with the input's shape and dtype (convert the NumPy result back with "
+    "the input's dtype)",
+)
+_ON_IN_EVAL = Diagnosis(
+    "dropout left on in eval mode",
+    "after model.eval() (self.training is False) nothing is dropped and nothing rescaled: the layer is the identity",
+)
+_NO_GRAPH = Diagnosis(
+    "an output cut off from autograd",
+    "the output must be connected to x in the autograd graph: compute it inside a torch.autograd.Function whose "
+    "backward returns the gradient for x",
+)
+_LAYER_RESAMPLED = Diagnosis(
+    "a new mask drawn in backward",
+    "backward must use the mask that forward drew (keep it on ctx); a new mask gives the gradient of another "
+    "sub-network",
+)
+_LAYER_UNSCALED_GRAD = Diagnosis(
+    "the gradient without the 1/(1-p) factor",
+    "the forward pass multiplies the survivors by 1/(1-p), so their gradient gets the same factor",
+)
+_LAYER_RNG = Diagnosis(
+    "a mask not drawn from the layer's rng",
+    "the layer draws its masks from the `rng` it was made with: two layers made with identically seeded "
+    "generators drop the same units",
+)
+
+
+def _make_layer(fn: Callable[..., Any], p: float, seed: int | None) -> nn.Module:
+    layer = _call(fn, p, rng=None if seed is None else _generator(seed))
+    if not isinstance(layer, nn.Module):
+        raise _Failed("an nn.Module", _describe(layer), _NOT_A_MODULE)
+    return layer
+
+
+def _apply(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = _call(layer, x)
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype:
+        got = (
+            f"a {out.dtype} tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else _describe(out)
+        )
+        raise _Failed(f"a {x.dtype} tensor of shape {tuple(x.shape)}", got, _LAYER_OUTPUT)
+    return out
+
+
+def _signed_tensor(shape: tuple[int, ...] | int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.from_numpy(_signed_input(shape, seed)).to(dtype)
+
+
+def _layer_is_a_module(fn: Callable[..., Any]) -> str:
+    layer = _make_layer(fn, P, LAYER_SEED)
+    return type(layer).__name__
+
+
+def _layer_keeps_shape_and_dtype(fn: Callable[..., Any]) -> str:
+    for dtype, shape in ((torch.float32, (8, 50)), (torch.float64, (3, 4, 5))):
+        _apply(_make_layer(fn, P, LAYER_SEED + 1).train(), _signed_tensor(shape, LAYER_SEED + 1, dtype))
+    return ""
+
+
+def _layer_scales_survivors(fn: Callable[..., Any]) -> str:
+    x = _signed_tensor(2000, LAYER_SEED + 2)
+    out = _apply(_make_layer(fn, P, LAYER_SEED + 2).train(), x).detach().numpy()
+    x = x.numpy()
+    kept = out != 0
+    expected = f"0 or x/(1-p) = x × {1 / (1 - P):.4f} (p = {P}, rtol 1e-12)"
+    if not kept.any():
+        raise _Failed(expected, "every unit 0", "each unit is kept with probability 1 - p")
+    ratio = out[kept] / x[kept]
+    if not np.allclose(ratio, 1 / (1 - P), rtol=1e-12, atol=0):
+        scale = float(np.median(ratio))
+        if np.allclose(ratio, scale, rtol=1e-9, atol=0):
+            raise _Failed(expected, f"survivors = x × {scale:.4f}", _scale_hint(scale, P, _FORWARD_SCALES))
+        raise _Failed(expected, "survivors not a fixed multiple of x", "each survivor is x/(1-p)")
+    return f"survivors = x × {float(np.median(ratio)):.4f}"
+
+
+def _layer_kept_fraction(fn: Callable[..., Any]) -> str:
+    out = _apply(_make_layer(fn, P, LAYER_SEED + 3).train(), torch.ones(LARGE, dtype=torch.float64))
+    kept = float((out != 0).double().mean())
+    tolerance = 4 * math.sqrt(P * (1 - P) / LARGE)
+    if abs(kept - (1 - P)) > tolerance:
+        hint: Diagnosis | str = _KEPT_WITH_P if abs(kept - P) <= tolerance else "keep each unit with probability 1 - p"
+        raise _Failed(f"1 - p = {1 - P:.4f} ± {tolerance:.4f}", f"kept fraction {kept:.4f}", hint)
+    return f"kept fraction {kept:.4f}"
+
+
+def _layer_identity_in_eval(fn: Callable[..., Any]) -> str:
+    x = _signed_tensor(1000, LAYER_SEED + 4)
+    layer = _make_layer(fn, P, LAYER_SEED + 4)
+    out = _apply(layer.eval(), x)
+    if not torch.equal(out, x):
+        zeroed = int((out == 0).sum())
+        got = f"{zeroed} of {x.numel()} units zeroed" if zeroed else "out differs from x"
+        raise _Failed("out equal to x after layer.eval()", got, _ON_IN_EVAL)
+    return ""
+
+
+def _layer_zero_rate_is_identity(fn: Callable[..., Any]) -> str:
+    x = _signed_tensor(1000, LAYER_SEED + 5)
+    out = _apply(_make_layer(fn, 0.0, LAYER_SEED + 5).train(), x)
+    if not torch.equal(out, x):
+        hint = "with p = 0 nothing is dropped and the factor 1/(1-p) is 1: the output equals the input"
+        raise _Failed("out equal to x for p = 0 in training mode", "out differs from x", hint)
+    return ""
+
+
+def _layer_gradient(fn: Callable[..., Any]) -> str:
+    x = _signed_tensor((20, 50), LAYER_SEED + 6).requires_grad_(True)
+    weights = _signed_tensor((20, 50), LAYER_SEED + 7)
+    out = _apply(_make_layer(fn, P, LAYER_SEED + 6).train(), x)
+    expected = f"dL/dx = w × mask/(1-p) with the forward pass's mask (L = sum(w × out), p = {P}, rtol 1e-12)"
+    if not out.requires_grad:
+        raise _Failed(expected, "an output that does not require grad", _NO_GRAPH)
+    _call(lambda: (weights * out).sum().backward())
+    if x.grad is None:
+        raise _Failed(expected, "x.grad None", _NO_GRAPH)
+    mask = (out != 0).detach().numpy()
+    grad, w = x.grad.numpy(), weights.numpy()
+    if np.allclose(grad, w * mask / (1 - P), rtol=1e-12, atol=0):
+        return ""
+    if not np.array_equal(grad != 0, mask):
+        wrong = int(np.count_nonzero((grad != 0) != mask))
+        raise _Failed(expected, f"zero gradients elsewhere than the dropped units ({wrong} of {mask.size} differ)", _LAYER_RESAMPLED)
+    ratio = grad[mask] / w[mask]
+    scale = float(np.median(ratio))
+    if np.allclose(ratio, 1.0, rtol=1e-9, atol=0):
+        raise _Failed(expected, "w × mask (no factor)", _LAYER_UNSCALED_GRAD)
+    if np.allclose(ratio, scale, rtol=1e-9, atol=0):
+        raise _Failed(expected, f"w × mask × {scale:.4f}", _scale_hint(scale, P, _BACKWARD_SCALES))
+    raise _Failed(expected, "a gradient that is not a fixed multiple of w on the kept units", _LAYER_UNSCALED_GRAD)
+
+
+def _layer_uses_rng(fn: Callable[..., Any]) -> str:
+    x = torch.ones(1000, dtype=torch.float64)
+    first = _apply(_make_layer(fn, P, LAYER_SEED + 8).train(), x)
+    second = _apply(_make_layer(fn, P, LAYER_SEED + 8).train(), x)
+    if not torch.equal(first, second):
+        raise _Failed("the same mask from two layers made with identically seeded rngs", "different masks", _LAYER_RNG)
+    layer = _make_layer(fn, P, LAYER_SEED + 9).train()
+    again = (_apply(layer, x), _apply(layer, x))
+    if torch.equal(*again):
+        hint = "draw a new mask on every forward call (from the layer's rng), not once when the layer is made"
+        raise _Failed("a different mask on the second forward call", "the same mask twice", hint)
+    return ""
+
+
+_LAYER_CONTRACT: list[tuple[str, _Property]] = [
+    (f"dropout_layer(p, rng) returns an nn.Module (p = {P})", _layer_is_a_module),
+    ("training mode: a tensor of the input's shape and dtype (float32 (8, 50), float64 (3, 4, 5))", _layer_keeps_shape_and_dtype),
+    (f"training mode: each output 0 or x/(1-p) (p = {P})", _layer_scales_survivors),
+    (f"training mode: kept fraction within 4σ of 1 - p (n = {LARGE})", _layer_kept_fraction),
+    ("eval mode: the identity", _layer_identity_in_eval),
+    ("p = 0: the identity in training mode", _layer_zero_rate_is_identity),
+    ("backward: the gradient is w × mask/(1-p) on the forward pass's mask (float64, through autograd)", _layer_gradient),
+    ("masks come from the layer's rng, a new one on each forward call", _layer_uses_rng),
+]
+
+
+def _gap_summaries(fn: Callable[..., Any], config: Any, seeds: tuple[int, ...]) -> tuple[Any, Any]:
+    """Train–test accuracy gaps over ``seeds`` on MNIST-1D: (the student's layer at ``config.dropout``, no dropout)."""
+    data = load_mnist1d_splits()
+    own = []
+    for seed in seeds:
+        layer = lambda p, seed=seed: fn(p, rng=_generator(seed))  # noqa: E731
+        try:
+            own.append(train_classifier(data, config, seed, dropout_layer=layer).gap)
+        except Exception as error:  # the student's layer raised inside training
+            raise _StudentRaised(error) from error
+    without = run_over_seeds(data, config.but(dropout=0.0), seeds)["gap"]
+    return SeedSummary(tuple(own)), without
+
+
+def _layer_shrinks_the_gap(fn: Callable[..., Any]) -> str:
+    for _, prop in _LAYER_CONTRACT:  # the experiment means something only for a layer that keeps the contract
+        prop(fn)
+    config, seeds = GAP_CONFIG, GAP_SEEDS
+    own, without = _gap_summaries(fn, config, seeds)
+    measured = f"train-test gap {own.format()} with your dropout, {without.format()} without ({len(seeds)} seeds)"
+    if not own.high < without.low:
+        hint = (
+            "with a layer that keeps the properties above, dropout should shrink the gap on MNIST-1D: check "
+            "that your module is used in training mode and switched off in eval mode"
+        )
+        raise _Failed("a smaller gap with dropout for every seed (ranges that do not overlap)", measured, hint)
+    return measured
+
+
+def _experiment_name() -> str:
+    hidden = ", ".join(map(str, GAP_CONFIG.hidden))
+    return (
+        f"experiment: an MLP ({hidden}) with your dropout (p = {GAP_CONFIG.dropout}) on MNIST-1D, {GAP_CONFIG.epochs} "
+        f"epochs: a smaller train-test gap than without dropout, beyond the seed spread"
+    )
+
+
+def _layer_properties() -> list[tuple[str, _Property]]:
+    return [*_LAYER_CONTRACT, (_experiment_name(), _layer_shrinks_the_gap)]
+
+
+def check_dropout_layer(fn: Callable[..., Any]) -> CheckReport:
+    """Check an implementation of ``dropout_layer(p, rng=None) -> nn.Module``.
+
+    The module wraps ``dropout_forward`` and ``dropout_backward`` in a
+    ``torch.autograd.Function``, with the contract of ``nn.Dropout``: in
+    training mode each unit is kept with probability ``1 - p`` and scaled by
+    ``1/(1-p)`` (a mask drawn from the layer's ``rng``, new on each call), in
+    eval mode and for ``p = 0`` it is the identity, and the gradient is
+    ``mask/(1-p)`` with the forward pass's mask. The last property is the
+    experiment: an MLP (:data:`GAP_CONFIG`, seeds :data:`GAP_SEEDS`) built by
+    ``make_mlp(dropout_layer=...)`` with this layer, trained on MNIST-1D, must
+    have a smaller train–test accuracy gap than without dropout for every seed;
+    it runs only when the other properties hold. Prints one line per property.
+
+    Args:
+        fn: the function to check.
+
+    Returns:
+        A :class:`CheckReport`, truthy if and only if every property holds.
+    """
+    return _run("dropout_layer", fn, _layer_properties())

@@ -38,6 +38,7 @@ from course_lib.train import early_stop_epoch as _reference_early_stop_epoch
 __all__ = [
     "check_early_stop_epoch",
     "check_train_val_split",
+    "check_choose_by_validation",
 ]
 
 
@@ -629,4 +630,168 @@ def check_train_val_split(fn: Callable[..., Any]) -> CheckReport:
     (0, 1) or ``len(X) != len(y)``. The data has 207 rows in four classes; the
     first column of ``X`` holds each row's id, so the checker can tell which
     rows went where. Prints one line per property.
+    """
+
+
+# --- choose_by_validation ------------------------------------------------------------------
+
+# Five crafted candidates, three seeds each: (train, validation, test) accuracies per seed. The best mean
+# validation accuracy ("dropout 0.3") is not the best mean training or mean test accuracy, nor the best
+# single seed's validation accuracy, and each of those (and the lowest mean validation accuracy) belongs to
+# another name, so the name returned tells which rule was used.
+_CANDIDATES: dict[str, tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]] = {
+    "no regularizer": ((1.000, 0.998, 1.000), (0.575, 0.585, 0.580), (0.575, 0.580, 0.570)),
+    "dropout 0.3": ((0.810, 0.815, 0.805), (0.610, 0.625, 0.620), (0.600, 0.610, 0.605)),
+    "early stopping": ((0.790, 0.800, 0.805), (0.650, 0.560, 0.565), (0.570, 0.575, 0.580)),
+    "weight decay": ((0.980, 0.975, 0.985), (0.590, 0.600, 0.595), (0.640, 0.630, 0.635)),
+    "tiny network": ((0.560, 0.565, 0.555), (0.545, 0.555, 0.550), (0.550, 0.555, 0.545)),
+}
+CHOICE_EXPECTED = "dropout 0.3"
+_CHOICE_SEEDS = (0, 1, 2)
+
+
+def _crafted_runs(table: dict[str, tuple[tuple[float, ...], ...]]) -> dict[str, Any]:
+    """SeedRuns with the given accuracies (NLL and ECE are placeholders; the models are never used)."""
+    import torch.nn as nn
+
+    from course_lib.experiments import ClassifierConfig, ClassifierResult, SeedRuns
+    from course_lib.train import History
+
+    runs = {}
+    for index, (name, (train, val, test)) in enumerate(table.items()):
+        results = tuple(
+            ClassifierResult(seed, tr, va, te, 1.0, 0.1, History(), nn.Linear(1, 1))
+            for seed, tr, va, te in zip(_CHOICE_SEEDS, train, val, test)
+        )
+        runs[name] = SeedRuns(ClassifierConfig(hidden=(index + 1,)), results)
+    return runs
+
+
+def _mean_of(runs: Any, metric: str) -> dict[str, float]:
+    return {name: run[metric].mean for name, run in runs.items()}
+
+
+_ON_TEST = Diagnosis(
+    "choosing on the test set",
+    "the choice must be made on validation accuracy; the test accuracy is looked at once, after the choice, "
+    "or it stops being an unbiased estimate",
+)
+_ON_TRAIN = Diagnosis(
+    "choosing on the training set",
+    "training accuracy rewards the candidate that memorised its training data best: choose on held-out "
+    "validation accuracy",
+)
+_ONE_SEED = Diagnosis(
+    "a choice from one seed",
+    "one seed's validation accuracy is noisy: compare the mean validation accuracy over all seeds of a candidate",
+)
+_LOWEST = Diagnosis("the lowest accuracy chosen", "the best candidate has the highest mean validation accuracy")
+_NOT_A_NAME = Diagnosis(
+    "a result that is not a name",
+    "return the chosen candidate's name, the key of `runs`, not its SeedRuns or its accuracy",
+)
+_CHOICE_RULE = "return the name whose SeedRuns has the highest mean validation accuracy over its seeds"
+
+
+def _choose(fn: Callable[..., Any], runs: dict[str, Any]) -> str:
+    """Call the student's function on a shallow copy of ``runs`` and check it returned one of the names."""
+    choice = _call(fn, dict(runs))
+    if not isinstance(choice, str) or choice not in runs:
+        hint = _NO_RETURN if choice is None else _NOT_A_NAME
+        raise _Failed(f"one of the names {sorted(runs)}", _describe(choice), hint)
+    return choice
+
+
+def _choice_diagnosis(runs: dict[str, Any], choice: str) -> Diagnosis | str:
+    """The typical wrong rules whose choice on ``runs`` is ``choice``."""
+    rules = {
+        _ON_TEST: _mean_of(runs, "test_accuracy"),
+        _ON_TRAIN: _mean_of(runs, "train_accuracy"),
+        _LOWEST: {name: -run["val_accuracy"].mean for name, run in runs.items()},
+        _ONE_SEED: {name: run.results[0].val_accuracy for name, run in runs.items()},
+    }
+    single_best = max(runs, key=lambda name: runs[name]["val_accuracy"].high)
+    matching = [diagnosis for diagnosis, score in rules.items() if max(score, key=score.get) == choice]
+    if choice == single_best and _ONE_SEED not in matching:
+        matching.append(_ONE_SEED)
+    return _one_of(matching, _CHOICE_RULE)
+
+
+def _choice_picks_validation_best(fn: Callable[..., Any]) -> str:
+    runs = _crafted_runs(_CANDIDATES)
+    choice = _choose(fn, runs)
+    means = _mean_of(runs, "val_accuracy")
+    expected = f"{CHOICE_EXPECTED!r} (mean validation accuracy {means[CHOICE_EXPECTED]:.4f})"
+    if choice != CHOICE_EXPECTED:
+        raise _Failed(expected, f"{choice!r} (mean validation accuracy {means[choice]:.4f})", _choice_diagnosis(runs, choice))
+    return f"{choice!r}"
+
+
+def _choice_ignores_order(fn: Callable[..., Any]) -> str:
+    runs = _crafted_runs(dict(reversed(list(_CANDIDATES.items()))))
+    choice = _choose(fn, runs)
+    if choice != CHOICE_EXPECTED:
+        order = "the first or last candidate is returned whatever the accuracies: " + _CHOICE_RULE
+        hint = _choice_diagnosis(runs, choice)
+        if not isinstance(hint, Diagnosis) and choice in (next(iter(runs)), list(runs)[-1]):
+            hint = order
+        raise _Failed(f"{CHOICE_EXPECTED!r} with the candidates in reverse order", f"{choice!r}", hint)
+    return ""
+
+
+def _choice_single_candidate(fn: Callable[..., Any]) -> str:
+    _choose(fn, _crafted_runs({"only one": _CANDIDATES["weight decay"]}))  # its only valid answer is "only one"
+    return ""
+
+
+def _choice_tie(fn: Callable[..., Any]) -> str:
+    tied = _CANDIDATES["dropout 0.3"]
+    runs = _crafted_runs({"first": tied, "second": tied})  # tied on every metric: any rule sees a tie
+    choice = _choose(fn, runs)
+    if choice != "first":
+        hint = "of candidates with the same mean validation accuracy, keep the first one in the dict's order"
+        raise _Failed("'first' (tied with 'second', and listed first)", f"{choice!r}", hint)
+    return ""
+
+
+def _choice_leaves_runs_unchanged(fn: Callable[..., Any]) -> str:
+    runs = _crafted_runs(_CANDIDATES)
+    before = list(runs.items())
+    _call(fn, runs)  # the caller's dict, not a copy
+    if list(runs.items()) != before:
+        hint = "do not remove or replace entries of `runs` (no `pop`, no `del`): read it, and return a name"
+        raise _Failed(f"runs unchanged after the call ({len(before)} entries)", f"{len(runs)} entries or other values", hint)
+    return ""
+
+
+def _choice_rejects_empty(fn: Callable[..., Any]) -> str:
+    hint = "with no candidate there is nothing to choose: an empty `runs` must raise ValueError"
+    _expect_value_error("ValueError for runs = {}", hint, fn, {})
+    return ""
+
+
+_CHOICE_PROPERTIES: list[tuple[str, _Property]] = [
+    (
+        "returns the name with the best mean validation accuracy (5 candidates, 3 seeds; the best on training, "
+        "on test and on a single seed are other names)",
+        _choice_picks_validation_best,
+    ),
+    ("the same choice with the candidates in reverse order", _choice_ignores_order),
+    ("a single candidate is chosen", _choice_single_candidate),
+    ("a tie goes to the candidate listed first", _choice_tie),
+    ("leaves runs unchanged", _choice_leaves_runs_unchanged),
+    ("runs = {} raises ValueError", _choice_rejects_empty),
+]
+
+
+@_checker("choose_by_validation(runs) -> name", _CHOICE_PROPERTIES)
+def check_choose_by_validation(fn: Callable[..., Any]) -> CheckReport:
+    """``runs`` maps a configuration's name to its
+    :class:`~course_lib.experiments.SeedRuns`; the function returns the name whose
+    mean validation accuracy over the seeds is highest (``runs[name]["val_accuracy"].mean``),
+    the first such name on a tie, leaves ``runs`` unchanged and raises
+    ``ValueError`` for an empty dict. The checker's runs are crafted, so that the
+    best candidate on training accuracy, on test accuracy and on a single seed
+    are all other names, each recognised in the hint.
+    Prints one line per property.
     """

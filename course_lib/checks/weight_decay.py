@@ -37,6 +37,7 @@ __all__ = [
     "check_sgd_decoupled_step",
     "check_soft_threshold",
     "check_ridge_fit",
+    "check_choose_alpha",
 ]
 
 
@@ -1036,4 +1037,233 @@ def check_ridge_fit(fn: Callable[..., Any]) -> CheckReport:
     per property; a wrong answer is matched against typical mistakes (alpha
     halved, doubled, multiplied by n, added to every entry, or missing) to pick
     the hint.
+    """
+
+
+# --- choose_alpha --------------------------------------------------------------------------
+
+CHOICE_SEED = 2021  # a draw on which the validation error has its minimum inside the grid (see the tests)
+CHOICE_ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+CHOICE_SHAPES = (20, 40, 30)  # training rows, validation rows, features: fewer rows than features, as in d2l
+
+
+def _choice_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_val, y_val): y = Xw + noise, w ~ N(0, 0.3²) per feature, unit noise."""
+    n_train, n_val, d = CHOICE_SHAPES
+    rng = _generator(CHOICE_SEED)
+    w = 0.3 * rng.standard_normal(d)
+    X_train = rng.standard_normal((n_train, d))
+    y_train = X_train @ w + rng.standard_normal(n_train)
+    X_val = rng.standard_normal((n_val, d))
+    y_val = X_val @ w + rng.standard_normal(n_val)
+    return X_train, y_train, X_val, y_val
+
+
+def _reference_ridge(X: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
+    return np.linalg.solve(X.T @ X + alpha * np.eye(X.shape[1]), X.T @ y)
+
+
+def _mse(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    return float(np.mean((X @ w - y) ** 2))
+
+
+class _RecordingFit:
+    """A ``fit(X, y, alpha)`` that solves ridge exactly and records a copy of what it was called with."""
+
+    def __init__(self, solve: Callable[[np.ndarray, np.ndarray, float], np.ndarray] = _reference_ridge) -> None:
+        self.solve = solve
+        self.calls: list[tuple[np.ndarray, np.ndarray, Any]] = []
+
+    def __call__(self, X: Any, y: Any, alpha: Any) -> np.ndarray:
+        X, y = np.array(X, dtype=float), np.array(y, dtype=float)
+        self.calls.append((X.copy(), y.copy(), alpha))
+        return self.solve(X, y, alpha)
+
+
+def _errors(alphas: Iterable[float], X_fit: np.ndarray, y_fit: np.ndarray, X: np.ndarray, y: np.ndarray) -> dict[float, float]:
+    return {alpha: _mse(X, y, _reference_ridge(X_fit, y_fit, alpha)) for alpha in alphas}
+
+
+def _argmin(errors: dict[float, float]) -> float:
+    return min(errors, key=errors.get)
+
+
+_CHOICE_RULE_HINT = "fit on the training data for each alpha and keep the alpha whose fit has the lowest validation MSE"
+_CHOSE_ON_TRAIN = Diagnosis(
+    "choosing on the training error",
+    "the training error always prefers the weakest penalty, since the penalty only ever costs training fit: "
+    "compare the fits by their error on the validation data",
+)
+_CHOSE_HIGHEST = Diagnosis("the highest error chosen", "the best alpha has the *lowest* validation MSE")
+_FIT_ON_VALIDATION = Diagnosis(
+    "fitting on the validation data",
+    "fit only on (X_train, y_train): a fit that has seen the validation data is scored on examples it was "
+    "trained on, and the comparison no longer measures generalization",
+)
+_NOT_AN_ALPHA = Diagnosis(
+    "a result that is not one of the alphas",
+    "return the chosen value of alpha itself (an element of alphas), not its position, its weights or its error",
+)
+
+
+def _choose_alpha(fn: Callable[..., Any], alphas: list[float], fit: _RecordingFit | None = None) -> tuple[Any, _RecordingFit]:
+    """Call the student's function on copies of the problem with a recording ``fit``; check an alpha came back."""
+    X_train, y_train, X_val, y_val = _choice_problem()
+    fit = fit or _RecordingFit()
+    choice = _call(fn, X_train, y_train, X_val, y_val, list(alphas), fit)
+    if isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, float, np.number)) or choice not in alphas:
+        hint = _NO_RETURN_ALPHA if choice is None else _NOT_AN_ALPHA
+        raise _Failed(f"one of alphas {_numbers(alphas)}", _describe_choice(choice), hint)
+    return choice, fit
+
+
+_NO_RETURN_ALPHA = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
+
+
+def _describe_choice(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    return f"a {type(value).__name__}" if value is not None else "None"
+
+
+def _alpha_diagnosis(choice: float, alphas: list[float], fit: _RecordingFit) -> Diagnosis | str:
+    X_train, y_train, X_val, y_val = _choice_problem()
+    if _used_other_data(fit):
+        return _FIT_ON_VALIDATION
+    validation = _errors(alphas, X_train, y_train, X_val, y_val)
+    rules = {
+        _CHOSE_ON_TRAIN: _argmin(_errors(alphas, X_train, y_train, X_train, y_train)),
+        _CHOSE_HIGHEST: max(validation, key=validation.get),
+    }
+    return _one_of([diagnosis for diagnosis, alpha in rules.items() if alpha == choice], _CHOICE_RULE_HINT)
+
+
+def _used_other_data(fit: _RecordingFit) -> bool:
+    X_train, y_train, _, _ = _choice_problem()
+    return any(
+        X.shape != X_train.shape or y.shape != y_train.shape or not (np.array_equal(X, X_train) and np.array_equal(y, y_train))
+        for X, y, _ in fit.calls
+    )
+
+
+def _choice_is_validation_best(fn: Callable[..., Any], alphas: list[float]) -> str:
+    X_train, y_train, X_val, y_val = _choice_problem()
+    validation = _errors(alphas, X_train, y_train, X_val, y_val)
+    best = _argmin(validation)
+    choice, fit = _choose_alpha(fn, alphas)
+    if choice != best:
+        expected = f"alpha = {best:g} (validation MSE {validation[best]:.4f})"
+        got = f"alpha = {float(choice):g} (validation MSE {validation[choice]:.4f})"
+        raise _Failed(expected, got, _alpha_diagnosis(choice, alphas, fit))
+    return f"alpha = {float(choice):g}, validation MSE {validation[best]:.4f}"
+
+
+def _choice_ascending(fn: Callable[..., Any]) -> str:
+    return _choice_is_validation_best(fn, list(CHOICE_ALPHAS))
+
+
+def _choice_descending(fn: Callable[..., Any]) -> str:
+    _choice_is_validation_best(fn, list(reversed(CHOICE_ALPHAS)))
+    return ""
+
+
+def _choice_fits_on_training_data(fn: Callable[..., Any]) -> str:
+    _, fit = _choose_alpha(fn, list(CHOICE_ALPHAS))
+    n_train, n_val, d = CHOICE_SHAPES
+    expected = f"every call fit(X_train, y_train, alpha) with the ({n_train}, {d}) training data"
+    if not fit.calls:
+        raise _Failed(expected, "fit never called", "use the `fit` you are given to fit each alpha")
+    if _used_other_data(fit):
+        shapes = sorted({X.shape for X, _, _ in fit.calls})
+        raise _Failed(expected, f"calls with X of shapes {shapes} or other values", _FIT_ON_VALIDATION)
+    return f"{len(fit.calls)} calls"
+
+
+def _choice_fits_every_alpha(fn: Callable[..., Any]) -> str:
+    alphas = list(CHOICE_ALPHAS)
+    _, fit = _choose_alpha(fn, alphas)
+    called = [alpha for _, _, alpha in fit.calls]
+    if sorted(called) != sorted(alphas):
+        hint = "fit once for each alpha of alphas (the grid you are given, each value once) and compare them all"
+        raise _Failed(f"one fit per alpha, alphas {_numbers(alphas)}", f"fits for {_numbers(called)}", hint)
+    return ""
+
+
+def _choice_single_alpha(fn: Callable[..., Any]) -> str:
+    _choose_alpha(fn, [3.0])  # its only valid answer is 3.0
+    return ""
+
+
+def _choice_tie_keeps_first(fn: Callable[..., Any]) -> str:
+    # fit gives the same weights for 1 and 10 (the best two), so their validation errors tie exactly
+    tied = _RecordingFit(lambda X, y, alpha: _reference_ridge(X, y, 10.0 if alpha in (1.0, 10.0) else alpha))
+    alphas = [0.1, 1.0, 10.0, 1000.0]
+    choice, fit = _choose_alpha(fn, alphas, tied)
+    if choice != 1.0:
+        hint: Diagnosis | str = "of alphas with the same validation MSE, keep the first one in alphas"
+        if choice != 10.0:
+            hint = _tie_diagnosis(choice, alphas, tied)
+        raise _Failed("alpha = 1 (tied with 10, and listed first)", f"alpha = {float(choice):g}", hint)
+    return ""
+
+
+def _tie_diagnosis(choice: float, alphas: list[float], fit: _RecordingFit) -> Diagnosis | str:
+    """Why neither tied alpha was chosen, with the tie's ``fit``: the same rules as :func:`_alpha_diagnosis`."""
+    if _used_other_data(fit):
+        return _FIT_ON_VALIDATION
+    X_train, y_train, X_val, y_val = _choice_problem()
+    scores = {
+        _CHOSE_ON_TRAIN: {a: _mse(X_train, y_train, fit.solve(X_train, y_train, a)) for a in alphas},
+        _CHOSE_HIGHEST: {a: -_mse(X_val, y_val, fit.solve(X_train, y_train, a)) for a in alphas},
+    }
+    return _one_of([d for d, errors in scores.items() if _argmin(errors) == choice], _CHOICE_RULE_HINT)
+
+
+def _choice_leaves_inputs_unchanged(fn: Callable[..., Any]) -> str:
+    arrays = _choice_problem()
+    before = [a.copy() for a in arrays]
+    alphas = list(CHOICE_ALPHAS)
+    _call(fn, *arrays, alphas, _RecordingFit())  # the caller's objects, not copies
+    hint = "do not modify the data or alphas in place (no `sort`, `pop` or `-=`): read them, and return an alpha"
+    for name, now, then in zip(("X_train", "y_train", "X_val", "y_val"), arrays, before):
+        _require_unchanged(name, now, then, hint)
+    _require_unchanged("alphas", alphas, np.array(CHOICE_ALPHAS), hint)
+    return ""
+
+
+def _choice_rejects_empty(fn: Callable[..., Any]) -> str:
+    hint = "with no alpha there is nothing to choose: an empty `alphas` must raise ValueError"
+    _expect_value_error("ValueError for alphas = []", hint, fn, *_choice_problem(), [], _RecordingFit())
+    return ""
+
+
+_N_TRAIN, _N_VAL, _D = CHOICE_SHAPES
+_CHOICE_PROPERTIES: list[tuple[str, _Property]] = [
+    (
+        f"returns the alpha of lowest validation MSE (alphas {_numbers(CHOICE_ALPHAS)}; n = {_N_TRAIN} training, "
+        f"{_N_VAL} validation rows, d = {_D}; the training error prefers another alpha)",
+        _choice_ascending,
+    ),
+    ("the same alpha with alphas in descending order", _choice_descending),
+    ("calls fit only with the training data", _choice_fits_on_training_data),
+    ("calls fit once for every alpha", _choice_fits_every_alpha),
+    ("a single alpha is chosen", _choice_single_alpha),
+    ("a tie goes to the alpha listed first", _choice_tie_keeps_first),
+    ("leaves X_train, y_train, X_val, y_val and alphas unchanged", _choice_leaves_inputs_unchanged),
+    ("alphas = [] raises ValueError", _choice_rejects_empty),
+]
+
+
+@_checker("choose_alpha(X_train, y_train, X_val, y_val, alphas, fit) -> alpha", _CHOICE_PROPERTIES)
+def check_choose_alpha(fn: Callable[..., Any]) -> CheckReport:
+    """For each ``alpha`` of ``alphas`` the function fits
+    ``w = fit(X_train, y_train, alpha)`` on the training data only, scores it by
+    the validation mean squared error ``mean((X_val @ w - y_val)**2)``, and returns
+    the alpha with the lowest score (the first on a tie), leaving its inputs
+    unchanged and raising ``ValueError`` for an empty ``alphas``. The checker's
+    ``fit`` solves ridge exactly and records every call, so fitting on the
+    validation data is seen; on its data the training error prefers another alpha,
+    recognised in the hint. Prints one line per property.
     """

@@ -186,6 +186,11 @@ CASES = [
         lambda: dict(data=_splits(), config=_config(), seed=0, progress=False), _verify_training, examples=6,
     ),
     Case(
+        "experiments.train_classifier[dropout_layer]", experiments.train_classifier,
+        lambda: dict(data=_splits(), config=_config().but(dropout=0.25), seed=0, progress=False, dropout_layer=nn.Dropout),
+        _verify_training, examples=6,
+    ),
+    Case(
         "experiments.run_over_seeds", experiments.run_over_seeds,
         lambda: dict(data=_splits(), config=_config(), seeds=(0, 1), progress=False), _verify_runs, examples=4,
     ),

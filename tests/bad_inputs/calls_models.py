@@ -25,15 +25,20 @@ def _check_numpy_init(linears: list[nn.Linear], seed) -> None:
                 assert float(tensor.detach().abs().max()) <= bound
 
 
+class _OwnDropout(nn.Dropout):
+    """A dropout module of one's own, as an exercise would pass it through ``dropout_layer``."""
+
+
 def _verify_make_mlp(model, kwargs) -> None:
     sizes = [int(s) for s in kwargs["layer_sizes"]]
     dropout, batch_norm = float(kwargs["dropout"]), bool(kwargs["batch_norm"])
+    dropout_type = nn.Dropout if kwargs.get("dropout_layer") is None else _OwnDropout
     assert isinstance(model, nn.Sequential)
     expected: list[type] = []
     for i in range(len(sizes) - 1):
         expected.append(nn.Linear)
         if i < len(sizes) - 2:
-            expected += [nn.BatchNorm1d] * batch_norm + [nn.ReLU] + [nn.Dropout] * (dropout > 0)
+            expected += [nn.BatchNorm1d] * batch_norm + [nn.ReLU] + [dropout_type] * (dropout > 0)
     assert [type(layer) for layer in model] == expected
     linears = [layer for layer in model if isinstance(layer, nn.Linear)]
     assert [(layer.in_features, layer.out_features) for layer in linears] == list(zip(sizes[:-1], sizes[1:]))
@@ -53,6 +58,12 @@ CASES = [
         "models.make_mlp",
         models.make_mlp,
         lambda: dict(layer_sizes=(4, 5, 3), dropout=0.2, batch_norm=False, seed=0),
+        _verify_make_mlp,
+    ),
+    Case(
+        "models.make_mlp[dropout_layer]",
+        models.make_mlp,
+        lambda: dict(layer_sizes=(4, 5, 5, 3), dropout=0.25, batch_norm=False, seed=0, dropout_layer=_OwnDropout),
         _verify_make_mlp,
     ),
     Case(

@@ -682,3 +682,119 @@ def test_the_checkers_leave_torch_global_state_alone() -> None:
     check_adamw_step(adamw_step)
     assert torch.equal(torch.rand(3), expected)
     assert torch.get_default_dtype() == dtype and torch.get_num_threads() == threads
+
+
+# --- adamw_optimizer -----------------------------------------------------------------------
+
+from course_lib.checks.adamw import _AdamWVariant, check_adamw_optimizer  # noqa: E402
+
+OPTIMIZER_LINES = 4
+
+
+def _adamw_update(w, grad, m, v, t, lr, betas, eps, weight_decay):
+    beta1, beta2 = betas
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    step = lr * (m / (1 - beta1**t)) / (torch.sqrt(v / (1 - beta2**t)) + eps)
+    return w * (1 - lr * weight_decay) - step, m, v
+
+
+class YourAdamW(torch.optim.Optimizer):
+    """The reference: adamw_step for every parameter with a gradient, state m, v, t in self.state."""
+
+    keys = ("m", "v", "t")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def _parameters(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        m_key, v_key, t_key = self.keys
+        for group, p in self._parameters():
+            state = self.state[p]
+            if not state:
+                state[m_key], state[v_key], state[t_key] = torch.zeros_like(p), torch.zeros_like(p), 0
+            state[t_key] += 1
+            new_w, state[m_key], state[v_key] = _adamw_update(
+                p, p.grad, state[m_key], state[v_key], state[t_key],
+                group["lr"], group["betas"], group["eps"], group["weight_decay"],
+            )
+            p.copy_(new_w)
+
+
+def _factory(cls):
+    return lambda params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2: cls(
+        params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay
+    )
+
+
+def adamw_optimizer(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    return YourAdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+def _variant(**flags):
+    return lambda params, **settings: _AdamWVariant(params, **flags)
+
+
+class _OtherKeys(YourAdamW):
+    keys = ("exp_avg", "exp_avg_sq", "step")
+
+
+class _NoneAsZero(YourAdamW):
+    """Steps every parameter, treating a missing gradient as zero: unused weights are decayed."""
+
+    def _parameters(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+                yield group, p
+
+
+class _NoSkip(YourAdamW):
+    def _parameters(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                yield group, p
+
+
+def test_adamw_optimizer_reference_passes(capsys) -> None:
+    assert_every_property_holds(check_adamw_optimizer(adamw_optimizer), capsys.readouterr().out, OPTIMIZER_LINES)
+
+
+def test_the_variant_without_a_flag_is_torch_adamw(capsys) -> None:
+    assert_every_property_holds(check_adamw_optimizer(_variant()), capsys.readouterr().out, OPTIMIZER_LINES)
+
+
+@pytest.mark.parametrize(
+    "fn, property_fragment, phrases",
+    [
+        (_variant(decay_after=True), "follows torch.optim.AdamW", ("at step 1 of 50", "*old* weights")),
+        (_variant(l2=True), "follows torch.optim.AdamW", ("at step 1 of 50", "Adam + L2")),
+        (_variant(reset=True), "follows torch.optim.AdamW", ("at step 2 of 50", "survive from one call")),
+        (_variant(ignore_decay=True), "follows torch.optim.AdamW", ("at step 1 of 50", "weight_decay must shrink")),
+        (_variant(defaults_only=True), "follows torch.optim.AdamW", ("at step 1 of 50", "each param group")),
+        (_variant(reset=True), "keeps m, v and t", ("t = 1 for 0.weight",)),
+        (_factory(_OtherKeys), "keeps m, v and t", ("no 'm' in the state of 0.weight", "'m', 'v' and 't'")),
+        (_factory(_NoneAsZero), "grad is None", ("it was changed", "skip it")),
+        (_factory(_NoSkip), "grad is None", ("got TypeError",)),
+        (lambda params, **settings: YourAdamW, "returns a torch.optim.Optimizer", ("got a type", "an instance")),
+    ],
+)
+def test_wrong_adamw_optimizer_is_rejected(fn, property_fragment, phrases, capsys) -> None:
+    assert_rejected(check_adamw_optimizer(fn), property_fragment, *phrases, printed=capsys.readouterr().out)
+
+
+def test_a_state_rebuilt_every_step_is_one_root_cause(capsys) -> None:
+    assert_one_root_cause(check_adamw_optimizer(_variant(reset=True)), capsys.readouterr().out, "self.state[p]")
+
+
+def test_adamw_optimizer_stub_and_determinism(capsys) -> None:
+    assert_stub_told_once(check_adamw_optimizer(not_implemented), capsys.readouterr().out)
+    assert_output_is_deterministic(check_adamw_optimizer, _variant(decay_after=True), capsys)

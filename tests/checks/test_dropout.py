@@ -362,3 +362,175 @@ def test_checkers_reject_a_non_callable() -> None:
 )
 def test_printed_output_is_deterministic_and_has_no_addresses(checker, fn, capsys) -> None:
     assert_output_is_deterministic(checker, fn, capsys)
+
+
+# --- dropout_layer -------------------------------------------------------------------------
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from course_lib.checks import dropout as dropout_checks  # noqa: E402
+from course_lib.checks.dropout import check_dropout_layer  # noqa: E402
+from course_lib.dropout import dropout_backward, dropout_forward  # noqa: E402
+from course_lib.experiments import SeedSummary  # noqa: E402
+
+LAYER_LINES = 9
+
+
+class _Function(torch.autograd.Function):
+    """The reference: the NumPy forward and backward as one differentiable operation."""
+
+    @staticmethod
+    def forward(ctx, x, p, rng):
+        out, mask = dropout_forward(x.detach().numpy(), p, training=True, rng=rng)
+        ctx.p, ctx.mask, ctx.rng = p, mask, rng
+        return torch.from_numpy(out).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return torch.from_numpy(dropout_backward(grad_out.numpy(), ctx.mask, ctx.p)).to(grad_out.dtype), None, None
+
+
+class NumpyDropout(nn.Module):
+    function = _Function
+
+    def __init__(self, p, rng=None):
+        super().__init__()
+        self.p, self.rng = p, np.random.default_rng() if rng is None else rng
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return self.function.apply(x, self.p, self.rng)
+
+
+def dropout_layer(p, rng=None):
+    return NumpyDropout(p, rng)
+
+
+def _layer_with(function=None, forward=None):
+    """A dropout_layer whose module uses another autograd Function or another forward method."""
+
+    class Layer(NumpyDropout):
+        pass
+
+    if function is not None:
+        Layer.function = function
+    if forward is not None:
+        Layer.forward = forward
+    return lambda p, rng=None: Layer(p, rng)
+
+
+class _Unscaled(_Function):
+    @staticmethod
+    def forward(ctx, x, p, rng):
+        _, mask = dropout_forward(x.detach().numpy(), p, training=True, rng=rng)
+        ctx.p, ctx.mask = p, mask
+        return torch.from_numpy(x.detach().numpy() * mask).to(x.dtype)
+
+
+class _Resampled(_Function):
+    @staticmethod
+    def backward(ctx, grad_out):
+        _, mask = dropout_forward(np.ones(grad_out.shape), ctx.p, training=True, rng=ctx.rng)  # a new mask
+        return torch.from_numpy(dropout_backward(grad_out.numpy(), mask, ctx.p)), None, None
+
+
+class _GradientWithoutFactor(_Function):
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out * torch.from_numpy(ctx.mask), None, None
+
+
+class _Float64Out(_Function):
+    @staticmethod
+    def forward(ctx, x, p, rng):
+        out, mask = dropout_forward(x.detach().numpy().astype(np.float64), p, training=True, rng=rng)
+        ctx.p, ctx.mask = p, mask
+        return torch.from_numpy(out)
+
+
+def _on_in_eval(self, x):
+    return self.function.apply(x, self.p, self.rng) if self.p > 0 else x
+
+
+def _outside_autograd(self, x):
+    if not self.training or self.p == 0:
+        return x
+    return torch.from_numpy(dropout_forward(x.detach().numpy(), self.p, rng=self.rng)[0]).to(x.dtype)
+
+
+def _fresh_generator(self, x):
+    if not self.training or self.p == 0:
+        return x
+    return self.function.apply(x, self.p, np.random.default_rng())
+
+
+def _returns_the_class(p, rng=None):
+    return NumpyDropout
+
+
+@pytest.fixture
+def no_experiment(monkeypatch):
+    """The contract only: the experiment's training is replaced by fixed gaps that show the effect."""
+    shown = (SeedSummary((0.12, 0.13, 0.11)), SeedSummary((0.24, 0.25, 0.23)))
+    monkeypatch.setattr(dropout_checks, "_gap_summaries", lambda fn, config, seeds: shown)
+
+
+def test_dropout_layer_reference_passes_without_training(no_experiment, capsys) -> None:
+    report = check_dropout_layer(dropout_layer)
+    assert_every_property_holds(report, capsys.readouterr().out, LAYER_LINES)
+
+
+def test_dropout_layer_smoke_test_trains_a_tiny_experiment_on_mnist1d(monkeypatch, capsys) -> None:
+    """The one test that trains: a tiny version of the experiment (10 epochs), with the reference layer."""
+    monkeypatch.setattr(dropout_checks, "GAP_CONFIG", dropout_checks.GAP_CONFIG.but(epochs=10))
+    report = check_dropout_layer(dropout_layer)
+    printed = capsys.readouterr().out
+    assert_every_property_holds(report, printed, LAYER_LINES)
+    assert "10 epochs" in printed.splitlines()[-1] and "with your dropout" in printed.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "fn, property_fragment, phrases",
+    [
+        (_layer_with(function=_Unscaled), "each output 0 or x/(1-p)", ("survivors = x × 1.0000", "not rescaled")),
+        (_layer_with(function=_Resampled), "backward", ("zero gradients elsewhere", "mask that forward drew")),
+        (_layer_with(function=_GradientWithoutFactor), "backward", ("w × mask (no factor)", "same factor")),
+        (_layer_with(function=_Float64Out), "shape and dtype", ("a torch.float64 tensor", "input's dtype")),
+        (_layer_with(forward=_on_in_eval), "eval mode", ("units zeroed", "identity")),
+        (_layer_with(forward=_outside_autograd), "backward", ("does not require grad", "torch.autograd.Function")),
+        (_layer_with(forward=_fresh_generator), "masks come from the layer's rng", ("different masks", "identically seeded")),
+        (_returns_the_class, "returns an nn.Module", ("got a type", "an instance")),
+    ],
+)
+def test_wrong_dropout_layer_is_rejected(fn, property_fragment, phrases, no_experiment, capsys) -> None:
+    report = check_dropout_layer(fn)
+    assert_rejected(report, property_fragment, *phrases, printed=capsys.readouterr().out)
+    assert not report.results[-1].passed  # the experiment is not run on a layer that breaks the contract
+
+
+def test_the_experiment_is_not_trained_for_a_broken_layer(monkeypatch, capsys) -> None:
+    def must_not_train(fn, config, seeds):
+        raise AssertionError("trained a layer that breaks the contract")
+
+    monkeypatch.setattr(dropout_checks, "_gap_summaries", must_not_train)
+    report = check_dropout_layer(_layer_with(forward=_on_in_eval))
+    lines = capsys.readouterr().out.splitlines()
+    assert not report and lines[-2].startswith("✗ experiment") and "a consequence of dropout left on in eval mode" in lines[-2]
+
+
+def test_overlapping_gaps_fail_the_experiment(monkeypatch, capsys) -> None:
+    overlapping = (SeedSummary((0.20, 0.22, 0.24)), SeedSummary((0.23, 0.25, 0.24)))
+    monkeypatch.setattr(dropout_checks, "_gap_summaries", lambda fn, config, seeds: overlapping)
+    report = check_dropout_layer(dropout_layer)
+    assert_rejected(
+        report, "experiment", "0.220 ± 0.020 with your dropout, 0.240 ± 0.010 without", "eval mode",
+        printed=capsys.readouterr().out,
+    )
+    assert [result.name for result in report.failed] == [report.results[-1].name]
+
+
+def test_dropout_layer_stub_and_determinism(no_experiment, capsys) -> None:
+    assert_stub_told_once(check_dropout_layer(not_implemented), capsys.readouterr().out)
+    assert_output_is_deterministic(check_dropout_layer, _layer_with(function=_Resampled), capsys)

@@ -592,3 +592,113 @@ def test_checkers_reject_a_non_callable() -> None:
 )
 def test_printed_output_is_deterministic_and_has_no_addresses(checker, fn, capsys) -> None:
     assert_output_is_deterministic(checker, fn, capsys)
+
+
+# --- choose_by_validation ------------------------------------------------------------------
+
+from course_lib.checks.intro import CHOICE_EXPECTED, _CANDIDATES, _crafted_runs, check_choose_by_validation  # noqa: E402
+
+CHOICE_LINES = 6
+
+
+def _require_candidates(runs) -> None:
+    if not runs:
+        raise ValueError("runs must hold at least one candidate, got {}")
+
+
+def choose_by_validation(runs):
+    """The reference: the best mean validation accuracy, the first one on a tie."""
+    _require_candidates(runs)
+    return max(runs, key=lambda name: runs[name]["val_accuracy"].mean)
+
+
+def chooses_on_test(runs):
+    _require_candidates(runs)
+    return max(runs, key=lambda name: runs[name]["test_accuracy"].mean)
+
+
+def chooses_on_train(runs):
+    _require_candidates(runs)
+    return max(runs, key=lambda name: runs[name]["train_accuracy"].mean)
+
+
+def chooses_on_the_first_seed(runs):
+    _require_candidates(runs)
+    return max(runs, key=lambda name: runs[name].results[0].val_accuracy)
+
+
+def chooses_the_lowest(runs):
+    _require_candidates(runs)
+    return min(runs, key=lambda name: runs[name]["val_accuracy"].mean)
+
+
+def returns_the_runs(runs):
+    return runs[choose_by_validation(runs)]
+
+
+def last_of_a_tie(runs):
+    _require_candidates(runs)
+    best = None
+    for name, run in runs.items():
+        if best is None or run["val_accuracy"].mean >= runs[best]["val_accuracy"].mean:
+            best = name
+    return best
+
+
+def pops_the_winner(runs):
+    name = choose_by_validation(runs)
+    runs.pop(name)
+    return name
+
+
+def empty_is_none(runs):
+    return max(runs, key=lambda name: runs[name]["val_accuracy"].mean) if runs else None
+
+
+def test_choose_by_validation_reference_passes(capsys) -> None:
+    report = check_choose_by_validation(choose_by_validation)
+    assert_every_property_holds(report, capsys.readouterr().out, CHOICE_LINES)
+
+
+def test_the_crafted_candidates_separate_the_rules() -> None:
+    runs = _crafted_runs(_CANDIDATES)
+    means = {metric: {n: r[metric].mean for n, r in runs.items()} for metric in ("train_accuracy", "val_accuracy", "test_accuracy")}
+    picks = {
+        "val": max(means["val_accuracy"], key=means["val_accuracy"].get),
+        "train": max(means["train_accuracy"], key=means["train_accuracy"].get),
+        "test": max(means["test_accuracy"], key=means["test_accuracy"].get),
+        "lowest": min(means["val_accuracy"], key=means["val_accuracy"].get),
+        "one seed": max(runs, key=lambda n: runs[n]["val_accuracy"].high),
+    }
+    assert picks["val"] == CHOICE_EXPECTED and len(set(picks.values())) == len(picks), picks
+    assert list(runs).index(CHOICE_EXPECTED) not in (0, len(runs) - 1)  # neither the first nor the last name
+
+
+@pytest.mark.parametrize(
+    "fn, property_fragment, phrases",
+    [
+        (chooses_on_test, "best mean validation accuracy", ("got 'weight decay'", "test accuracy is looked at once")),
+        (chooses_on_train, "best mean validation accuracy", ("got 'no regularizer'", "memorised")),
+        (chooses_on_the_first_seed, "best mean validation accuracy", ("got 'early stopping'", "mean validation accuracy over all seeds")),
+        (chooses_the_lowest, "best mean validation accuracy", ("got 'tiny network'", "highest mean validation")),
+        (returns_the_runs, "best mean validation accuracy", ("got a SeedRuns", "not its SeedRuns")),
+        (last_of_a_tie, "a tie", ("expected 'first'", "keep the first one")),
+        (pops_the_winner, "leaves runs unchanged", ("got 4 entries", "no `pop`")),
+        (empty_is_none, "runs = {}", ("got a return value (None)", "must raise ValueError")),
+    ],
+)
+def test_wrong_choose_by_validation_is_rejected(fn, property_fragment, phrases, capsys) -> None:
+    report = check_choose_by_validation(fn)
+    assert_rejected(report, property_fragment, *phrases, printed=capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("fn", [chooses_on_test, chooses_on_train, chooses_on_the_first_seed])
+def test_a_wrong_rule_is_one_root_cause_across_both_orders(fn, capsys) -> None:
+    report = check_choose_by_validation(fn)
+    assert failed_names(report)[:2] == [r.name for r in report.results[:2]]
+    assert_one_root_cause(report, capsys.readouterr().out)
+
+
+def test_choose_by_validation_stub_and_determinism(capsys) -> None:
+    assert_stub_told_once(check_choose_by_validation(not_implemented), capsys.readouterr().out)
+    assert_output_is_deterministic(check_choose_by_validation, chooses_on_test, capsys)

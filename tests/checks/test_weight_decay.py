@@ -714,3 +714,117 @@ def test_checkers_reject_a_non_callable(checker) -> None:
 )
 def test_printed_output_is_deterministic_and_has_no_addresses(checker, fn, capsys) -> None:
     assert_output_is_deterministic(checker, fn, capsys)
+
+
+# --- choose_alpha --------------------------------------------------------------------------
+
+from course_lib.checks.weight_decay import (  # noqa: E402
+    CHOICE_ALPHAS,
+    _choice_problem,
+    _errors,
+    check_choose_alpha,
+)
+
+CHOICE_LINES = 8
+
+
+def _validation_errors(X_train, y_train, X_val, y_val, alphas, fit, fit_on=None):
+    X_fit, y_fit = fit_on if fit_on is not None else (X_train, y_train)
+    return [float(np.mean((X_val @ fit(X_fit, y_fit, alpha) - y_val) ** 2)) for alpha in alphas]
+
+
+def choose_alpha(X_train, y_train, X_val, y_val, alphas, fit):
+    """The reference: the lowest validation MSE of a fit on the training data, the first on a tie."""
+    if len(alphas) == 0:
+        raise ValueError("alphas must hold at least one value, got []")
+    errors = _validation_errors(X_train, y_train, X_val, y_val, alphas, fit)
+    return alphas[int(np.argmin(errors))]
+
+
+def chooses_on_training_error(X_train, y_train, X_val, y_val, alphas, fit):
+    if len(alphas) == 0:
+        raise ValueError("alphas must hold at least one value, got []")
+    return alphas[int(np.argmin(_validation_errors(X_train, y_train, X_train, y_train, alphas, fit)))]
+
+
+def fits_on_validation(X_train, y_train, X_val, y_val, alphas, fit):
+    if len(alphas) == 0:
+        raise ValueError("alphas must hold at least one value, got []")
+    errors = _validation_errors(X_train, y_train, X_val, y_val, alphas, fit, fit_on=(X_val, y_val))
+    return alphas[int(np.argmin(errors))]
+
+
+def fits_on_both(X_train, y_train, X_val, y_val, alphas, fit):
+    if len(alphas) == 0:
+        raise ValueError("alphas must hold at least one value, got []")
+    both = (np.vstack([X_train, X_val]), np.concatenate([y_train, y_val]))
+    return alphas[int(np.argmin(_validation_errors(X_train, y_train, X_val, y_val, alphas, fit, fit_on=both)))]
+
+
+def chooses_the_highest(X_train, y_train, X_val, y_val, alphas, fit):
+    if len(alphas) == 0:
+        raise ValueError("alphas must hold at least one value, got []")
+    return alphas[int(np.argmax(_validation_errors(X_train, y_train, X_val, y_val, alphas, fit)))]
+
+
+def returns_the_index(X_train, y_train, X_val, y_val, alphas, fit):
+    if len(alphas) == 0:
+        raise ValueError("alphas must hold at least one value, got []")
+    return int(np.argmin(_validation_errors(X_train, y_train, X_val, y_val, alphas, fit)))
+
+
+def sorts_alphas_in_place(X_train, y_train, X_val, y_val, alphas, fit):
+    alphas.sort(reverse=True)
+    return choose_alpha(X_train, y_train, X_val, y_val, alphas, fit)
+
+
+def last_of_a_tie(X_train, y_train, X_val, y_val, alphas, fit):
+    if len(alphas) == 0:
+        raise ValueError("alphas must hold at least one value, got []")
+    errors = _validation_errors(X_train, y_train, X_val, y_val, alphas, fit)
+    return alphas[len(errors) - 1 - int(np.argmin(errors[::-1]))]
+
+
+def empty_is_none(X_train, y_train, X_val, y_val, alphas, fit):
+    return choose_alpha(X_train, y_train, X_val, y_val, alphas, fit) if alphas else None
+
+
+def test_choose_alpha_reference_passes(capsys) -> None:
+    assert_every_property_holds(check_choose_alpha(choose_alpha), capsys.readouterr().out, CHOICE_LINES)
+
+
+def test_the_choice_problem_separates_the_rules() -> None:
+    X_train, y_train, X_val, y_val = _choice_problem()
+    best = lambda errors: min(errors, key=errors.get)  # noqa: E731
+    validation = best(_errors(CHOICE_ALPHAS, X_train, y_train, X_val, y_val))
+    training = best(_errors(CHOICE_ALPHAS, X_train, y_train, X_train, y_train))
+    on_validation = best(_errors(CHOICE_ALPHAS, X_val, y_val, X_val, y_val))
+    assert validation not in (CHOICE_ALPHAS[0], CHOICE_ALPHAS[-1])  # a minimum inside the grid: a real U-curve
+    assert len({validation, training, on_validation}) >= 2 and validation not in (training, on_validation)
+
+
+@pytest.mark.parametrize(
+    "fn, property_fragment, phrases",
+    [
+        (chooses_on_training_error, "lowest validation MSE", ("got alpha = 0.01", "weakest penalty")),
+        (fits_on_validation, "lowest validation MSE", ("got alpha = 0.01", "fit only on (X_train, y_train)")),
+        (fits_on_both, "calls fit only with the training data", ("shapes [(60, 30)]", "fit only on (X_train, y_train)")),
+        (chooses_the_highest, "lowest validation MSE", ("got alpha = 1000", "*lowest* validation MSE")),
+        (returns_the_index, "lowest validation MSE", ("got 3", "not its position")),
+        (sorts_alphas_in_place, "unchanged", ("alphas unchanged", "no `sort`")),
+        (last_of_a_tie, "a tie", ("got alpha = 10", "keep the first one")),
+        (empty_is_none, "alphas = []", ("got a return value (None)", "must raise ValueError")),
+    ],
+)
+def test_wrong_choose_alpha_is_rejected(fn, property_fragment, phrases, capsys) -> None:
+    assert_rejected(check_choose_alpha(fn), property_fragment, *phrases, printed=capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("fn", [chooses_on_training_error, fits_on_validation])
+def test_a_wrong_choice_rule_is_one_root_cause(fn, capsys) -> None:
+    assert_one_root_cause(check_choose_alpha(fn), capsys.readouterr().out)
+
+
+def test_choose_alpha_stub_and_determinism(capsys) -> None:
+    assert_stub_told_once(check_choose_alpha(not_implemented), capsys.readouterr().out)
+    assert_output_is_deterministic(check_choose_alpha, fits_on_validation, capsys)
