@@ -147,4 +147,6 @@ def test_fit_window_is_the_figure_when_everything_fits_and_holds_an_overflowing_
         rows, columns, _ = _png_pixels(_fitted_png(figure(figsize, label))).shape
         assert (columns, rows) == (round(figsize[0] * 100), round(figsize[1] * 100))
     with pytest.raises(ValueError, match="constrained layout"):
-        _fit_window(Figure())
+        _fit_window(Figure(layout="tight"))  # explicit: a bare Figure() follows rcParams, which the book style sets
+    with pytest.raises(ValueError, match="constrained layout"):
+        _fit_window(Figure(layout="none"))
