@@ -230,8 +230,13 @@ def _forward_scales_survivors(fn: Callable[..., Any]) -> str:
         raise _Failed(expected, got, "dropped units must be exactly 0")
     if not mask.any():
         raise _Failed(expected, "no unit kept", "each unit is kept with probability 1 - p")
-    ratio = out[mask] / x[mask]
-    if not np.allclose(out[mask], x[mask] / (1 - P), rtol=1e-12, atol=0):
+    return _survivors_scaled(expected, x[mask], out[mask])
+
+
+def _survivors_scaled(expected: str, x_kept: np.ndarray, out_kept: np.ndarray) -> str:
+    """Fail unless every kept unit is x/(1-p); name a wrong fixed scale. The note: the measured scale."""
+    ratio = out_kept / x_kept
+    if not np.allclose(ratio, 1 / (1 - P), rtol=1e-12, atol=0):
         scale = float(np.median(ratio))
         if np.allclose(ratio, scale, rtol=1e-9, atol=0):
             raise _Failed(expected, f"survivors = x × {scale:.4f}", _scale_hint(scale, P, _FORWARD_SCALES))
@@ -593,13 +598,7 @@ def _layer_scales_survivors(fn: Callable[..., Any]) -> str:
     expected = f"0 or x/(1-p) = x × {1 / (1 - P):.4f} (p = {P}, rtol 1e-12)"
     if not kept.any():
         raise _Failed(expected, "every unit 0", "each unit is kept with probability 1 - p")
-    ratio = out[kept] / x[kept]
-    if not np.allclose(ratio, 1 / (1 - P), rtol=1e-12, atol=0):
-        scale = float(np.median(ratio))
-        if np.allclose(ratio, scale, rtol=1e-9, atol=0):
-            raise _Failed(expected, f"survivors = x × {scale:.4f}", _scale_hint(scale, P, _FORWARD_SCALES))
-        raise _Failed(expected, "survivors not a fixed multiple of x", "each survivor is x/(1-p)")
-    return f"survivors = x × {float(np.median(ratio)):.4f}"
+    return _survivors_scaled(expected, x[kept], out[kept])
 
 
 def _layer_kept_fraction(fn: Callable[..., Any]) -> str:
