@@ -27,6 +27,7 @@ from torch import nn
 
 from course_lib.data import load_mnist1d_splits
 from course_lib.experiments import ClassifierConfig, SeedSummary, exceeds_spread, train_classifier
+from course_lib.train import evaluate
 
 LEARNING_RATES = (1e-3, 3e-3, 1e-2)
 STRENGTHS = {"AdamW": (0.1, 0.3, 1.0, 3.0), "Adam + L2": (3e-4, 1e-3, 3e-3, 1e-2)}
@@ -34,19 +35,18 @@ OPTIMIZER = {"AdamW": "adamw", "Adam + L2": "adam_l2"}
 SEEDS = (0, 1, 2)
 
 
-def validation_nll(result) -> float:
-    model, data = result.model, DATA
-    with torch.no_grad():
-        return float(nn.functional.cross_entropy(model(data.X_val).double(), data.y_val))
+def validation_nll(result, data) -> float:
+    """The mean NLL of a trained run on the validation split, in nats."""
+    return evaluate(result.model, data.X_val, data.y_val, nn.CrossEntropyLoss()).loss
 
 
-def run_grid(label: str) -> dict[tuple[float, float], dict[str, SeedSummary]]:
+def run_grid(data, label: str) -> dict[tuple[float, float], dict[str, SeedSummary]]:
     cells = {}
     for lr, strength in itertools.product(LEARNING_RATES, STRENGTHS[label]):
         config = ClassifierConfig(lr=lr, weight_decay=strength, optimizer=OPTIMIZER[label])
-        results = [train_classifier(DATA, config, seed) for seed in SEEDS]
+        results = [train_classifier(data, config, seed) for seed in SEEDS]
         cells[lr, strength] = {
-            "val_nll": SeedSummary(tuple(validation_nll(r) for r in results)),
+            "val_nll": SeedSummary(tuple(validation_nll(r, data) for r in results)),
             "test_accuracy": SeedSummary(tuple(r.test_accuracy for r in results)),
         }
         print(f"{label:9s} η = {lr:g}, λ = {strength:g}: validation NLL {cells[lr, strength]['val_nll']}, "
@@ -64,8 +64,8 @@ def best_strengths(label: str, cells) -> list[float]:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    DATA = load_mnist1d_splits()
-    grids = {label: run_grid(label) for label in STRENGTHS}
+    data = load_mnist1d_splits()
+    grids = {label: run_grid(data, label) for label in STRENGTHS}
     best = {}
     for label, cells in grids.items():
         best[label] = best_strengths(label, cells)
