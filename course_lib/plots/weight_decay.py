@@ -26,10 +26,8 @@ from course_lib.plots import (BEST_EPOCH_COLOR, UNREGULARIZED_COLOR, _coordinate
 __all__ = [
     "CONSTRAINT_GEOMETRY_FIGSIZE", "WEIGHT_HISTOGRAM_PANEL_FIGSIZE", "WEIGHT_NORMS_FIGSIZE",
     "SPARSITY_PATH_FIGSIZE", "ERROR_VS_STRENGTH_FIGSIZE", "PRUNING_CURVES_FIGSIZE", "HESSIAN_SHRINKAGE_FIGSIZE",
-    "SEED_COMPARISON_FIGSIZE",
     "format_strength", "strength_label", "plot_constraint_geometry", "plot_weight_histograms", "plot_weight_norms",
     "plot_sparsity_path", "plot_error_vs_strength", "plot_pruning_curves", "plot_hessian_shrinkage",
-    "plot_accuracy_and_nll_over_seeds",
 ]
 
 CONSTRAINT_GEOMETRY_FIGSIZE = (7.4, 3.9)
@@ -39,7 +37,6 @@ SPARSITY_PATH_FIGSIZE = (7.0, 3.4)
 ERROR_VS_STRENGTH_FIGSIZE = (7.0, 3.6)
 PRUNING_CURVES_FIGSIZE = (7.0, 3.4)
 HESSIAN_SHRINKAGE_FIGSIZE = (7.0, 3.4)
-SEED_COMPARISON_FIGSIZE = (7.4, 3.3)
 
 REGULARIZED_COLOR = "#c44e52"
 CONSTRAINT_COLOR = "#55a868"
@@ -517,7 +514,7 @@ def plot_pruning_curves(
         except (TypeError, ValueError):
             ndim = 1  # _real_array names the problem
         values = np.atleast_2d(_real_array(f"accuracies[{label!r}]", values, ndim=ndim))
-        if values.shape[1] != len(fractions) or len(values) < 1:
+        if values.shape[1] != len(fractions):  # _real_array: at least one row
             raise ValueError(
                 f"accuracies[{label!r}] must have {len(fractions)} values (one per point) in each row, got shape {values.shape}"
             )
@@ -590,94 +587,4 @@ def plot_hessian_shrinkage(
     ax.set_ylabel("shrinkage factor hᵢ / (hᵢ + λ)")
     ax.set_title(title if title is not None else f"Weight decay {strength_label(weight_decay)} per eigen-direction")
     ax.legend(loc="upper left", fontsize=8)
-    return fig
-
-
-def _check_per_seed(name: str, values: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
-    """configuration -> its per-seed values (at least one each)."""
-    if not isinstance(values, Mapping) or not values:
-        raise ValueError(f"{name} must map at least one configuration to its per-seed values, got {values!r}")
-    checked = {}
-    for label, seeds in values.items():
-        checked[str(label)] = _real_array(f"{name}[{label!r}]", seeds)  # non-empty, finite
-    return checked
-
-
-def _mean_with_range(ax: Axes, positions: np.ndarray, per_seed: list[np.ndarray], *, color: str, marker: str,
-                     label: str, gid: str) -> None:
-    """Means as points with min–max error bars; the artists carry ``gid``."""
-    means = np.array([v.mean() for v in per_seed])
-    below = means - np.array([v.min() for v in per_seed])
-    above = np.array([v.max() for v in per_seed]) - means
-    bars = ax.errorbar(positions, means, yerr=np.vstack([below, above]), fmt=marker, ms=7, color=color,
-                       capsize=4, lw=1.4, label=label)
-    bars.lines[0].set_gid(gid)
-    for artist in (*bars.lines[1], *bars.lines[2]):
-        artist.set_gid(f"{gid}-range")
-
-
-def _fitted_limits(per_seed: list[np.ndarray], *, pad: float = 0.12) -> tuple[float, float]:
-    low = min(float(v.min()) for v in per_seed)
-    high = max(float(v.max()) for v in per_seed)
-    margin = pad * (high - low) if high > low else 0.05 * max(abs(high), 1e-3)
-    return low - margin, high + margin
-
-
-def plot_accuracy_and_nll_over_seeds(
-    train_accuracy: Mapping[str, Sequence[float]],
-    test_accuracy: Mapping[str, Sequence[float]],
-    test_nll: Mapping[str, Sequence[float]],
-    *,
-    suptitle: str = "What weight decay changes: the gap and the NLL, over seeds",
-) -> Figure:
-    """Train vs test accuracy and test NLL per training configuration, mean with min–max bars over seeds.
-
-    Args:
-        train_accuracy, test_accuracy, test_nll: configuration name -> one value per seed
-            (e.g. ``runs[name]["test_nll"].values`` of :class:`course_lib.experiments.SeedRuns`);
-            the three mappings name the same configurations, in the order they are drawn.
-        suptitle: the figure title.
-
-    Left panel: train accuracy (gid ``train-accuracy``) and test accuracy (gid ``test-accuracy``)
-    side by side for each configuration, so the train–test gap reads as the vertical distance;
-    right panel: test NLL (gid ``test-nll``). Each point is the mean over seeds, its bar
-    (gid ``<gid>-range``) spans the lowest to the highest seed. Each panel's y-range is fitted to
-    its bars, so a difference of a few hundredths is visible.
-    """
-    series = {name: _check_per_seed(name, values) for name, values in
-              (("train_accuracy", train_accuracy), ("test_accuracy", test_accuracy), ("test_nll", test_nll))}
-    names = list(series["train_accuracy"])
-    for other in ("test_accuracy", "test_nll"):
-        if list(series[other]) != names:
-            raise ValueError(f"{other} must name the configurations of train_accuracy {names!r}, "
-                             f"got {list(series[other])!r}")
-    for name in ("train_accuracy", "test_accuracy"):
-        for label, values in series[name].items():
-            if np.any(values < 0) or np.any(values > 1):
-                raise ValueError(f"{name}[{label!r}] must hold accuracies in [0, 1], got {values.tolist()!r}")
-    for label, values in series["test_nll"].items():
-        if np.any(values < 0):
-            raise ValueError(f"test_nll[{label!r}] must hold losses >= 0, got {values.tolist()!r}")
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=SEED_COMPARISON_FIGSIZE, layout="constrained",
-                                      gridspec_kw={"width_ratios": (3, 2)})
-    positions = np.arange(len(names), dtype=np.float64)
-    train = [series["train_accuracy"][n] for n in names]
-    test = [series["test_accuracy"][n] for n in names]
-    _mean_with_range(left, positions - 0.12, train, color="C0", marker="o", label="train", gid="train-accuracy")
-    _mean_with_range(left, positions + 0.12, test, color="C1", marker="s", label="test", gid="test-accuracy")
-    left.set_ylim(*_fitted_limits(train + test))
-    left.set_ylabel("accuracy")
-    left.set_title("train vs test accuracy")
-    left.legend(fontsize=8, loc="center right")
-    nll = [series["test_nll"][n] for n in names]
-    _mean_with_range(right, positions, nll, color="C2", marker="D", label="test NLL", gid="test-nll")
-    right.set_ylim(*_fitted_limits(nll))
-    right.set_ylabel("test NLL (nats)")
-    right.set_title("test negative log-likelihood")
-    for ax in (left, right):
-        ax.set_xticks(positions, names, fontsize=8)
-        ax.set_xlim(-0.5, len(names) - 0.5)
-        ax.set_xlabel("configuration (bars: min–max over seeds)")
-    fig.suptitle(suptitle)
     return fig

@@ -468,50 +468,8 @@ def test_error_vs_strength_validates_the_spreads(spreads, kwargs, message):
                                                   **kwargs)
 
 
-TRAIN = {"no decay": [1.0, 1.0, 0.999], "decay": [0.918, 0.914, 0.931]}
-TEST = {"no decay": [0.617, 0.634, 0.621], "decay": [0.606, 0.628, 0.647]}
-NLL = {"no decay": [1.47, 1.40, 1.52], "decay": [1.04, 1.02, 0.97]}
-
-
-def test_accuracy_and_nll_over_seeds_draws_means_with_min_max_bars_in_fitted_ranges():
-    fig = weight_decay_plots.plot_accuracy_and_nll_over_seeds(TRAIN, TEST, NLL)
-    _assert_labelled(fig, weight_decay_plots.SEED_COMPARISON_FIGSIZE)
-    left, right = fig.axes
-    (test_points,) = _by_gid(left, "test-accuracy")
-    np.testing.assert_allclose(test_points.get_ydata(), [np.mean(v) for v in TEST.values()])
-    (train_points,) = _by_gid(left, "train-accuracy")
-    np.testing.assert_allclose(train_points.get_ydata(), [np.mean(v) for v in TRAIN.values()])
-    assert np.all(train_points.get_xdata() < test_points.get_xdata())  # side by side, train first
-    bars = _by_gid(right, "test-nll-range")
-    (segments,) = [b for b in bars if hasattr(b, "get_segments")]
-    spans = sorted((s[:, 1].min(), s[:, 1].max()) for s in segments.get_segments())
-    np.testing.assert_allclose(spans, [(0.97, 1.04), (1.40, 1.52)])  # the lowest to the highest seed
-    low, high = right.get_ylim()
-    assert 0.85 < low < 0.97 and 1.52 < high < 1.65  # fitted to the bars, not starting at 0
-    assert [t.get_text() for t in right.get_xticklabels()] == ["no decay", "decay"]
-    low, high = left.get_ylim()
-    assert 0.5 < low < 0.606 and 1.0 < high < 1.1
-
-
-@pytest.mark.parametrize(
-    ("train", "test", "nll", "message"),
-    [
-        ({}, TEST, NLL, "train_accuracy must map at least one configuration"),
-        (TRAIN, {"decay": [0.6], "no decay": [0.6]}, NLL, "test_accuracy must name the configurations"),
-        (TRAIN, TEST, {"no decay": [1.0]}, "test_nll must name the configurations"),
-        ({**TRAIN, "decay": [1.2, 0.9, 0.9]}, TEST, NLL, r"train_accuracy\['decay'\] must hold accuracies in \[0, 1\]"),
-        (TRAIN, TEST, {**NLL, "decay": [-1.0]}, r"test_nll\['decay'\] must hold losses >= 0"),
-        (TRAIN, {**TEST, "decay": []}, NLL, r"test_accuracy\['decay'\] must be a non-empty 1-D array"),
-    ],
-)
-def test_accuracy_and_nll_over_seeds_validates_its_input(train, test, nll, message):
-    with pytest.raises(ValueError, match=message):
-        weight_decay_plots.plot_accuracy_and_nll_over_seeds(train, test, nll)
-
-
 def test_seed_figures_render_without_warnings(tmp_path):
     figures = [
-        weight_decay_plots.plot_accuracy_and_nll_over_seeds(TRAIN, TEST, NLL),
         weight_decay_plots.plot_error_vs_strength(STRENGTHS, {"test": [3.0, 2.0, 1.0, 2.0, 3.0]},
                                                   spreads={"test": [0.1] * 5}, strength_name="λ"),
     ]
