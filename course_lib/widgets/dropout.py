@@ -69,7 +69,7 @@ DEFAULT_SEED = 2
 
 def empty_layers(layer_sizes: Sequence[int], masks: Sequence[np.ndarray]) -> tuple[int, ...]:
     """Indices of the layers before the output whose every unit this draw dropped (then no signal gets through)."""
-    sizes, masks = dropout_plots._check_layer_masks(layer_sizes, masks)
+    _, masks = dropout_plots._check_layer_masks(layer_sizes, masks)
     return tuple(i for i, keep in enumerate(masks[:-1]) if not keep.any())
 
 
@@ -158,11 +158,22 @@ def network_readout(
     p = check_probability("p", p)
     training, drop_inputs = check_bool("training", training), check_bool("drop_inputs", drop_inputs)
     seed, draw = check_int("seed", seed, minimum=0), check_int("draw", draw, minimum=0)
-    uniforms = draw_unit_uniforms(sizes, np.random.default_rng([seed, draw]))
-    masks = keep_masks(sizes, uniforms, p, training=training, drop_inputs=drop_inputs)
-    stats = network_statistics(sizes, masks, p, training=training, drop_inputs=drop_inputs)
-    expected = expected_active_connections(sizes, p, training=training, drop_inputs=drop_inputs)
-    return statistics_text(stats, expected, sizes, empty_layers(sizes, masks))
+    masks = keep_masks(sizes, _unit_uniforms(sizes, seed, draw), p, training=training, drop_inputs=drop_inputs)
+    return statistics_text(*_readout_arguments(sizes, masks, p, training=training, drop_inputs=drop_inputs))
+
+
+def _unit_uniforms(layer_sizes: Sequence[int], seed: int, draw: int) -> tuple[np.ndarray, ...]:
+    """Draw ``draw``'s uniforms, from ``np.random.default_rng([seed, draw])``: reproducible draw by draw."""
+    return draw_unit_uniforms(layer_sizes, np.random.default_rng([seed, draw]))
+
+
+def _readout_arguments(
+    layer_sizes: Sequence[int], masks: Sequence[np.ndarray], p: float, *, training: bool, drop_inputs: bool
+) -> tuple[NetworkStatistics, float, Sequence[int], tuple[int, ...]]:
+    """The arguments of :func:`statistics_lines` for one draw's ``masks``."""
+    stats = network_statistics(layer_sizes, masks, p, training=training, drop_inputs=drop_inputs)
+    expected = expected_active_connections(layer_sizes, p, training=training, drop_inputs=drop_inputs)
+    return stats, expected, layer_sizes, empty_layers(layer_sizes, masks)
 
 
 class DropoutNetworkDemo:
@@ -240,10 +251,9 @@ class DropoutNetworkDemo:
         return statistics_text(*self._readout_arguments())
 
     def _readout_arguments(self) -> tuple:
-        expected = expected_active_connections(
-            self.layer_sizes, self.p_slider.value, training=self.training, drop_inputs=self.drop_inputs
+        return _readout_arguments(
+            self.layer_sizes, self.masks, self.p_slider.value, training=self.training, drop_inputs=self.drop_inputs
         )
-        return self.statistics, expected, self.layer_sizes, empty_layers(self.layer_sizes, self.masks)
 
     def resample(self, _button: widgets.Button | None = None) -> None:
         """Draw the next mask (the button's click handler)."""
@@ -256,7 +266,7 @@ class DropoutNetworkDemo:
         return dropout_plots.plot_dropout_network(self.layer_sizes, self.masks, title=self._title())
 
     def _draw_uniforms(self) -> tuple[np.ndarray, ...]:
-        return draw_unit_uniforms(self.layer_sizes, np.random.default_rng([self.seed, self.draw]))
+        return _unit_uniforms(self.layer_sizes, self.seed, self.draw)
 
     def _title(self) -> str:
         mode = f"training mode, p = {self.p_slider.value:.2f}" if self.training else "evaluation mode"
