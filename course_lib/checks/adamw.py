@@ -25,6 +25,7 @@ from course_lib.checks.report import (
     _describe,
     Diagnosis,
     _Failed,
+    _NO_RETURN,
     _generator,
     _numbers,
     _one_of,
@@ -361,7 +362,6 @@ _ADAM_RETURN = Diagnosis(
     "a result that is not the tuple (w, m, v)",
     "the contract returns a tuple of three tensors: the new weights, the first moment and the second moment",
 )
-_ADAM_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
 _ADAM_NUMPY = Diagnosis(
     "NumPy arrays returned", "return torch tensors, not NumPy arrays: use torch operations on the tensors you are given"
 )
@@ -379,7 +379,7 @@ def _describe_tensor(value: Any) -> str:
 def _adam_result(result: Any, shape: tuple[int, ...]) -> _AdamState:
     """Check that the student returned three float64 tensors of w's shape; their values as NumPy copies."""
     if result is None:
-        raise _Failed("a tuple (w, m, v)", "None", _ADAM_NO_RETURN)
+        raise _Failed("a tuple (w, m, v)", "None", _NO_RETURN)
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         raise _Failed("a tuple (w, m, v)", _describe_tensor(result), _ADAM_RETURN)
     arrays = []

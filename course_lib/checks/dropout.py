@@ -26,6 +26,7 @@ from course_lib.checks.report import (
     Diagnosis,
     _expect_value_error,
     _Failed,
+    _NO_RETURN,
     _generator,
     _identical,
     _Property,
@@ -58,7 +59,6 @@ LARGE = 100_000  # units in the statistical properties
 
 # --- dropout_forward -----------------------------------------------------------------------
 
-_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
 _RETURN = Diagnosis("a result that is not (out, mask)", "the contract returns a pair: the output and the keep mask")
 _MASK = Diagnosis(
     "a mask that is not boolean",

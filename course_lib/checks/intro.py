@@ -24,6 +24,7 @@ from course_lib.checks.report import (
     _exception_diagnosis,
     _expect_value_error,
     _Failed,
+    _NO_RETURN,
     _generator,
     _one_of,
     _Property,
@@ -44,7 +45,6 @@ __all__ = [
 
 # --- early_stop_epoch ----------------------------------------------------------------------
 
-_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
 _TRUTH_VALUE = Diagnosis(
     "the truth value of an array",
     "an array has no single truth value, so `if not val_losses` fails for a NumPy array; emptiness is a matter "

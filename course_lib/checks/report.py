@@ -311,6 +311,7 @@ def _evaluate(name: str, prop: _Property, fn: Callable[..., Any]) -> PropertyRes
 
 
 _ODD_RESULT = Diagnosis("a result of an unexpected type", "return what the contract asks for")
+_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

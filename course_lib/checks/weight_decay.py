@@ -22,6 +22,7 @@ from course_lib.checks.report import (
     Diagnosis,
     _expect_value_error,
     _Failed,
+    _NO_RETURN,
     _generator,
     _numbers,
     _one_of,
@@ -61,7 +62,6 @@ def _close(got: np.ndarray | None, expected: np.ndarray | None, rtol: float, ato
         return bool(np.allclose(got, expected, rtol=rtol, atol=atol))
 
 
-_NO_RETURN = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
 
 
 # --- sgd_l2_step and sgd_decoupled_step ----------------------------------------------------
@@ -1059,10 +1059,6 @@ def _choice_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return X_train, y_train, X_val, y_val
 
 
-def _reference_ridge(X: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
-    return np.linalg.solve(X.T @ X + alpha * np.eye(X.shape[1]), X.T @ y)
-
-
 def _mse(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float(np.mean((X @ w - y) ** 2))
 
@@ -1070,7 +1066,7 @@ def _mse(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
 class _RecordingFit:
     """A ``fit(X, y, alpha)`` that solves ridge exactly and records a copy of what it was called with."""
 
-    def __init__(self, solve: Callable[[np.ndarray, np.ndarray, float], np.ndarray] = _reference_ridge) -> None:
+    def __init__(self, solve: Callable[[np.ndarray, np.ndarray, float], np.ndarray] = _ridge_reference) -> None:
         self.solve = solve
         self.calls: list[tuple[np.ndarray, np.ndarray, Any]] = []
 
@@ -1081,7 +1077,7 @@ class _RecordingFit:
 
 
 def _errors(alphas: Iterable[float], X_fit: np.ndarray, y_fit: np.ndarray, X: np.ndarray, y: np.ndarray) -> dict[float, float]:
-    return {alpha: _mse(X, y, _reference_ridge(X_fit, y_fit, alpha)) for alpha in alphas}
+    return {alpha: _mse(X, y, _ridge_reference(X_fit, y_fit, alpha)) for alpha in alphas}
 
 
 def _argmin(errors: dict[float, float]) -> float:
@@ -1112,12 +1108,11 @@ def _choose_alpha(fn: Callable[..., Any], alphas: list[float], fit: _RecordingFi
     fit = fit or _RecordingFit()
     choice = _call(fn, X_train, y_train, X_val, y_val, list(alphas), fit)
     if isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, float, np.number)) or choice not in alphas:
-        hint = _NO_RETURN_ALPHA if choice is None else _NOT_AN_ALPHA
+        hint = _NO_RETURN if choice is None else _NOT_AN_ALPHA
         raise _Failed(f"one of alphas {_numbers(alphas)}", _describe_choice(choice), hint)
     return choice, fit
 
 
-_NO_RETURN_ALPHA = Diagnosis("the missing return", "the function returned None: did you forget to return the result?")
 
 
 def _describe_choice(value: Any) -> str:
@@ -1198,7 +1193,7 @@ def _choice_single_alpha(fn: Callable[..., Any]) -> str:
 
 def _choice_tie_keeps_first(fn: Callable[..., Any]) -> str:
     # fit gives the same weights for 1 and 10 (the best two), so their validation errors tie exactly
-    tied = _RecordingFit(lambda X, y, alpha: _reference_ridge(X, y, 10.0 if alpha in (1.0, 10.0) else alpha))
+    tied = _RecordingFit(lambda X, y, alpha: _ridge_reference(X, y, 10.0 if alpha in (1.0, 10.0) else alpha))
     alphas = [0.1, 1.0, 10.0, 1000.0]
     choice, fit = _choose_alpha(fn, alphas, tied)
     if choice != 1.0:
