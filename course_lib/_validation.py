@@ -180,9 +180,9 @@ def check_finite(name: str, value: Any) -> Any:
         if np.isfinite(flat).all():
             return value
         bad = np.flatnonzero(~np.isfinite(flat))
-    first = (flat[bad[0]].item(), int(bad[0]))
+    first = int(bad[0])
     count = f"{len(bad)} NaN or infinite entr{'y' if len(bad) == 1 else 'ies'}"
-    raise ValueError(f"{name} must be finite, got {first[0]!r} at flat index {first[1]} ({count})")
+    raise ValueError(f"{name} must be finite, got {flat[first].item()!r} at flat index {first} ({count})")
 
 
 @contextmanager

@@ -44,9 +44,9 @@ from course_lib._validation import (
     describe_value,
 )
 from course_lib.metrics import expected_calibration_error
-from course_lib.models import MAX_PARAMETERS, make_mlp
+from course_lib.models import MAX_PARAMETERS, _check_weight_count, make_mlp
 from course_lib.optim import param_groups
-from course_lib.train import MAX_SEED, History, fit
+from course_lib.train import History, _check_seed, fit
 
 __all__ = [
     "METRICS",
@@ -203,13 +203,6 @@ def _data_tensors(data: Any) -> tuple[torch.Tensor, ...]:
     return tensors
 
 
-def _check_seed(seed: Any, name: str = "seed") -> int:
-    seed = check_int(name, seed, minimum=0)
-    if seed > MAX_SEED:
-        raise ValueError(f"{name} must be an int in [0, 2**64 - 1], got {seed!r}")
-    return seed
-
-
 def _optimizer(model: nn.Module, config: ClassifierConfig) -> torch.optim.Optimizer:
     groups = param_groups(model, config.weight_decay)
     if config.optimizer == "adamw":
@@ -277,16 +270,9 @@ def train_classifier(
     progress = check_bool("progress", progress)
     X_train, y_train, X_val, y_val, X_test, y_test = _data_tensors(data)
     n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
-    if dropout_layer is not None and not callable(dropout_layer):
-        raise TypeError(
-            f"dropout_layer must be a callable rate -> nn.Module (or None for nn.Dropout), got {describe_value(dropout_layer)}"
-        )
-    try:
-        model = make_mlp(
-            (X_train.shape[1], *config.hidden, n_classes), dropout=config.dropout, seed=seed, dropout_layer=dropout_layer
-        )
-    except ValueError as error:
-        raise ValueError(f"config.hidden={config.hidden} asks for too large a network for this data: {error}") from error
+    sizes = (X_train.shape[1], *config.hidden, n_classes)
+    _check_weight_count(f"config.hidden={config.hidden} with this data's widths: layer sizes", sizes)
+    model = make_mlp(sizes, dropout=config.dropout, seed=seed, dropout_layer=dropout_layer)  # checks dropout_layer
     model = model.to(X_train.dtype)
     loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history = fit(

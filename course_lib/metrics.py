@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from course_lib._validation import ValidatedTuple, check_int, describe_value, real_array
+from course_lib._validation import ValidatedTuple, _is_tensor, check_int, describe_value, real_array
 
 __all__ = [
     "ROW_SUM_TOLERANCE",
@@ -56,10 +56,6 @@ ROW_SUM_TOLERANCE = 1e-4
 #: The most confidence bins :func:`reliability_diagram` builds.
 MAX_BINS = 100_000
 _SMALLEST_PROBABILITY = np.finfo(np.float64).tiny  # log(0) is clamped here: nll stays finite (at most ~708)
-
-
-def _is_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith("torch") and hasattr(value, "is_floating_point")
 
 
 def _reject_non_arrays(name: str, value: Any) -> None:

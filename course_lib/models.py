@@ -77,6 +77,17 @@ def _checked_linear_layers(module: nn.Module) -> list[nn.Linear]:
     return linears
 
 
+def _check_weight_count(name: str, sizes: Sequence[int]) -> None:
+    """ValueError naming ``name`` if an MLP of these widths needs more than :data:`MAX_PARAMETERS` weights."""
+    weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if weights > MAX_PARAMETERS:
+        count = f"{weights:,}" if weights < 10**20 else "more than 10**20"
+        raise ValueError(
+            f"{name} {reprlib.repr(list(sizes))} need {count} weights; "
+            f"make_mlp builds at most MAX_PARAMETERS = {MAX_PARAMETERS:,}"
+        )
+
+
 def make_mlp(
     layer_sizes: Sequence[int],
     *,
@@ -121,13 +132,7 @@ def make_mlp(
     if len(layer_sizes) < 2:
         raise ValueError(f"layer_sizes must have at least two entries (inputs, outputs), got {list(layer_sizes)!r}")
     sizes = [check_int(f"layer_sizes[{i}]", size, minimum=1) for i, size in enumerate(layer_sizes)]
-    weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-    if weights > MAX_PARAMETERS:
-        count = f"{weights:,}" if weights < 10**20 else "more than 10**20"
-        raise ValueError(
-            f"layer_sizes {reprlib.repr(sizes)} need {count} weights; "
-            f"make_mlp builds at most MAX_PARAMETERS = {MAX_PARAMETERS:,}"
-        )
+    _check_weight_count("layer_sizes", sizes)
     dropout = check_probability("dropout", dropout)
     batch_norm = check_bool("batch_norm", batch_norm)
     if dropout_layer is not None and not callable(dropout_layer):

@@ -194,7 +194,8 @@ def adam_demo_loss_numpy(w1: np.ndarray | float, w2: np.ndarray | float) -> np.n
     w1, w2 = real_array("w1", w1), real_array("w2", w2)
     if w1.shape != w2.shape:
         raise ValueError(f"w1 and w2 must have one shape, got {w1.shape} and {w2.shape}")
-    check_finite("w1", w1), check_finite("w2", w2)
+    check_finite("w1", w1)
+    check_finite("w2", w2)
     (s1, s2), (c1, c2) = ADAM_DEMO_SCALES, ADAM_DEMO_OPTIMUM
     with np.errstate(over="ignore", invalid="ignore"):
         loss = 0.5 * (s1 * (w1 - c1) ** 2 + s2 * (w2 - c2) ** 2)

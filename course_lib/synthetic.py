@@ -377,25 +377,35 @@ def make_sparse_linear_regression(
         raise ValueError(f"n_informative must be at most n_features = {n_features}, got {n_informative}")
     noise_std = _check_noise_std(noise_std)
     n_test = _check_size("n_test", n_test)
+    _check_design_sizes(n_samples, n_test, n_features)
+    rng = np.random.default_rng(_check_seed(seed))
+    weights = np.zeros(n_features)
+    support = rng.choice(n_features, size=n_informative, replace=False)
+    weights[support] = rng.standard_normal(n_informative)
+    return _sample_linear_problem(rng, weights, 0.0, noise_std, n_samples, n_test)
+
+
+def _check_design_sizes(n_samples: int, n_test: int, n_features: int) -> None:
+    """Both design matrices hold at most :data:`MAX_VALUES` values (checked before anything is allocated)."""
     for rows, count in (("n_samples", n_samples), ("n_test", n_test)):
         if count * n_features > MAX_VALUES:
             raise ValueError(
                 f"{rows} * n_features must be at most {MAX_VALUES:,} values, got {count} * {n_features}"
             )
-    rng = np.random.default_rng(_check_seed(seed))
-    weights = np.zeros(n_features)
-    support = rng.choice(n_features, size=n_informative, replace=False)
-    weights[support] = rng.standard_normal(n_informative)
+
+
+def _sample_linear_problem(
+    rng: np.random.Generator, weights: np.ndarray, intercept: float, noise_std: float, n_samples: int, n_test: int
+) -> LinearRegressionProblem:
+    """Standard-normal features and ``y = X @ weights + intercept + noise``, training split drawn first, then test."""
 
     def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
-        X = rng.standard_normal((n, n_features))
-        return X, X @ weights + noise_std * rng.standard_normal(n)
+        X = rng.standard_normal((n, len(weights)))
+        return X, X @ weights + intercept + noise_std * rng.standard_normal(n)
 
     X_train, y_train = sample(n_samples)
     X_test, y_test = sample(n_test)
-    return LinearRegressionProblem(X_train, y_train, X_test, y_test, weights, noise_std)
-
-
+    return LinearRegressionProblem(X_train, y_train, X_test, y_test, weights, noise_std, intercept)
 
 
 #: Largest ``|weight|`` and ``|intercept|`` of :func:`make_dense_linear_regression`: the targets
@@ -465,18 +475,6 @@ def make_dense_linear_regression(
     intercept = _check_coefficient("intercept", intercept)
     noise_std = _check_noise_std(noise_std)
     n_test = _check_size("n_test", n_test)
-    for rows, count in (("n_samples", n_samples), ("n_test", n_test)):
-        if count * n_features > MAX_VALUES:
-            raise ValueError(
-                f"{rows} * n_features must be at most {MAX_VALUES:,} values, got {count} * {n_features}"
-            )
+    _check_design_sizes(n_samples, n_test, n_features)
     rng = np.random.default_rng(_check_seed(seed))
-    weights = np.full(n_features, weight)
-
-    def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
-        X = rng.standard_normal((n, n_features))
-        return X, X @ weights + intercept + noise_std * rng.standard_normal(n)
-
-    X_train, y_train = sample(n_samples)
-    X_test, y_test = sample(n_test)
-    return LinearRegressionProblem(X_train, y_train, X_test, y_test, weights, noise_std, intercept)
+    return _sample_linear_problem(rng, np.full(n_features, weight), intercept, noise_std, n_samples, n_test)

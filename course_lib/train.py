@@ -553,10 +553,10 @@ def _check_loss_fn(loss_fn: Any) -> None:
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__} {loss_fn!r}")
 
 
-def _check_seed(seed: Any) -> int:
-    seed = check_int("seed", seed, minimum=0)
+def _check_seed(seed: Any, name: str = "seed") -> int:
+    seed = check_int(name, seed, minimum=0)
     if seed > MAX_SEED:
-        raise ValueError(f"seed must be an int in [0, 2**64 - 1], got {seed!r}")
+        raise ValueError(f"{name} must be an int in [0, 2**64 - 1], got {seed!r}")
     return seed
 
 
