@@ -289,3 +289,17 @@ def test_dropout_layer_is_checked_before_training() -> None:
         train_classifier(DATA, TINY.but(dropout=0.2), dropout_layer="dropout")
     with pytest.raises(TypeError, match="dropout_layer must return a torch.nn.Module"):
         train_classifier(DATA, TINY.but(dropout=0.2), dropout_layer=lambda p: None)
+
+
+def test_an_error_inside_dropout_layer_reaches_the_caller_as_it_is() -> None:
+    def layer(p: float) -> torch.nn.Module:
+        raise ValueError("my layer rejects p")
+
+    with pytest.raises(ValueError, match="my layer rejects p") as raised:
+        train_classifier(DATA, TINY.but(dropout=0.2), dropout_layer=layer)
+    assert "config.hidden" not in str(raised.value)  # not mistaken for a network-size problem
+
+
+def test_a_network_too_large_for_make_mlp_is_named_by_config_hidden() -> None:
+    with pytest.raises(ValueError, match=r"config\.hidden=\(20000, 20000\).*MAX_PARAMETERS"):
+        train_classifier(DATA, TINY.but(hidden=(20000, 20000)))
