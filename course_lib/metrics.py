@@ -75,33 +75,40 @@ def _row_sum_tolerance(value: Any) -> float:
     return max(ROW_SUM_TOLERANCE, 4 * eps)
 
 
-def _check_probs(probs: Any) -> np.ndarray:
-    _reject_non_arrays("probs", probs)
+def _check_probs(probs: Any, name: str = "probs", shape_text: str = "(N, C)") -> np.ndarray:
+    """``probs`` as float64 NumPy, checked: finite, in [0, 1], each row along the last axis summing to 1.
+
+    ``shape_text`` is the expected shape, e.g. ``"(N, C)"`` or ``"(T, N, C)"``; its number of
+    entries is the required number of dimensions, and every axis but the last needs >= 1 entry.
+    """
+    _reject_non_arrays(name, probs)
     tolerance = _row_sum_tolerance(probs)
-    array = real_array("probs", probs)  # the one dtype rule: float64, bool/complex/str/object rejected
-    if array.ndim != 2:
-        raise ValueError(f"probs must have shape (N, C), got shape {array.shape}")
-    n, c = array.shape
-    if n < 1:
-        raise ValueError(f"probs must hold at least one row, got shape {array.shape}")
-    if c < 2:
-        raise ValueError(f"probs must have at least 2 classes (columns), got shape {array.shape}")
+    array = real_array(name, probs)  # the one dtype rule: float64, bool/complex/str/object rejected
+    ndim = shape_text.count(",") + 1
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have shape {shape_text}, got shape {array.shape}")
+    if min(array.shape[:-1]) < 1:
+        what = "one row" if ndim == 2 else "one entry along every axis"
+        raise ValueError(f"{name} must hold at least {what}, got shape {array.shape}")
+    if array.shape[-1] < 2:
+        raise ValueError(f"{name} must have at least 2 classes (along the last axis), got shape {array.shape}")
     finite = np.isfinite(array)
     if not finite.all():
         index = np.unravel_index(int(np.argmin(finite.ravel())), array.shape)
-        raise ValueError(f"probs must be finite, got {array[index]} at index {tuple(int(i) for i in index)}")
+        raise ValueError(f"{name} must be finite, got {array[index]} at index {tuple(int(i) for i in index)}")
     outside = (array < 0) | (array > 1)
     if outside.any():
         index = np.unravel_index(int(np.argmax(outside.ravel())), array.shape)
         raise ValueError(
-            f"probs must lie in [0, 1], got {array[index]} at index {tuple(int(i) for i in index)}"
+            f"{name} must lie in [0, 1], got {array[index]} at index {tuple(int(i) for i in index)}"
         )
-    sums = array.sum(axis=1)
+    sums = array.sum(axis=-1)
     off = np.abs(sums - 1.0)
     if (off > tolerance).any():
-        row = int(np.argmax(off))
+        row = tuple(int(i) for i in np.unravel_index(int(np.argmax(off)), off.shape))
+        where = f"row {row[0]}" if ndim == 2 else f"row {row}"
         raise ValueError(
-            f"probs rows must sum to 1 (within {tolerance:g}), got a sum of {sums[row]:.6g} in row {row}; "
+            f"{name} rows must sum to 1 (within {tolerance:g}), got a sum of {sums[row]:.6g} in {where}; "
             "pass probabilities (e.g. softmax of the logits), not logits"
         )
     return array
