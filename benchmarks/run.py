@@ -2,13 +2,19 @@
 
 Run with `make bench`. Each pair is timed alternately (so both see the same
 machine load) and the median of the repeats is compared; only ratios are
-meaningful across machines.
+meaningful across machines. The MC dropout rows compare mc_samples' batched
+passes with its loop (a speed-up: higher is better), say how much of the
+batched time the dropout masks take, and measure the peak memory of one call
+in fresh processes (Linux).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import statistics
+import subprocess
+import sys
 import time
 import warnings
 from typing import Callable
@@ -21,6 +27,8 @@ from torch import nn
 from course_lib.data import load_digits_splits
 from course_lib.dropout import InvertedDropout, dropout_forward
 from course_lib.linear_models import lasso_fit
+from course_lib.mc_dropout import mc_samples
+from course_lib.models import make_mlp
 from course_lib.optim import AdamW
 from course_lib.train import fit
 
@@ -172,6 +180,135 @@ def bench_adamw_step(seed: int = 0) -> tuple[float, float]:
     return median_seconds_alternating(ours.step, reference.step, repeats=5 * REPEATS)
 
 
+# --- MC dropout: one batched forward pass against a loop of passes --------------------------------
+
+MC_LAYER_SIZES = (40, 256, 256, 10)  # the MC dropout chapter's MLP
+MC_DROPOUT = 0.3
+MC_PASSES = 100
+MC_QUERY_SIZES = (1, 10, 100, 1000)
+MC_SPEEDUP_TARGET_ONE_QUERY = 20.0  # batched at least this many times faster than the loop for one query point
+MC_SPEEDUP_TARGET = 1.0  # and never slower than the loop at any size
+MC_MEMORY_CASES = ((1000, 1000, 1024), (1000, 1000, 32768), (100, 1000, 1024))  # (M, N, max_batch)
+
+
+class _NoMask(nn.Identity):
+    """Takes the place of each dropout layer: the same batched passes (chunks, copies) without drawing masks."""
+
+
+def _mc_model_and_queries(n_queries: int) -> tuple[nn.Sequential, torch.Tensor]:
+    model = make_mlp(MC_LAYER_SIZES, dropout=MC_DROPOUT)
+    x = torch.tensor(np.random.default_rng(0).standard_normal((n_queries, MC_LAYER_SIZES[0])), dtype=torch.float32)
+    return model, x
+
+
+def _without_masks(model: nn.Sequential) -> nn.Sequential:
+    return nn.Sequential(*(_NoMask() if isinstance(layer, nn.Dropout) else copy.deepcopy(layer) for layer in model))
+
+
+def bench_mc_samples(n_queries: int) -> tuple[float, float, float]:
+    """mc_samples(batched=True) against batched=False, M = 100 passes of the chapter's MLP, one thread.
+
+    Returns ``(batched, looped, batched_without_masks)`` seconds. The third is the very same
+    batched call on a copy of the network whose dropout layers are identities (counted as the
+    dropout through ``dropout_types``): the passes in eval mode. Its difference to ``batched`` is
+    the time spent drawing and applying the dropout masks.
+    """
+    model, x = _mc_model_and_queries(n_queries)
+    no_masks = _without_masks(model)
+    repeats = REPEATS if n_queries <= 100 else 5
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        batched, looped = median_seconds_alternating(
+            lambda: mc_samples(model, x, MC_PASSES), lambda: mc_samples(model, x, MC_PASSES, batched=False), repeats
+        )
+        with_masks, without_masks = median_seconds_alternating(
+            lambda: mc_samples(model, x, MC_PASSES), lambda: mc_samples(no_masks, x, MC_PASSES, dropout_types=_NoMask), repeats
+        )
+    finally:
+        torch.set_num_threads(threads)
+    return batched, looped, without_masks * batched / with_masks  # the mask-free time on the scale of this batched median
+
+
+def _status_bytes(key: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {key} in /proc/self/status")
+
+
+def peak_memory_of_one_call(n_samples: int, n_queries: int, max_batch: int) -> None:
+    """In a fresh process: print the growth of the peak resident memory during one mc_samples call, and the result's size.
+
+    torch's CPU allocations are invisible to tracemalloc, so the kernel's high-water mark
+    (VmHWM) is read instead, after resetting it to the current resident size (writing 5 to
+    /proc/self/clear_refs, Linux).
+    """
+    torch.set_num_threads(1)
+    model, x = _mc_model_and_queries(n_queries)
+    mc_samples(model, x[:2], 2, max_batch=max_batch)  # lazy initialisation outside the measurement
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    before = _status_bytes("VmRSS")
+    result = mc_samples(model, x, n_samples, max_batch=max_batch)
+    print(_status_bytes("VmHWM") - before, result.numel() * result.element_size())
+
+
+def measure_peak_memory(n_samples: int, n_queries: int, max_batch: int) -> tuple[int, int] | None:
+    """(peak growth, result size) in bytes, measured in a fresh process; None where /proc cannot be used.
+
+    glibc's malloc is told to map every block of 64 KiB or more on its own (a fixed mmap threshold),
+    so a freed chunk's memory goes back to the system at once: by default the threshold adapts and
+    freed chunks stay in the heap, which adds a few MiB of run-to-run noise to the peak.
+    """
+    command = [sys.executable, __file__, "--peak-memory", str(n_samples), str(n_queries), str(max_batch)]
+    environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(64 * 1024)}
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment)
+    if finished.returncode != 0:
+        print(f"  peak memory not measured (needs Linux /proc): {finished.stderr.strip().splitlines()[-1:]}")
+        return None
+    peak, result = (int(value) for value in finished.stdout.split())
+    return peak, result
+
+
+def report_mc_dropout() -> None:
+    print(f"mc_samples, M = {MC_PASSES} passes of make_mlp({MC_LAYER_SIZES}, dropout={MC_DROPOUT}), 1 thread, "
+          "speed-up = looped / batched time")
+    for n_queries in MC_QUERY_SIZES:
+        batched, looped, without_masks = bench_mc_samples(n_queries)
+        speedup = looped / batched
+        target = MC_SPEEDUP_TARGET_ONE_QUERY if n_queries == 1 else MC_SPEEDUP_TARGET
+        verdict = "ok" if speedup >= target else "BELOW TARGET"
+        share = 1.0 - without_masks / batched
+        print(
+            f"{speedup:5.2f}x (target >= {target:g}x, {verdict})  mc_samples batched vs looped, N = {n_queries:,} "
+            f"query point{'s' * (n_queries > 1)}; dropout masks take {share:.0%} of the batched time"
+        )
+    working = {}
+    for n_samples, n_queries, max_batch in MC_MEMORY_CASES:
+        measured = measure_peak_memory(n_samples, n_queries, max_batch)
+        if measured is None:
+            return
+        peak, result = measured
+        working[(n_samples, max_batch)] = peak - result
+        print(
+            f"  peak memory, M = {n_samples:,}, N = {n_queries:,}, max_batch = {max_batch:,}: +{peak / 2**20:.1f} MiB, "
+            f"of which the result {result / 2**20:.1f} MiB and the passes' working memory {(peak - result) / 2**20:.1f} MiB"
+        )
+    (m_big, n_big, small), (_, _, large), (m_small, _, _) = MC_MEMORY_CASES
+    by_batch = working[(m_big, large)] / max(working[(m_big, small)], 1)
+    by_samples = working[(m_big, small)] / max(working[(m_small, small)], 1)
+    grows_with_batch = by_batch > 4  # large / small = 32 times the rows per chunk
+    bounded_in_m = by_samples < 2  # 10 times the passes: a working memory growing with M would be ~10x
+    print(
+        f"{by_batch:5.2f}x working memory for {large // small}x max_batch ({'ok' if grows_with_batch else 'DOES NOT GROW'}); "
+        f"{by_samples:.2f}x for {m_big // m_small}x the passes ({'ok, bounded by the chunk' if bounded_in_m else 'GROWS WITH M'})"
+    )
+    per_row = working[(m_big, large)] / large
+    print(f"  all {m_big * n_big:,} rows in one forward pass would need about {per_row * m_big * n_big / 2**30:.1f} GiB of working memory")
+
+
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, numpy {np.__version__}; median of {REPEATS} alternating runs")
     rows = [
@@ -185,7 +322,11 @@ def main() -> None:
         ratio = ours / reference
         verdict = "ok" if ratio <= target else "SLOWER THAN TARGET"
         print(f"{ratio:5.2f}x (target <= {target}x, {verdict})  {name}")
+    report_mc_dropout()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--peak-memory"]:
+        peak_memory_of_one_call(*(int(value) for value in sys.argv[2:5]))
+    else:
+        main()

@@ -42,7 +42,7 @@ from torch import nn
 from course_lib._validation import check_bool, check_int, check_positive, describe_value, real_array
 from course_lib.dropout import InvertedDropout
 from course_lib.metrics import _check_labels, _check_probs
-from course_lib.train import _check_seed
+from course_lib.train import _check_features, _check_input_width, _check_seed
 
 __all__ = [
     "DROPOUT_TYPES",
@@ -62,7 +62,8 @@ __all__ = [
 
 #: Module classes that count as dropout: every torch dropout (``nn.Dropout``, ``Dropout1d/2d/3d``,
 #: ``AlphaDropout``, ``FeatureAlphaDropout`` share the base class ``_DropoutNd``) and
-#: :class:`course_lib.dropout.InvertedDropout`. Pass ``dropout_types`` to add your own.
+#: :class:`course_lib.dropout.InvertedDropout`. ``dropout_types`` replaces them: pass
+#: ``DROPOUT_TYPES + (MyDropout,)`` to add a class of your own.
 DROPOUT_TYPES: tuple[type[nn.Module], ...] = (nn.modules.dropout._DropoutNd, InvertedDropout)
 #: Rows per forward pass in :func:`mc_samples`' batched mode (all passes of all inputs are
 #: split into chunks of at most this many rows, so memory does not grow with ``n_samples``).
@@ -81,8 +82,9 @@ def _check_model(model: Any) -> nn.Module:
 def _check_dropout_types(dropout_types: Any) -> tuple[type, ...]:
     if isinstance(dropout_types, type):
         dropout_types = (dropout_types,)
-    if not isinstance(dropout_types, tuple) or not dropout_types or not all(isinstance(t, type) for t in dropout_types):
-        raise TypeError(f"dropout_types must be a non-empty tuple of module classes, got {describe_value(dropout_types)}")
+    if (not isinstance(dropout_types, tuple) or not dropout_types
+            or not all(isinstance(t, type) and issubclass(t, nn.Module) for t in dropout_types)):
+        raise TypeError(f"dropout_types must be a non-empty tuple of nn.Module classes, got {describe_value(dropout_types)}")
     return dropout_types
 
 
@@ -141,11 +143,18 @@ def mc_dropout_mode(model: nn.Module, dropout_types: tuple[type, ...] = DROPOUT_
             module.training = training
 
 
-def _check_inputs(x: Any) -> torch.Tensor:
+def _check_inputs(model: nn.Module, x: Any) -> torch.Tensor:
+    """``x`` under the dtype rule, in the dtype of the model's parameters, finite, with at least one row.
+
+    When ``model`` is an ``nn.Sequential`` starting with ``nn.Linear``, the last dimension of ``x``
+    must also match its ``in_features``.
+    """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor of inputs (N, ...), got {describe_value(x)}")
+    x = _check_features(model, x, "x")
     if x.ndim < 1 or x.shape[0] < 1:
         raise ValueError(f"x must have a batch dimension with at least one input, got shape {tuple(x.shape)}")
+    _check_input_width(model, x, "x")
     return x
 
 
@@ -154,11 +163,27 @@ def _check_seed_or_none(seed: Any) -> int | None:
 
 
 def _forward(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    outputs = model(inputs)
+    """``model(inputs)``, checked: one finite output row per input row.
+
+    An error raised by the model (a shape or dtype mismatch inside it) is re-raised as a
+    ``TypeError``/``ValueError`` naming ``model`` and ``x``, with the original chained.
+    """
+    try:
+        outputs = model(inputs)
+    except (TypeError, ValueError, RuntimeError, IndexError) as error:
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(
+            f"model(x) raised {type(error).__name__} on a batch of inputs of shape {tuple(inputs.shape)}, {inputs.dtype}: {error}"
+        ) from error
     if not isinstance(outputs, torch.Tensor) or outputs.ndim < 1 or outputs.shape[0] != inputs.shape[0]:
         shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else describe_value(outputs)
         raise ValueError(
             f"model must return one output row per input row: {inputs.shape[0]} input rows gave {shape}"
+        )
+    if outputs.is_floating_point() and not bool(outputs.isfinite().all()):
+        raise ValueError(
+            "model(x) returned NaN or infinite outputs for finite x: are the model's weights finite "
+            "(did its training diverge?), and are x's magnitudes within range?"
         )
     return outputs
 
@@ -211,7 +236,12 @@ def mc_samples(
 
     Args:
         model: a network with at least one dropout module (of ``dropout_types``).
-        x: inputs of shape ``(N, ...)``, ``N >= 1``.
+        x: finite inputs of shape ``(N, ...)``, ``N >= 1``, a tensor in the dtype of the
+            model's parameters (the dtype rule: float16/bfloat16 are taken as float32, integers
+            as float64); for an ``nn.Sequential`` starting with ``nn.Linear`` the last dimension
+            must be its ``in_features``. An error the model raises on it (a shape mismatch inside)
+            comes back as a ``ValueError``/``TypeError`` naming ``model(x)``, the original chained;
+            NaN or infinite outputs are a ``ValueError``.
         n_samples: :math:`T`, an int in ``[1, MAX_SAMPLES]``.
         batched: one batched forward pass (default) or a loop.
         max_batch: rows per forward pass in batched mode (int >= 1).
@@ -231,7 +261,7 @@ def mc_samples(
         torch.Size([100, 5, 2])
     """
     model = _check_model(model)
-    x = _check_inputs(x)
+    x = _check_inputs(model, x)
     n_samples = check_int("n_samples", n_samples, minimum=1)
     if n_samples > MAX_SAMPLES:
         raise ValueError(f"n_samples must be at most MAX_SAMPLES = {MAX_SAMPLES:,}, got {n_samples}")
@@ -255,6 +285,7 @@ def mc_predict(
     batched: bool = True,
     max_batch: int = DEFAULT_MAX_BATCH,
     seed: int | None = None,
+    dropout_types: tuple[type, ...] = DROPOUT_TYPES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Predictive mean and standard deviation of a regression network under MC dropout.
 
@@ -277,18 +308,29 @@ def mc_predict(
     uncertainty) is returned.
 
     Args:
-        model, x, n_samples, batched, max_batch, seed: as for :func:`mc_samples`.
+        model, x, n_samples, batched, max_batch, seed, dropout_types: as for :func:`mc_samples`.
         tau: the model precision :math:`\tau > 0`, or ``None``.
 
     Returns:
         ``(mean, std)``, each of the model's output shape ``(N, ...)``.
     """
     tau = None if tau is None else check_positive("tau", tau)
-    samples = mc_samples(model, x, n_samples, batched, max_batch=max_batch, seed=seed)
+    samples = mc_samples(model, x, n_samples, batched, max_batch=max_batch, seed=seed, dropout_types=dropout_types)
     mean = samples.mean(dim=0)
     variance = samples.var(dim=0, correction=0)
     if tau is not None:
-        variance = variance + 1.0 / tau
+        noise = 1.0 / tau
+        if not noise <= torch.finfo(variance.dtype).max:
+            raise ValueError(
+                f"tau must be large enough that the noise variance 1/tau fits the outputs' dtype {variance.dtype}, "
+                f"got tau = {tau!r} (1/tau = {noise:g})"
+            )
+        variance = variance + noise
+    if not bool(variance.isfinite().all()):
+        raise ValueError(
+            f"the spread of the passes overflows the outputs' dtype {variance.dtype}: the magnitudes of x and "
+            "the model's outputs are beyond its range"
+        )
     return mean, variance.sqrt()
 
 
@@ -300,6 +342,7 @@ def mc_probabilities(
     batched: bool = True,
     max_batch: int = DEFAULT_MAX_BATCH,
     seed: int | None = None,
+    dropout_types: tuple[type, ...] = DROPOUT_TYPES,
 ) -> torch.Tensor:
     """Softmax class probabilities of ``n_samples`` MC-dropout passes of a classifier: shape ``(T, N, C)``.
 
@@ -307,9 +350,12 @@ def mc_probabilities(
     uncertainty scores (:func:`predictive_entropy`, ...) expect, and its mean
     over the first axis is the MC-averaged prediction.
     """
-    samples = mc_samples(model, x, n_samples, batched, max_batch=max_batch, seed=seed)
+    samples = mc_samples(model, x, n_samples, batched, max_batch=max_batch, seed=seed, dropout_types=dropout_types)
     if samples.ndim != 3:
-        raise ValueError(f"model must return logits of shape (N, C) for a classifier, got outputs of shape {tuple(samples.shape[1:])}")
+        raise ValueError(
+            f"model must return logits of shape (N, C) for a classifier, got outputs of shape {tuple(samples.shape[1:])} "
+            f"for x of shape {tuple(x.shape)}"
+        )
     return torch.softmax(samples.double(), dim=-1)
 
 
@@ -326,23 +372,26 @@ def ensemble_probabilities(models: Sequence[nn.Module], x: torch.Tensor) -> torc
     for index, member in enumerate(models):
         if not isinstance(member, nn.Module):
             raise TypeError(f"models[{index}] must be a torch.nn.Module, got {describe_value(member)}")
-    x = _check_inputs(x)
     stacked = []
-    for member in models:
+    for index, member in enumerate(models):
+        member_x = _check_inputs(member, x)
         saved = [(module, module.training) for module in member.modules()]
         try:
             member.eval()
             with torch.no_grad():
-                logits = _forward(member, x)
+                logits = _forward(member, member_x)
         finally:
             for module, training in saved:
                 module.training = training
         if logits.ndim != 2:
-            raise ValueError(f"every member must return logits of shape (N, C), got shape {tuple(logits.shape)}")
+            raise ValueError(
+                f"every member of models must return logits of shape (N, C), got shape {tuple(logits.shape)} "
+                f"from models[{index}] for x of shape {tuple(x.shape)}"
+            )
         stacked.append(torch.softmax(logits.double(), dim=-1))
     shapes = {tuple(p.shape) for p in stacked}
     if len(shapes) > 1:
-        raise ValueError(f"the members' outputs must have one shape, got {sorted(shapes)}")
+        raise ValueError(f"the members of models must return outputs of one shape, got {sorted(shapes)}")
     return torch.stack(stacked)
 
 
@@ -412,7 +461,7 @@ def _check_fractions(fractions: Any) -> np.ndarray:
     bad = ~((array >= 0.0) & (array < 1.0))
     if bad.any():
         index = int(np.argmax(bad))
-        raise ValueError(f"referral_fractions must lie in [0, 1), got {array[index]!r} at index {index}")
+        raise ValueError(f"referral_fractions must lie in [0, 1), got {array[index]} at index {index}")
     return array
 
 

@@ -4,8 +4,10 @@ Learning curves of one run (:func:`plot_history`, :func:`plot_history_panels`,
 drawn from a :class:`course_lib.train.History`) and curves of several settings
 with their spread over runs (:func:`plot_learning_curves`, shown in the intro
 and the dropout chapter), and configurations compared over seeds
-(:func:`plot_seed_comparison`, from :mod:`course_lib.experiments` runs). Sizes, ``ax`` and the other conventions are those of
-:mod:`course_lib.plots`.
+(:func:`plot_seed_comparison`, from :mod:`course_lib.experiments` runs), and
+reliability diagrams of classifiers (:func:`plot_reliability_diagrams`, shown in
+the MC-dropout and the label-smoothing chapters). Sizes, ``ax`` and the other
+conventions are those of :mod:`course_lib.plots`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from course_lib._validation import describe_value
+from course_lib.metrics import ReliabilityDiagram
 from course_lib.plots import BEST_EPOCH_COLOR, CROSS_COLOR, _new_axes
 
 if TYPE_CHECKING:  # the figure functions only read attributes; no import cost at run time
@@ -25,7 +29,8 @@ if TYPE_CHECKING:  # the figure functions only read attributes; no import cost a
 
 __all__ = [
     "CURVES_FIGSIZE", "plot_learning_curves", "HISTORY_FIGSIZE", "HISTORY_PANEL_FIGSIZE", "plot_history",
-    "plot_history_panels", "SEED_COMPARISON_PANEL_FIGSIZE", "plot_seed_comparison",
+    "plot_history_panels", "SEED_COMPARISON_PANEL_FIGSIZE", "plot_seed_comparison", "RELIABILITY_PANEL_FIGSIZE",
+    "plot_reliability_diagrams",
 ]
 
 CURVES_FIGSIZE = (7.0, 3.4)
@@ -212,4 +217,93 @@ def plot_seed_comparison(
         ax.grid(axis="y", alpha=0.3)
     n_seeds = sorted({len(runs[name].summary(metrics[0]).values) for name in names})
     fig.suptitle(f"{suptitle} (dots: seeds; bars: min–max over {'/'.join(map(str, n_seeds))} seeds)", fontsize=11)
+    return fig
+
+
+RELIABILITY_PANEL_FIGSIZE = (3.6, 4.4)  # per panel: the diagram above its count histogram
+RELIABILITY_BAR_COLOR = "C0"
+RELIABILITY_GAP_COLOR = CROSS_COLOR
+RELIABILITY_COUNT_COLOR = "0.6"
+
+
+def _check_diagrams(diagrams: object) -> dict[str, ReliabilityDiagram]:
+    if not isinstance(diagrams, Mapping):
+        raise TypeError(f"diagrams must be a mapping of labels to ReliabilityDiagram, got {describe_value(diagrams)}")
+    if not diagrams:
+        raise ValueError("diagrams must map at least one label to a ReliabilityDiagram, got an empty mapping")
+    for label, diagram in diagrams.items():
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"diagrams labels must be non-empty strings, got {label!r}")
+        if not isinstance(diagram, ReliabilityDiagram):
+            raise TypeError(
+                f"diagrams[{label!r}] must be a ReliabilityDiagram (course_lib.metrics.reliability_diagram), "
+                f"got {describe_value(diagram)}"
+            )
+    return dict(diagrams)
+
+
+def _diagram_ece(diagram: ReliabilityDiagram) -> float:
+    r"""The ECE of the diagram's own bins: :math:`\sum_m \frac{|B_m|}{N} |\mathrm{acc}(B_m) - \mathrm{conf}(B_m)|`."""
+    filled = diagram.count > 0
+    weights = diagram.count[filled] / diagram.count.sum()
+    return float(np.sum(weights * np.abs(diagram.accuracy[filled] - diagram.confidence[filled])))
+
+
+def plot_reliability_diagrams(
+    diagrams: Mapping[str, ReliabilityDiagram], *, suptitle: str = "Reliability diagrams"
+) -> Figure:
+    r"""One reliability diagram per model (Guo et al., 2017), with each bin's count below it.
+
+    Top row: per confidence bin, a bar as wide as the bin at its midpoint up to
+    the bin's accuracy (gid ``accuracy-bars``; empty bins have no bar), the gap
+    between that accuracy and the bin's mean confidence shaded red (gid
+    ``gap-bars``: above the bar when the model is over-confident, inside it
+    when under-confident) and the diagonal of perfect calibration (gid
+    ``diagonal``). The panel title gives the ECE of the diagram's own bins,
+
+    .. math::
+
+        \mathrm{ECE} = \sum_m \frac{|B_m|}{N}\,\bigl|\mathrm{acc}(B_m) - \mathrm{conf}(B_m)\bigr|,
+
+    the value :func:`course_lib.metrics.expected_calibration_error` gives for
+    the same predictions and bins. Bottom row: the number of predictions per
+    bin (gid ``count-bars``), which says how much each bar weighs in the ECE.
+
+    Args:
+        diagrams: label -> :class:`course_lib.metrics.ReliabilityDiagram`
+            (from :func:`course_lib.metrics.reliability_diagram`), e.g.
+            ``{"one pass (eval mode)": …, "MC dropout, 100 passes": …}``.
+        suptitle: the figure's title.
+    """
+    checked = _check_diagrams(diagrams)
+    if not isinstance(suptitle, str):
+        raise TypeError(f"suptitle must be a str, got {describe_value(suptitle)}")
+    width, height = RELIABILITY_PANEL_FIGSIZE
+    fig = plt.figure(figsize=(width * len(checked), height), layout="constrained")
+    axes = fig.subplots(2, len(checked), sharex="col", squeeze=False, gridspec_kw={"height_ratios": (3, 1)})
+    for k, (label, diagram) in enumerate(checked.items()):
+        top, bottom = axes[0, k], axes[1, k]
+        widths = np.diff(diagram.edges)
+        middles = diagram.edges[:-1] + widths / 2
+        filled = diagram.count > 0
+        accuracy, confidence = diagram.accuracy[filled], diagram.confidence[filled]
+        top.bar(middles[filled], accuracy, width=widths[filled], color=RELIABILITY_BAR_COLOR, edgecolor="white",
+                linewidth=0.6, label="accuracy of the bin", gid="accuracy-bars")
+        top.bar(middles[filled], np.abs(accuracy - confidence), bottom=np.minimum(accuracy, confidence),
+                width=widths[filled], color=RELIABILITY_GAP_COLOR, alpha=0.35, edgecolor=RELIABILITY_GAP_COLOR,
+                linewidth=0, hatch="//", label="gap to its mean confidence", gid="gap-bars")
+        top.plot([0.0, 1.0], [0.0, 1.0], ls="--", lw=1.0, color=BEST_EPOCH_COLOR, label="perfect calibration",
+                 gid="diagonal")
+        top.set_xlim(0.0, 1.0)
+        top.set_ylim(0.0, 1.0)
+        top.set_ylabel("accuracy")
+        top.set_title(f"{label}\nECE = {_diagram_ece(diagram):.3f}", fontsize=10)
+        top.tick_params(labelbottom=False)
+        if k == 0:
+            top.legend(loc="upper left", fontsize=7)
+        bottom.bar(middles, diagram.count, width=widths, color=RELIABILITY_COUNT_COLOR, edgecolor="white",
+                   linewidth=0.6, gid="count-bars")
+        bottom.set_xlabel("confidence (largest probability)")
+        bottom.set_ylabel("count")
+    fig.suptitle(suptitle)
     return fig

@@ -2,7 +2,7 @@
 
 Each demo is a small class holding ipywidgets controls; the controls only call
 tested functions of the topic modules (:mod:`course_lib.dropout`,
-:mod:`course_lib.regularizers`, :mod:`course_lib.optimizer_paths`) and the
+:mod:`course_lib.mc_dropout`, :mod:`course_lib.regularizers`, :mod:`course_lib.optimizer_paths`) and the
 figures of :mod:`course_lib.plots`. The figure is rendered off-screen to PNG
 bytes (:func:`figure_to_png`) and shown in an ``Image`` widget, so a demo is
 deterministic given its seed, can be built and driven outside a kernel
@@ -16,6 +16,10 @@ and readers without a kernel. Display ``demo.widget``.
   button and live statistics; :class:`~course_lib.widgets.dropout.RunningMeanDemo`,
   "sample ×N": the running mean of N training-mode outputs of a fixed small
   network converging to its eval-mode output.
+* :mod:`course_lib.widgets.mc_dropout` -- Monte-Carlo dropout chapter:
+  :class:`~course_lib.widgets.mc_dropout.MCRegressionDemo`, the predictive
+  band of a regression network with sliders for the dropout rate, the model
+  precision τ and the number of passes M.
 * :mod:`course_lib.widgets.weight_decay` -- weight decay chapter:
   :class:`~course_lib.widgets.weight_decay.ConstraintGeometryDemo`, a penalty
   is a constraint: loss ellipses, the L2 disc or L1 diamond, and the exact

@@ -29,6 +29,7 @@ TOPIC_MODULES = (
     "experiments",
     "gradcheck",
     "linear_models",
+    "mc_dropout",
     "metrics",
     "models",
     "optim",

@@ -159,3 +159,85 @@ def test_seed_comparison_names_unknown_metrics(metrics):
 def test_seed_comparison_needs_runs():
     with pytest.raises(ValueError, match="runs must map"):
         training_plots.plot_seed_comparison({})
+
+
+# --- reliability diagrams --------------------------------------------------------------------
+
+
+def _predictions(seed: int, concentration: float, n: int = 600) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.full(3, concentration), n)
+    labels = np.where(rng.random(n) < 0.6, probs.argmax(axis=1), rng.integers(0, 3, n))
+    return probs, labels
+
+
+def _bars(ax, gid: str) -> list:
+    return [patch for patch in ax.patches if patch.get_gid() == gid]
+
+
+def test_reliability_diagrams_draw_bins_gaps_diagonal_counts_and_the_ece_in_each_title():
+    from course_lib.metrics import expected_calibration_error, reliability_diagram
+
+    data = {"over-confident": (_predictions(0, 0.3), 15), "MC averaged": (_predictions(1, 1.0), 10)}
+    diagrams = {label: reliability_diagram(*predictions, n_bins=bins) for label, (predictions, bins) in data.items()}
+    fig = training_plots.plot_reliability_diagrams(diagrams, suptitle="calibration")
+    assert fig.get_suptitle() == "calibration" and len(fig.axes) == 4
+    width, height = training_plots.RELIABILITY_PANEL_FIGSIZE
+    assert tuple(fig.get_size_inches()) == pytest.approx((2 * width, height))
+    tops, bottoms = fig.axes[:2], fig.axes[2:]
+    for top, bottom, (label, ((probs, labels), bins)) in zip(tops, bottoms, data.items()):
+        diagram = diagrams[label]
+        ece = expected_calibration_error(probs, labels, n_bins=bins)
+        title_label, ece_text = top.get_title().split("\n")
+        assert title_label == label and ece_text == f"ECE = {ece:.3f}"
+        filled = diagram.count > 0
+        assert not filled.all()  # some bins are empty (confidence >= 1/3): they get no bar
+        middles = (diagram.edges[:-1] + diagram.edges[1:]) / 2
+        accuracy = _bars(top, "accuracy-bars")
+        assert len(accuracy) == filled.sum()
+        np.testing.assert_allclose([bar.get_x() + bar.get_width() / 2 for bar in accuracy], middles[filled])
+        np.testing.assert_allclose([bar.get_width() for bar in accuracy], 1 / bins)
+        np.testing.assert_allclose([bar.get_height() for bar in accuracy], diagram.accuracy[filled])
+        gaps = _bars(top, "gap-bars")
+        np.testing.assert_allclose([bar.get_height() for bar in gaps],
+                                   np.abs(diagram.accuracy[filled] - diagram.confidence[filled]))
+        np.testing.assert_allclose([bar.get_y() for bar in gaps],
+                                   np.minimum(diagram.accuracy[filled], diagram.confidence[filled]))
+        (diagonal,) = [line for line in top.get_lines() if line.get_gid() == "diagonal"]
+        assert list(diagonal.get_xdata()) == list(diagonal.get_ydata()) == [0.0, 1.0]
+        assert top.get_ylabel() == "accuracy" and top.get_xlim() == top.get_ylim() == (0.0, 1.0)
+        counts = _bars(bottom, "count-bars")
+        assert [bar.get_height() for bar in counts] == diagram.count.tolist()
+        assert sum(bar.get_height() for bar in counts) == len(labels)
+        assert bottom.get_xlabel() == "confidence (largest probability)" and bottom.get_ylabel() == "count"
+    legend = [text.get_text() for text in tops[0].get_legend().get_texts()]
+    assert "perfect calibration" in legend and "gap to its mean confidence" in legend
+
+
+def test_reliability_diagram_of_a_hand_made_record():
+    from course_lib.metrics import ReliabilityDiagram
+
+    diagram = ReliabilityDiagram(edges=[0.0, 0.5, 0.75, 1.0], confidence=[np.nan, 0.7, 0.9],
+                                 accuracy=[np.nan, 0.5, 0.95], count=[0, 4, 6])
+    fig = training_plots.plot_reliability_diagrams({"hand-made": diagram})
+    top = fig.axes[0]
+    assert top.get_title() == f"hand-made\nECE = {0.4 * 0.2 + 0.6 * 0.05:.3f}"  # 0.110
+    accuracy = _bars(top, "accuracy-bars")
+    assert [(bar.get_x(), bar.get_width(), bar.get_height()) for bar in accuracy] == [(0.5, 0.25, 0.5),
+                                                                                      (0.75, 0.25, 0.95)]
+    gaps = _bars(top, "gap-bars")  # over-confident bin: the gap above the bar; under-confident: inside it
+    assert [(bar.get_y(), round(bar.get_height(), 12)) for bar in gaps] == [(0.5, 0.2), (0.9, 0.05)]
+
+
+def test_reliability_diagrams_validate_their_input():
+    from course_lib.metrics import reliability_diagram
+
+    diagram = reliability_diagram([[0.9, 0.1], [0.2, 0.8]], [0, 1], n_bins=5)
+    with pytest.raises(ValueError, match="diagrams must map at least one label"):
+        training_plots.plot_reliability_diagrams({})
+    with pytest.raises(TypeError, match="diagrams must be a mapping"):
+        training_plots.plot_reliability_diagrams([diagram])
+    with pytest.raises(TypeError, match=r"diagrams\['raw'\] must be a ReliabilityDiagram"):
+        training_plots.plot_reliability_diagrams({"raw": tuple(diagram)})
+    with pytest.raises(ValueError, match="diagrams labels must be non-empty strings"):
+        training_plots.plot_reliability_diagrams({0.1: diagram})

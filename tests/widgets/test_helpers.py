@@ -69,10 +69,15 @@ def test_every_demo_panel_stores_one_readable_line_and_takes_its_own_rows() -> N
 
 def _demos():
     from course_lib.widgets.adamw import AdamPathsDemo
+    from course_lib.models import make_mlp
+    from course_lib.synthetic import make_gap_regression
     from course_lib.widgets.dropout import DropoutNetworkDemo, RunningMeanDemo
+    from course_lib.widgets.mc_dropout import MCRegressionDemo
     from course_lib.widgets.weight_decay import ConstraintGeometryDemo
 
-    return [DropoutNetworkDemo(), RunningMeanDemo(), ConstraintGeometryDemo(), AdamPathsDemo()]
+    regressors = {p: make_mlp((1, 16, 16, 1), dropout=p, seed=0) for p in (0.1, 0.2)}  # untrained: only the layout matters
+    mc_demo = MCRegressionDemo(regressors, make_gap_regression(), x_grid=np.linspace(-4.0, 4.0, 41), tau_values=(100.0,))
+    return [DropoutNetworkDemo(), RunningMeanDemo(), mc_demo, ConstraintGeometryDemo(), AdamPathsDemo()]
 
 
 def _png_pixels(png: bytes) -> np.ndarray:
