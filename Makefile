@@ -48,6 +48,7 @@ bench: venv
 ## experiments: the long runs behind statements in the chapters (minutes each, one core; not part of make test)
 experiments: venv
 	$(BIN)/python experiments/adamw_grid_mnist1d.py
+	$(BIN)/python experiments/mc_dropout_ensembles_mnist1d.py
 
 ## release: student versions of the written exercises via nbgrader, into release/
 release: venv

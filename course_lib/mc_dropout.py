@@ -189,16 +189,32 @@ def _forward(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def _batched_passes(model: nn.Module, x: torch.Tensor, n_samples: int, max_batch: int) -> torch.Tensor:
-    """All passes as rows ``t * N + i`` (pass t, input i), built chunk by chunk: never more than ``max_batch`` rows at once."""
+    """All passes as rows ``t * N + i`` (pass t, input i), never more than ``max_batch`` rows per forward call.
+
+    Small inputs: each call holds ``k = max_batch // N`` whole passes (the input repeated ``k``
+    times, built once). Inputs of ``max_batch`` rows or more: one pass at a time, in row chunks.
+    So a forward call never sees more rows than the loop's when ``N >= max_batch``, and many
+    times more (fewer calls) when ``N`` is small.
+    """
     n = x.shape[0]
-    total = n_samples * n
     result: torch.Tensor | None = None
-    for start in range(0, total, max_batch):
-        rows = torch.arange(start, min(start + max_batch, total), device=x.device)
-        outputs = _forward(model, x.index_select(0, rows % n))
+
+    def store(first_row: int, outputs: torch.Tensor) -> None:
+        nonlocal result
         if result is None:
-            result = outputs.new_empty((total, *outputs.shape[1:]))
-        result[start : start + len(rows)] = outputs
+            result = outputs.new_empty((n_samples * n, *outputs.shape[1:]))
+        result[first_row : first_row + outputs.shape[0]] = outputs
+
+    if n >= max_batch:
+        for t in range(n_samples):
+            for start in range(0, n, max_batch):
+                store(t * n + start, _forward(model, x[start : start + max_batch]))
+    else:
+        per_call = max_batch // n
+        block = x.repeat(min(per_call, n_samples), *([1] * (x.ndim - 1)))
+        for t in range(0, n_samples, per_call):
+            passes = min(per_call, n_samples - t)
+            store(t * n, _forward(model, block[: passes * n]))
     assert result is not None
     return result.reshape(n_samples, n, *result.shape[1:])
 

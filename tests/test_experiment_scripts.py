@@ -9,6 +9,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+import torch
 
 from course_lib.experiments import SeedSummary
 
@@ -56,3 +57,16 @@ def test_adamw_grid_covers_both_optimizers_on_the_same_learning_rates():
 def test_scripts_are_run_by_make_experiments(name):
     makefile = (SCRIPTS.parent / "Makefile").read_text()
     assert f"experiments/{name}.py" in makefile
+
+
+def test_mc_dropout_ensembles_scores_ood_inputs_by_their_mutual_information():
+    script = _load("mc_dropout_ensembles_mnist1d")
+    agreeing = torch.tensor([[[0.9, 0.1]] * 4] * 3, dtype=torch.float64)  # 3 passes that agree on 4 inputs
+    disagreeing = torch.tensor([[[1.0, 0.0]] * 4, [[0.0, 1.0]] * 4, [[1.0, 0.0]] * 4], dtype=torch.float64)
+    assert script.information_auroc(agreeing, disagreeing) == 1.0
+    assert script.information_auroc(disagreeing, agreeing) == 0.0
+    sets = script.out_of_distribution_sets(torch.arange(12.0).reshape(3, 4))
+    assert sorted(sets) == ["noise", "shuffled signals"]
+    assert torch.equal(sets["shuffled signals"].sort(dim=1).values, torch.arange(12.0).reshape(3, 4))
+    assert sets["noise"].shape == (3, 4)
+

@@ -20,7 +20,8 @@ printed lines are the same on every run.
 
 One module per chapter, named by its ``book.toml`` id
 (:mod:`~course_lib.checks.intro`, :mod:`~course_lib.checks.dropout`,
-:mod:`~course_lib.checks.weight_decay`, :mod:`~course_lib.checks.adamw`), and
+:mod:`~course_lib.checks.mc_dropout`, :mod:`~course_lib.checks.weight_decay`,
+:mod:`~course_lib.checks.adamw`), and
 :mod:`~course_lib.checks.report`, the report and property runner they share.
 This package re-exports every checker and the report classes, so an exercise
 imports ``from course_lib.checks import check_dropout_forward``.
@@ -29,6 +30,7 @@ imports ``from course_lib.checks import check_dropout_forward``.
 from course_lib.checks.report import CheckReport, PropertyResult
 from course_lib.checks.intro import check_choose_by_validation, check_early_stop_epoch, check_train_val_split
 from course_lib.checks.dropout import check_dropout_backward, check_dropout_forward, check_dropout_layer
+from course_lib.checks.mc_dropout import check_choose_n_samples, check_mc_predict, check_mutual_information
 from course_lib.checks.weight_decay import (
     check_choose_alpha,
     check_ridge_fit,
@@ -56,4 +58,8 @@ __all__ = [
     "check_dropout_layer",
     "check_choose_alpha",
     "check_adamw_optimizer",
+    # the chapter "Monte-Carlo dropout", its experiment part last
+    "check_mc_predict",
+    "check_mutual_information",
+    "check_choose_n_samples",
 ]
