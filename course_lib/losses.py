@@ -41,7 +41,15 @@ import torch
 from scipy.optimize import minimize_scalar
 from torch import nn
 
-from course_lib._validation import check_finite, check_int, check_probability, describe_value, real_array
+from course_lib._validation import (
+    check_finite,
+    check_finite_result,
+    check_int,
+    check_probability,
+    describe_value,
+    overflow_is_an_error,
+    real_array,
+)
 
 __all__ = [
     "REDUCTIONS",
@@ -61,6 +69,7 @@ CONVENTIONS = ("uniform", "others")
 #: The most classes :func:`smooth_targets` builds targets for (its output has ``N * K`` entries).
 MAX_CLASSES = 10_000_000
 _TEMPERATURE_RANGE = (1e-3, 1e3)  # temperature_scale searches log T in this range
+_INT64_RANGE = (-(2**63), 2**63 - 1)  # ignore_index is compared with int64 targets
 
 
 def _check_num_classes(num_classes: Any) -> int:
@@ -70,8 +79,8 @@ def _check_num_classes(num_classes: Any) -> int:
     return num_classes
 
 
-def _check_class_indices(name: str, target: Any, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
-    """``target`` as an int64 tensor of classes in ``[0, num_classes)`` (``ignore_index`` allowed too)."""
+def _check_index_dtype(name: str, target: Any) -> torch.Tensor:
+    """``target`` itself if it is a tensor of an integer dtype (not bool)."""
     if not isinstance(target, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of class indices, got {describe_value(target)}")
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
@@ -79,7 +88,12 @@ def _check_class_indices(name: str, target: Any, num_classes: int, ignore_index:
             f"{name} must hold integer class indices, got dtype {target.dtype} "
             "(probability targets are already soft: smoothing them again is a mistake)"
         )
-    target = target.long()
+    return target
+
+
+def _check_class_indices(name: str, target: Any, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
+    """``target`` as an int64 tensor of classes in ``[0, num_classes)`` (``ignore_index`` allowed too)."""
+    target = _check_index_dtype(name, target).long()
     valid = (target >= 0) & (target < num_classes)
     if ignore_index is not None:
         valid |= target == ignore_index
@@ -126,22 +140,49 @@ def _check_logits(logits: Any) -> torch.Tensor:
         raise ValueError(f"logits must have shape (N, C) or (N, C, d1, ...), got shape {tuple(logits.shape)}")
     if logits.shape[1] < 2:
         raise ValueError(f"logits must have at least 2 classes (dimension 1), got shape {tuple(logits.shape)}")
-    check_finite("logits", logits)
+    # One reading pass instead of a boolean tensor as large as the logits: a NaN or an infinity makes
+    # the sum NaN or infinite, so a finite sum proves every entry finite; otherwise (a bad entry, or a
+    # sum of finite values that overflowed) the entry-wise check decides and names the first bad entry.
+    if not bool(torch.isfinite(logits.detach().sum())):
+        check_finite("logits", logits)
+    if logits.dtype in (torch.float16, torch.bfloat16):  # the one dtype rule: half precision is computed in float32
+        logits = logits.float()
     return logits
 
 
-def _check_weight(weight: Any, logits: torch.Tensor) -> torch.Tensor | None:
+def _check_weight_values(weight: Any) -> torch.Tensor | None:
+    """``weight`` itself if it is ``None`` or a 1-D floating tensor of at least 2 finite, non-negative class weights."""
     if weight is None:
         return None
-    num_classes = logits.shape[1]
     if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
-        raise TypeError(f"weight must be None or a floating tensor of {num_classes} class weights, got {describe_value(weight)}")
-    if weight.shape != (num_classes,):
-        raise ValueError(f"weight must have shape ({num_classes},), one weight per class, got shape {tuple(weight.shape)}")
+        raise TypeError(f"weight must be None or a floating tensor of class weights, got {describe_value(weight)}")
+    if weight.ndim != 1 or weight.shape[0] < 2:
+        raise ValueError(f"weight must be a 1-D tensor of at least 2 class weights, got shape {tuple(weight.shape)}")
     check_finite("weight", weight)
     if bool((weight < 0).any()):
         raise ValueError(f"weight must be >= 0, got {weight.min().item()!r}")
+    return weight
+
+
+def _check_weight(weight: Any, logits: torch.Tensor) -> torch.Tensor | None:
+    weight = _check_weight_values(weight)
+    if weight is None:
+        return None
+    num_classes = logits.shape[1]
+    if weight.shape != (num_classes,):
+        raise ValueError(
+            f"weight must have shape ({num_classes},), one weight per class of logits of shape {tuple(logits.shape)}, "
+            f"got shape {tuple(weight.shape)}"
+        )
     return weight.to(logits.dtype)
+
+
+def _check_ignore_index(ignore_index: Any) -> int:
+    ignore_index = check_int("ignore_index", ignore_index)
+    low, high = _INT64_RANGE
+    if not low <= ignore_index <= high:
+        raise ValueError(f"ignore_index must fit in int64 (a label value), got {ignore_index}")
+    return ignore_index
 
 
 def _check_reduction(reduction: Any) -> str:
@@ -178,7 +219,9 @@ def label_smoothing_cross_entropy(
     every example is ignored); ``"none"`` returns them all.
 
     Args:
-        logits: ``(N, C)`` or ``(N, C, d1, ...)`` finite floating logits.
+        logits: ``(N, C)`` or ``(N, C, d1, ...)`` finite floating logits
+            (float16 and bfloat16 are computed in float32). Logits so far apart
+            that a log-probability overflows are a ``ValueError``.
         target: class indices of shape ``(N,)`` or ``(N, d1, ...)``, each in
             ``[0, C)`` or equal to ``ignore_index``. (Probability targets are
             not accepted: smoothing a soft target again is a mistake.)
@@ -195,13 +238,12 @@ def label_smoothing_cross_entropy(
     """
     logits = _check_logits(logits)
     smoothing = check_probability("smoothing", smoothing)
-    ignore_index = check_int("ignore_index", ignore_index)
+    ignore_index = _check_ignore_index(ignore_index)
     reduction = _check_reduction(reduction)
     weight = _check_weight(weight, logits)
     num_classes = logits.shape[1]
     expected = (logits.shape[0], *logits.shape[2:])
-    if not isinstance(target, torch.Tensor):
-        raise TypeError(f"target must be a torch.Tensor of class indices, got {describe_value(target)}")
+    _check_index_dtype("target", target)  # before the shape: a soft (N, C) target gets the message that explains
     if tuple(target.shape) != expected:
         raise ValueError(f"target must have shape {expected} to match logits of shape {tuple(logits.shape)}, got shape {tuple(target.shape)}")
     target = _check_class_indices("target", target, num_classes, ignore_index)
@@ -209,11 +251,15 @@ def label_smoothing_cross_entropy(
     log_probs = torch.log_softmax(logits, dim=1).movedim(1, -1)  # (N, d1, ..., C)
     ignored = target == ignore_index
     safe_target = target.masked_fill(ignored, 0)
-    class_weights = torch.ones(num_classes, dtype=logits.dtype, device=logits.device) if weight is None else weight
-    target_weight = class_weights[safe_target].masked_fill(ignored, 0.0)
+    if weight is None:  # every weight 1: no (N, ..., C) product with a vector of ones, forward or backward
+        target_weight = (~ignored).to(logits.dtype)
+        uniform = -log_probs.sum(dim=-1).masked_fill(ignored, 0.0)
+    else:
+        target_weight = weight[safe_target].masked_fill(ignored, 0.0)
+        uniform = -(log_probs * weight).sum(dim=-1).masked_fill(ignored, 0.0)
     hard = -log_probs.gather(-1, safe_target.unsqueeze(-1)).squeeze(-1) * target_weight
-    uniform = -(log_probs * class_weights).sum(dim=-1).masked_fill(ignored, 0.0)
     per_example = (1.0 - smoothing) * hard + (smoothing / num_classes) * uniform
+    check_finite_result(per_example, "logits")  # finite logits whose differences overflow (3e38 and -3e38 in float32)
     if reduction == "none":
         return per_example
     if reduction == "sum":
@@ -247,11 +293,9 @@ class LabelSmoothingCrossEntropy(nn.Module):
                  reduction: str = "mean") -> None:
         super().__init__()
         self.smoothing = check_probability("smoothing", smoothing)
-        self.ignore_index = check_int("ignore_index", ignore_index)
+        self.ignore_index = _check_ignore_index(ignore_index)
         self.reduction = _check_reduction(reduction)
-        if weight is not None and (not isinstance(weight, torch.Tensor) or weight.ndim != 1):
-            raise TypeError(f"weight must be None or a 1-D tensor of class weights, got {describe_value(weight)}")
-        self.register_buffer("weight", weight)
+        self.register_buffer("weight", _check_weight_values(weight))
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return label_smoothing_cross_entropy(logits, target, self.smoothing, self.weight, self.ignore_index, self.reduction)
@@ -293,8 +337,14 @@ def optimal_logit_gap(num_classes: int, smoothing: float, convention: str = "uni
     if smoothing == 0.0:
         return math.inf
     if convention == "uniform":
-        return math.log1p(num_classes * (1.0 - smoothing) / smoothing)
-    return math.log((num_classes - 1) * (1.0 - smoothing) / smoothing)
+        ratio = num_classes * (1.0 - smoothing) / smoothing  # q_y / q_c - 1
+        if math.isfinite(ratio):
+            return math.log1p(ratio)
+        return math.log(num_classes * (1.0 - smoothing) + smoothing) - math.log(smoothing)  # a tiny ε: the ratio overflows
+    ratio = (num_classes - 1) * (1.0 - smoothing) / smoothing
+    if math.isfinite(ratio):
+        return math.log(ratio)
+    return math.log(num_classes - 1) + math.log1p(-smoothing) - math.log(smoothing)
 
 
 def _temperature_nll(log_temperature: float, logits: np.ndarray, labels: np.ndarray) -> float:
@@ -310,7 +360,9 @@ def temperature_scale(logits_val: Any, labels_val: Any) -> float:
     Temperature scaling divides every logit by one number fitted on held-out
     data: it changes confidence, never the predicted class. The NLL is a
     smooth one-dimensional function of :math:`\log T`; it is minimised in
-    float64 by bounded Brent search over :math:`T \in [10^{-3}, 10^{3}]`.
+    float64 by bounded Brent search over :math:`T \in [10^{-3}, 10^{3}]`;
+    where it keeps falling towards an end of that range (perfectly separated
+    logits, whose NLL falls as :math:`T \to 0`), that end is returned.
     (:math:`T > 1` softens over-confident predictions.)
 
     Args:
@@ -336,6 +388,13 @@ def temperature_scale(logits_val: Any, labels_val: Any) -> float:
         index = int(np.argmax(bad))
         raise ValueError(f"labels_val must be classes in [0, {logits.shape[1]}), got {int(labels[index])} at index {index}")
     low, high = (math.log(t) for t in _TEMPERATURE_RANGE)
-    result = minimize_scalar(_temperature_nll, bounds=(low, high), args=(logits, labels.astype(np.int64)),
-                             method="bounded", options={"xatol": 1e-10})
-    return float(math.exp(result.x))
+    args = (logits, labels.astype(np.int64))
+    with overflow_is_an_error("logits_val"):  # logits / T beyond float64 for the smallest T searched
+        result = minimize_scalar(_temperature_nll, bounds=(low, high), args=args, method="bounded", options={"xatol": 1e-10})
+        best_nll, temperature = float(result.fun), math.exp(result.x)
+        # bounded Brent never evaluates the ends: where the NLL keeps falling towards one, that end is the minimiser
+        for end, log_end in zip(_TEMPERATURE_RANGE, (low, high)):
+            end_nll = _temperature_nll(log_end, *args)
+            if end_nll < best_nll:
+                best_nll, temperature = end_nll, end
+    return float(temperature)

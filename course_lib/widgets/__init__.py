@@ -2,7 +2,8 @@
 
 Each demo is a small class holding ipywidgets controls; the controls only call
 tested functions of the topic modules (:mod:`course_lib.dropout`,
-:mod:`course_lib.mc_dropout`, :mod:`course_lib.regularizers`, :mod:`course_lib.optimizer_paths`) and the
+:mod:`course_lib.mc_dropout`, :mod:`course_lib.regularizers`, :mod:`course_lib.optimizer_paths`,
+:mod:`course_lib.losses`) and the
 figures of :mod:`course_lib.plots`. The figure is rendered off-screen to PNG
 bytes (:func:`figure_to_png`) and shown in an ``Image`` widget, so a demo is
 deterministic given its seed, can be built and driven outside a kernel
@@ -28,6 +29,10 @@ and readers without a kernel. Display ``demo.widget``.
 * :mod:`course_lib.widgets.adamw` -- Adam vs AdamW chapter:
   :class:`~course_lib.widgets.adamw.AdamPathsDemo`, Adam + L2 and AdamW paths
   on one loss whose weights have gradient scales 100 apart, with λ and η sliders.
+* :mod:`course_lib.widgets.label_smoothing` -- label-smoothing chapter:
+  :class:`~course_lib.widgets.label_smoothing.SmoothingDemo`, the one-hot and
+  the two smoothed targets (ε/K to every class, PyTorch's, or ε/(K − 1) to the
+  others) with ε and K sliders, and both optimal logit gaps.
 
 This module holds only what several demos share: :func:`figure_to_png`, the
 rendering of a demo's picture at the size the page shows it

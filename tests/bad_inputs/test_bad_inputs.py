@@ -29,6 +29,7 @@ TOPIC_MODULES = (
     "experiments",
     "gradcheck",
     "linear_models",
+    "losses",
     "mc_dropout",
     "metrics",
     "models",

@@ -72,12 +72,13 @@ def _demos():
     from course_lib.models import make_mlp
     from course_lib.synthetic import make_gap_regression
     from course_lib.widgets.dropout import DropoutNetworkDemo, RunningMeanDemo
+    from course_lib.widgets.label_smoothing import SmoothingDemo
     from course_lib.widgets.mc_dropout import MCRegressionDemo
     from course_lib.widgets.weight_decay import ConstraintGeometryDemo
 
     regressors = {p: make_mlp((1, 16, 16, 1), dropout=p, seed=0) for p in (0.1, 0.2)}  # untrained: only the layout matters
     mc_demo = MCRegressionDemo(regressors, make_gap_regression(), x_grid=np.linspace(-4.0, 4.0, 41), tau_values=(100.0,))
-    return [DropoutNetworkDemo(), RunningMeanDemo(), mc_demo, ConstraintGeometryDemo(), AdamPathsDemo()]
+    return [DropoutNetworkDemo(), RunningMeanDemo(), mc_demo, ConstraintGeometryDemo(), AdamPathsDemo(), SmoothingDemo()]
 
 
 def _png_pixels(png: bytes) -> np.ndarray:

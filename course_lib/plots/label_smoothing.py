@@ -1,0 +1,587 @@
+r"""The figures of the chapter "Label smoothing" (book.toml id ``label_smoothing``).
+
+What the smoothed target asks of a network, and what the trained networks do:
+
+* :func:`plot_smoothed_targets` -- the target distributions over the classes
+  (one-hot and :func:`course_lib.losses.smooth_targets`, under PyTorch's
+  :math:`\varepsilon/K` convention or the :math:`\varepsilon/(K-1)` one), as
+  grouped bars;
+* :func:`plot_logit_gap_growth` -- the logit gap :math:`z_y - z_c` against the
+  training step: without smoothing it keeps growing, with smoothing it levels
+  off near :func:`course_lib.losses.optimal_logit_gap`;
+* :func:`plot_logit_gaps` -- the per-example gaps of trained models, with the
+  optimal gap;
+* :func:`plot_confidence_histograms` -- the largest softmax probability of
+  each model's predictions;
+* :func:`plot_penultimate_projection` -- penultimate-layer activations of
+  three classes projected onto a plane, one panel per model (the picture of
+  Müller, Kornblith & Hinton, 2019: label smoothing gathers each class into a
+  tight, equidistant cluster).
+
+Reliability diagrams, which this chapter shows too, are
+:func:`course_lib.plots.training.plot_reliability_diagrams`. The numbers come
+from :mod:`course_lib.losses` and the caller's trained networks; these
+functions only draw them. Sizes, ``ax`` and the other conventions are those of
+:mod:`course_lib.plots`. Array arguments may be NumPy arrays, sequences or
+torch tensors (detached).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from course_lib._validation import _is_tensor, check_bool, check_int, check_real, describe_value, real_array
+from course_lib.plots import BEST_EPOCH_COLOR, _new_axes
+
+__all__ = [
+    "LOGIT_GAP_GROWTH_FIGSIZE", "SMOOTHED_TARGETS_FIGSIZE", "MAX_BAR_CLASSES", "CONFIDENCE_HISTOGRAMS_FIGSIZE",
+    "LOGIT_GAPS_FIGSIZE", "PROJECTION_PANEL_FIGSIZE", "PROJECTION_CLASS_COLORS", "GAP_LABEL",
+    "plot_logit_gap_growth", "plot_smoothed_targets", "plot_confidence_histograms", "plot_logit_gaps",
+    "plot_penultimate_projection",
+]
+
+LOGIT_GAP_GROWTH_FIGSIZE = (7.0, 3.6)
+SMOOTHED_TARGETS_FIGSIZE = (7.2, 3.4)  # also the widget's picture: 864 CSS pixels wide
+#: The most classes :func:`plot_smoothed_targets` draws bars for (beyond that the bars are unreadable).
+MAX_BAR_CLASSES = 30
+CONFIDENCE_HISTOGRAMS_FIGSIZE = (6.4, 3.4)
+LOGIT_GAPS_FIGSIZE = (6.4, 3.4)
+PROJECTION_PANEL_FIGSIZE = (3.4, 3.4)  # per panel; the shared legend below adds _PROJECTION_LEGEND_HEIGHT
+_PROJECTION_LEGEND_HEIGHT = 0.4
+_PROJECTION_PANELS_PER_ROW = 4
+#: Class colours of :func:`plot_penultimate_projection` (class 0, 1, 2, ...).
+PROJECTION_CLASS_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3",
+                           "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
+#: The y label of :func:`plot_logit_gap_growth` and x label of :func:`plot_logit_gaps` (the caller says which c).
+GAP_LABEL = r"logit gap $z_y - z_c$"
+
+TARGET_CLASS_COLOR = "0.92"
+OPTIMAL_COLOR = BEST_EPOCH_COLOR
+_SUM_TOLERANCE = 1e-6  # how far from 1 a target distribution may sum (float32 input)
+
+
+# --- argument checks -------------------------------------------------------------------------
+
+
+def _array(name: str, values: Any) -> np.ndarray:
+    """``values`` as float64 NumPy (tensors detached) under the one dtype rule; ``None`` is a TypeError."""
+    if values is None or isinstance(values, (str, bytes, Mapping)):
+        raise TypeError(f"{name} must be an array of real numbers, got {describe_value(values)}")
+    return real_array(name, values.detach().cpu() if _is_tensor(values) else values)
+
+
+def _finite(name: str, array: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = np.unravel_index(int(np.argmin(finite)), array.shape)
+        where = int(index[0]) if array.ndim == 1 else tuple(int(i) for i in index)
+        raise ValueError(f"{name} must hold finite numbers, got {float(array[index])!r} at index {where}")
+    return array
+
+
+def _vector(name: str, values: Any) -> np.ndarray:
+    """A non-empty, finite 1-D float64 array."""
+    array = _array(name, values)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
+    return _finite(name, array)
+
+
+def _check_labels(name: str, mapping: Any) -> list[str]:
+    """The keys of a non-empty mapping label -> data, each a non-empty string."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{name} must be a mapping of labels to data, got {describe_value(mapping)}")
+    if not mapping:
+        raise ValueError(f"{name} must map at least one label to its data, got an empty mapping")
+    for label in mapping:
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"{name} labels must be non-empty strings, got {label!r}")
+    return list(mapping)
+
+
+def _check_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {describe_value(value)}")
+    return value
+
+
+def _check_bins(bins: Any) -> int:
+    return check_int("bins", bins, minimum=1)
+
+
+def _check_gap_value(name: str, value: Any) -> float:
+    """A finite optimal gap; ``math.inf`` (what ε = 0 gives) gets its own message."""
+    gap = check_real(name, value)
+    if math.isinf(gap):
+        raise ValueError(f"{name} must be a finite number (ε = 0 has no finite optimal gap: leave it out), got {gap!r}")
+    if math.isnan(gap):
+        raise ValueError(f"{name} must be a finite number, got {gap!r}")
+    return gap
+
+
+def _fitted_limits(low: float, high: float, margin: float = 0.06) -> tuple[float, float]:
+    """``[low, high]`` widened by ``margin`` of its length on each side (by 0.5 if it has none)."""
+    pad = margin * (high - low) if high > low else 0.5
+    return low - pad, high + pad
+
+
+def _fraction_weights(values: np.ndarray) -> np.ndarray:
+    """Weights ``1/n`` per value: a histogram of them shows the share of the values in each bin."""
+    return np.full(values.shape, 1.0 / values.size)
+
+
+# --- the logit gap during training -----------------------------------------------------------
+
+
+def plot_logit_gap_growth(
+    steps: Any,
+    gaps: Mapping[str, Any],
+    *,
+    optimal: Mapping[str, float] | None = None,
+    log_x: bool = True,
+    ylabel: str = GAP_LABEL,
+    ax: Axes | None = None,
+    title: str = "The logit gap during training",
+) -> Figure:
+    r"""The logit gap :math:`z_y - z_c` against the training step, one line per run, with the optimal gaps dashed.
+
+    Plain cross-entropy is minimised only as :math:`z_y - z_c \to \infty`: its
+    gap keeps growing for as long as training runs. Smoothed targets have a
+    finite optimum (:func:`course_lib.losses.optimal_logit_gap`, e.g.
+    :math:`\log 91 \approx 4.511` for :math:`K = 10`, :math:`\varepsilon = 0.1`
+    under PyTorch's convention), near which the gap levels off. Which gap is
+    measured (target logit minus the largest other logit, or minus the mean of
+    the others, averaged over a batch) is the caller's choice; say it in
+    ``ylabel``.
+
+    Drawn (each artist has a gid): per run, the gap (``gap-<label>``; the mean
+    over the rows for a ``(seeds, steps)`` array, with a min–max band
+    ``gap-band-<label>``), and per entry of ``optimal`` a dashed horizontal
+    line (``optimal-<key>``) in the colour of the run of that name, if there is
+    one (legend "optimum for <key>: 4.511"), grey otherwise ("<key>: 4.511").
+    The y-range is fitted to the curves and the optimal lines.
+
+    Args:
+        steps: ``(k,)`` strictly increasing training steps (> 0 with ``log_x``).
+        gaps: label -> ``(k,)`` gaps, or ``(seeds, k)`` for several runs, e.g.
+            ``{"cross-entropy (ε = 0)": …, "label smoothing ε = 0.1": …}``.
+        optimal: ``None`` or key -> a finite optimal gap (ε = 0 has none: leave it out).
+        log_x: a logarithmic step axis (the gap grows roughly with log t).
+        ylabel: the y label (default :data:`GAP_LABEL`).
+        ax: draw here instead of opening a new figure.
+        title: the axes title.
+
+    Example:
+        >>> fig = plot_logit_gap_growth([1, 10, 100], {"CE": [0.5, 3.0, 7.0], "LS": [0.5, 3.0, 4.4]},
+        ...                             optimal={"LS": 4.511}, ax=Figure().add_subplot())
+        >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        ['CE', 'LS', 'optimum for LS: 4.511']
+    """
+    step_values = _vector("steps", steps)
+    if np.any(np.diff(step_values) <= 0):
+        index = int(np.argmax(np.diff(step_values) <= 0)) + 1
+        raise ValueError(f"steps must be strictly increasing, got {float(step_values[index - 1])!r} then "
+                         f"{float(step_values[index])!r} at index {index}")
+    log_x = check_bool("log_x", log_x)
+    if log_x and step_values[0] <= 0:
+        raise ValueError(f"steps must be > 0 with log_x=True (a log axis), got {float(step_values[0])!r}")
+    runs = {}
+    for label in _check_labels("gaps", gaps):
+        values = _finite(f"gaps[{label!r}]", _array(f"gaps[{label!r}]", gaps[label]))
+        values = values[None, :] if values.ndim == 1 else values
+        if values.ndim != 2 or values.shape[0] < 1 or values.shape[1] != step_values.size:
+            raise ValueError(f"gaps[{label!r}] must have shape ({step_values.size},) or (seeds, {step_values.size}) "
+                             f"(one column per step), got shape {values.shape}")
+        runs[label] = values
+    optimal_values = {}
+    if optimal is not None:
+        for key in _check_labels("optimal", optimal):
+            optimal_values[key] = _check_gap_value(f"optimal[{key!r}]", optimal[key])
+    _check_str("ylabel", ylabel)
+    _check_str("title", title)
+
+    fig, ax = _new_axes(ax, LOGIT_GAP_GROWTH_FIGSIZE)
+    colors = {}
+    for k, (label, values) in enumerate(runs.items()):
+        colors[label] = f"C{k}"
+        seeds = len(values)
+        shown = label if seeds == 1 else f"{label} (mean of {seeds}, min–max band)"
+        ax.plot(step_values, values.mean(axis=0), color=colors[label], lw=1.8, label=shown, gid=f"gap-{label}")
+        if seeds > 1:
+            ax.fill_between(step_values, values.min(axis=0), values.max(axis=0), color=colors[label], alpha=0.2,
+                            linewidth=0, gid=f"gap-band-{label}")
+    for key, value in optimal_values.items():
+        color = colors.get(key, OPTIMAL_COLOR)
+        shown = f"optimum for {key}: {value:.3f}" if key in runs else f"{key}: {value:.3f}"
+        ax.axhline(value, color=color, ls="--", lw=1.2, label=shown, gid=f"optimal-{key}", zorder=1)
+    everything = np.concatenate([values.ravel() for values in runs.values()] + [np.array(list(optimal_values.values()))])
+    ax.set_ylim(*_fitted_limits(float(everything.min()), float(everything.max()), margin=0.08))
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlim(float(step_values[0]), float(step_values[-1]))
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+# --- target distributions --------------------------------------------------------------------
+
+
+def _check_targets(targets: Any) -> dict[str, np.ndarray]:
+    checked: dict[str, np.ndarray] = {}
+    for label in _check_labels("targets", targets):
+        name = f"targets[{label!r}]"
+        values = _vector(name, targets[label])
+        if checked and values.size != next(iter(checked.values())).size:
+            first = next(iter(checked))
+            raise ValueError(f"{name} must have as many classes as targets[{first!r}] "
+                             f"({checked[first].size}), got {values.size}")
+        if not 2 <= values.size <= MAX_BAR_CLASSES:
+            raise ValueError(f"{name} must have between 2 and MAX_BAR_CLASSES = {MAX_BAR_CLASSES} classes, "
+                             f"got {values.size}")
+        if np.any(values < 0) or np.any(values > 1):
+            index = int(np.argmax((values < 0) | (values > 1)))
+            raise ValueError(f"{name} must hold probabilities in [0, 1], got {float(values[index])!r} at index {index}")
+        if abs(values.sum() - 1.0) > _SUM_TOLERANCE:
+            raise ValueError(f"{name} must sum to 1 (a distribution over the classes), got sum {float(values.sum())!r}")
+        checked[label] = values
+    return checked
+
+
+def plot_smoothed_targets(
+    targets: Mapping[str, Any],
+    *,
+    target_class: int,
+    ax: Axes | None = None,
+    title: str = "Target distributions over the classes",
+) -> Figure:
+    r"""Grouped bars: one or more target distributions over the :math:`K` classes, the target class shaded.
+
+    E.g. the one-hot target, PyTorch's smoothed target
+    :math:`q_c = (1-\varepsilon)[c = y] + \varepsilon/K`
+    (:func:`course_lib.losses.smooth_targets`: the target class keeps
+    :math:`1 - \varepsilon + \varepsilon/K`) and the other convention
+    :math:`q_y = 1-\varepsilon`, :math:`q_{c \ne y} = \varepsilon/(K-1)`.
+
+    Drawn (each artist has a gid): the target class's column shaded
+    (``target-class``) and its tick label in bold; per distribution, one bar
+    per class (every bar has gid ``bars-<label>``, in class order) and the
+    target class's value written at the top of its bar
+    (``target-value-<label>``, 3 decimals). The y-range is [0, 1].
+
+    Args:
+        targets: label -> ``(K,)`` distribution (entries in [0, 1] summing to 1), every one of the same
+            :math:`2 \le K \le` :data:`MAX_BAR_CLASSES`, e.g. ``{"one-hot": …,
+            "ε = 0.1 (PyTorch: ε/K to every class)": …}``.
+        target_class: :math:`y`, an int in ``[0, K)``.
+        ax: draw here instead of opening a new figure.
+        title: the axes title.
+
+    Example:
+        >>> fig = plot_smoothed_targets({"one-hot": [0, 1, 0], "ε = 0.3": [0.1, 0.8, 0.1]}, target_class=1,
+        ...                             ax=Figure().add_subplot())
+        >>> [text.get_text() for text in fig.axes[0].texts]
+        ['1.000', '0.800']
+    """
+    distributions = _check_targets(targets)
+    num_classes = next(iter(distributions.values())).size
+    target_class = check_int("target_class", target_class, minimum=0)
+    if target_class >= num_classes:
+        raise ValueError(f"target_class must be in [0, {num_classes}) (one of the K = {num_classes} classes), "
+                         f"got {target_class}")
+    _check_str("title", title)
+
+    fig, ax = _new_axes(ax, SMOOTHED_TARGETS_FIGSIZE)
+    classes = np.arange(num_classes)
+    width = 0.8 / len(distributions)
+    fontsize = 7 if num_classes * len(distributions) <= 36 else 6  # narrower bars, smaller value labels
+    ax.axvspan(target_class - 0.5, target_class + 0.5, color=TARGET_CLASS_COLOR, linewidth=0, zorder=0,
+               gid="target-class")
+    for j, (label, values) in enumerate(distributions.items()):
+        offset = (j - (len(distributions) - 1) / 2) * width
+        bars = ax.bar(classes + offset, values, width=width, color=f"C{j}", label=label, zorder=2)
+        for bar in bars:
+            bar.set_gid(f"bars-{label}")
+        value = float(values[target_class])
+        inside = value > 0.25  # written inside the top of a tall bar, above a short one
+        ax.text(target_class + offset, value - 0.02 if inside else value + 0.02, f"{value:.3f}", rotation=90,
+                ha="center", va="top" if inside else "bottom", fontsize=fontsize, zorder=3, gid=f"target-value-{label}",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    ax.set_xticks(classes, [str(c) for c in classes], fontsize=8)
+    ax.get_xticklabels()[target_class].set_fontweight("bold")
+    ax.set_xlim(-0.5, num_classes - 0.5)
+    ax.set_ylim(0.0, 1.0)
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel(f"class $c$ (shaded: the target class $y$ = {target_class})")
+    ax.set_ylabel(r"target probability $q_c$")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8, frameon=True, framealpha=0.9, edgecolor="none")
+    return fig
+
+
+# --- confidences and per-example gaps of trained models ----------------------------------------
+
+
+def _check_sets(name: str, sets: Any) -> dict[str, np.ndarray]:
+    return {label: _vector(f"{name}[{label!r}]", sets[label]) for label in _check_labels(name, sets)}
+
+
+def _draw_histograms(ax: Axes, sets: dict[str, np.ndarray], edges: np.ndarray, mean_format: str) -> None:
+    """Per set: a light fill and a step outline (gid ``hist-<label>``) of its shares on ``edges``, mean dotted."""
+    for k, (label, values) in enumerate(sets.items()):
+        weights = _fraction_weights(values)
+        mean = float(values.mean())
+        ax.hist(values, bins=edges, weights=weights, histtype="stepfilled", color=f"C{k}", alpha=0.15, linewidth=0)
+        ax.hist(values, bins=edges, weights=weights, histtype="step", color=f"C{k}", linewidth=1.5,
+                label=f"{label} (mean {mean:{mean_format}})", gid=f"hist-{label}")
+        ax.axvline(mean, color=f"C{k}", ls=":", lw=1.2, gid=f"mean-{label}")
+
+
+def plot_confidence_histograms(
+    confidences: Mapping[str, Any],
+    *,
+    bins: int = 20,
+    ax: Axes | None = None,
+    title: str = "Confidence of the predictions",
+) -> Figure:
+    r"""Overlaid histograms of each model's confidence :math:`\max_c p_c` on shared bins over [0, 1].
+
+    A network trained with plain cross-entropy puts most of its predictions
+    in the last bin; label smoothing caps the confidence it is pushed to
+    (:math:`1 - \varepsilon + \varepsilon/K` under PyTorch's convention) and
+    moves the mass left. Each histogram shows the share of the model's
+    predictions per bin (so sets of different sizes compare), as a light fill
+    and a step outline (gid ``hist-<label>``); a dotted vertical line marks its
+    mean (``mean-<label>``), which the legend gives too: "<label> (mean 0.873)".
+
+    Args:
+        confidences: label -> ``(n,)`` largest softmax probabilities, in [0, 1].
+        bins: the number of equal bins over [0, 1] (int >= 1).
+        ax: draw here instead of opening a new figure.
+        title: the axes title.
+
+    Example:
+        >>> fig = plot_confidence_histograms({"CE": [0.99, 1.0], "LS": [0.8, 0.9]}, ax=Figure().add_subplot())
+        >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        ['CE (mean 0.995)', 'LS (mean 0.850)']
+    """
+    sets = _check_sets("confidences", confidences)
+    for label, values in sets.items():
+        if np.any(values < 0) or np.any(values > 1):
+            index = int(np.argmax((values < 0) | (values > 1)))
+            raise ValueError(f"confidences[{label!r}] must hold probabilities in [0, 1], got {float(values[index])!r} "
+                             f"at index {index}")
+    bins = _check_bins(bins)
+    _check_str("title", title)
+    fig, ax = _new_axes(ax, CONFIDENCE_HISTOGRAMS_FIGSIZE)
+    _draw_histograms(ax, sets, np.linspace(0.0, 1.0, bins + 1), ".3f")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("confidence (largest softmax probability)")
+    ax.set_ylabel("share of predictions")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def plot_logit_gaps(
+    gaps: Mapping[str, Any],
+    *,
+    optimal: float | None = None,
+    optimal_label: str = "optimal gap",
+    bins: int = 40,
+    xlabel: str = GAP_LABEL,
+    ax: Axes | None = None,
+    title: str = "Per-example logit gaps",
+) -> Figure:
+    r"""Overlaid histograms of each model's per-example logit gaps on shared bins, with the optimal gap dashed.
+
+    Under smoothed targets the loss of one example is smallest at the gap
+    :func:`course_lib.losses.optimal_logit_gap`; a network trained with them
+    gathers its gaps around it, while plain cross-entropy spreads them far to
+    the right. Each histogram shows the share of the model's examples per bin
+    (light fill and step outline, gid ``hist-<label>``; its mean dotted,
+    ``mean-<label>``, and in the legend "<label> (mean 8.21)"); the bins are
+    shared and span the data and ``optimal``; the optimal gap is a dashed
+    vertical line (gid ``optimal``, legend "<optimal_label>: 4.511").
+
+    Args:
+        gaps: label -> ``(n,)`` finite per-example gaps (negative for a misclassified example).
+        optimal: ``None`` or the finite optimal gap (ε = 0 has none).
+        optimal_label: the legend's name of the optimal gap, e.g. "optimum, ε = 0.1 (log 91)".
+        bins: the number of equal bins (int >= 1).
+        xlabel: the x label (default :data:`GAP_LABEL`).
+        ax: draw here instead of opening a new figure.
+        title: the axes title.
+    """
+    sets = _check_sets("gaps", gaps)
+    optimal = None if optimal is None else _check_gap_value("optimal", optimal)
+    _check_str("optimal_label", optimal_label)
+    bins = _check_bins(bins)
+    _check_str("xlabel", xlabel)
+    _check_str("title", title)
+    everything = np.concatenate(list(sets.values()) + ([np.array([optimal])] if optimal is not None else []))
+    low, high = float(everything.min()), float(everything.max())
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    fig, ax = _new_axes(ax, LOGIT_GAPS_FIGSIZE)
+    _draw_histograms(ax, sets, np.linspace(low, high, bins + 1), ".2f")
+    if optimal is not None:
+        ax.axvline(optimal, color=OPTIMAL_COLOR, ls="--", lw=1.4, label=f"{optimal_label}: {optimal:.3f}", gid="optimal")
+    ax.set_xlim(*_fitted_limits(low, high, margin=0.02))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of examples")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+# --- penultimate-layer activations ---------------------------------------------------------------
+
+
+def _check_class_names(class_names: Any) -> tuple[str, ...]:
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
+        raise TypeError(f"class_names must be a sequence of strings, got {describe_value(class_names)}")
+    if not 1 <= len(class_names) <= len(PROJECTION_CLASS_COLORS):
+        raise ValueError(f"class_names must name between 1 and {len(PROJECTION_CLASS_COLORS)} classes, "
+                         f"got {len(class_names)}")
+    for name in class_names:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"class_names must hold non-empty strings, got {name!r}")
+    return tuple(class_names)
+
+
+def _check_class_labels(labels: Any, n: int, num_classes: int) -> np.ndarray:
+    if _is_tensor(labels):
+        if labels.is_floating_point() or labels.is_complex() or str(labels.dtype) == "torch.bool":
+            raise TypeError(f"labels must hold integer classes, got dtype {labels.dtype}")
+        labels = labels.detach().cpu().numpy()
+    if labels is None or isinstance(labels, (str, bytes, Mapping)):
+        raise TypeError(f"labels must be an array of integer classes, got {describe_value(labels)}")
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer classes, got dtype {array.dtype}")
+    if array.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) (one class per point of every panel), got shape {array.shape}")
+    bad = (array < 0) | (array >= num_classes)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise ValueError(f"labels must be classes in [0, {num_classes}) (one per entry of class_names), "
+                         f"got {int(array[index])} at index {index}")
+    return array.astype(np.int64)
+
+
+def _check_points(points: Any) -> dict[str, np.ndarray]:
+    checked: dict[str, np.ndarray] = {}
+    for label in _check_labels("points", points):
+        name = f"points[{label!r}]"
+        values = _finite(name, _array(name, points[label]))
+        if values.ndim != 2 or values.shape[1] != 2 or values.shape[0] < 1:
+            raise ValueError(f"{name} must have shape (N, 2) with N >= 1 (points of a plane), got shape {values.shape}")
+        if checked and values.shape[0] != next(iter(checked.values())).shape[0]:
+            first = next(iter(checked))
+            raise ValueError(f"{name} must have as many points as points[{first!r}] "
+                             f"({checked[first].shape[0]}): the panels share labels, got {values.shape[0]}")
+        checked[label] = values
+    return checked
+
+
+def _check_titles_extra(titles_extra: Any, panels: Sequence[str]) -> dict[str, str]:
+    if titles_extra is None:
+        return {}
+    if not isinstance(titles_extra, Mapping):
+        raise TypeError(f"titles_extra must be None or a mapping of panel labels to text, "
+                        f"got {describe_value(titles_extra)}")
+    unknown = [key for key in titles_extra if key not in panels]
+    if unknown:
+        raise ValueError(f"titles_extra has panels that are not in points: {unknown!r} (points has {list(panels)!r})")
+    for key, text in titles_extra.items():
+        _check_str(f"titles_extra[{key!r}]", text)
+    return dict(titles_extra)
+
+
+def _square_window(values: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    """x and y limits of equal length around the points' bounding box: the longer side with its margin."""
+    low, high = values.min(axis=0), values.max(axis=0)
+    start, stop = _fitted_limits(0.0, float((high - low).max()))
+    half, middle = (stop - start) / 2, (low + high) / 2
+    return (float(middle[0] - half), float(middle[0] + half)), (float(middle[1] - half), float(middle[1] + half))
+
+
+def plot_penultimate_projection(
+    points: Mapping[str, Any],
+    labels: Any,
+    *,
+    class_names: Sequence[str],
+    titles_extra: Mapping[str, str] | None = None,
+    axis_labels: tuple[str, str] = ("plane coordinate 1", "plane coordinate 2"),
+    suptitle: str = "Penultimate-layer activations, projected onto a plane",
+) -> Figure:
+    r"""One scatter panel per model: 2-D projections of penultimate activations, coloured by class.
+
+    Müller, Kornblith & Hinton (2019) project the penultimate activations of
+    examples of three classes onto the plane through those classes' templates
+    (the rows of the last layer's weight matrix): under plain cross-entropy
+    each class forms a broad cluster, under label smoothing a tight one, and
+    the three clusters sit at nearly equal distances, since smoothing asks
+    every wrong class for the same logit. The caller computes the projections;
+    this function draws them.
+
+    Every panel has equal aspect and a square window fitted to its own points
+    (the scales of two models differ: the longer side of the points' bounding
+    box with a margin, the other centred to the same length), with its label as title and, if given, the
+    text of ``titles_extra`` below it (e.g. a measured within-class spread).
+    Each class is one scatter (gid ``class-<c>``, colour
+    ``PROJECTION_CLASS_COLORS[c]``); one legend below the panels names the
+    classes. At most four panels per row.
+
+    Args:
+        points: panel label -> ``(N, 2)`` projected activations, e.g.
+            ``{"cross-entropy": …, "label smoothing 0.1": …}``; the same N in every panel.
+        labels: ``(N,)`` integer classes in ``[0, len(class_names))``, shared by every panel.
+        class_names: one non-empty name per class (at most ten), e.g. ``("class 0", "class 1", "class 2")``.
+        titles_extra: ``None`` or panel label -> text for a second title line.
+        axis_labels: the x and y labels of every panel.
+        suptitle: the figure's title.
+    """
+    panels = _check_points(points)
+    names = _check_class_names(class_names)
+    classes = _check_class_labels(labels, next(iter(panels.values())).shape[0], len(names))
+    extra = _check_titles_extra(titles_extra, list(panels))
+    if (isinstance(axis_labels, (str, bytes)) or not isinstance(axis_labels, (tuple, list)) or len(axis_labels) != 2
+            or not all(isinstance(label, str) for label in axis_labels)):
+        raise ValueError(f"axis_labels must be two strings, got {axis_labels!r}")
+    _check_str("suptitle", suptitle)
+
+    columns = min(len(panels), _PROJECTION_PANELS_PER_ROW)
+    rows = math.ceil(len(panels) / columns)
+    width, height = PROJECTION_PANEL_FIGSIZE
+    fig, grid = plt.subplots(rows, columns, figsize=(width * columns, height * rows + _PROJECTION_LEGEND_HEIGHT),
+                             layout="constrained", squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[len(panels):]:
+        fig.delaxes(ax)
+    for ax, (label, values) in zip(axes, panels.items()):
+        for c, class_name in enumerate(names):
+            chosen = values[classes == c]
+            ax.scatter(chosen[:, 0], chosen[:, 1], s=7, color=PROJECTION_CLASS_COLORS[c], alpha=0.6, linewidths=0,
+                       label=class_name, gid=f"class-{c}", rasterized=True)
+        x_limits, y_limits = _square_window(values)
+        ax.set_xlim(*x_limits)
+        ax.set_ylim(*y_limits)
+        ax.set_aspect("equal")  # a square window at equal aspect: every panel is a square of the same size
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
+        ax.set_title(label if label not in extra else f"{label}\n{extra[label]}", fontsize=10)
+    handles, shown = axes[0].get_legend_handles_labels()
+    fig.legend(handles, shown, loc="outside lower center", ncol=len(names), fontsize=8, frameon=False, markerscale=2.0)
+    fig.suptitle(suptitle)
+    return fig
