@@ -21,7 +21,7 @@ printed lines are the same on every run.
 One module per chapter, named by its ``book.toml`` id
 (:mod:`~course_lib.checks.intro`, :mod:`~course_lib.checks.dropout`,
 :mod:`~course_lib.checks.mc_dropout`, :mod:`~course_lib.checks.weight_decay`,
-:mod:`~course_lib.checks.adamw`), and
+:mod:`~course_lib.checks.adamw`, :mod:`~course_lib.checks.label_smoothing`), and
 :mod:`~course_lib.checks.report`, the report and property runner they share.
 This package re-exports every checker and the report classes, so an exercise
 imports ``from course_lib.checks import check_dropout_forward``.
@@ -39,6 +39,11 @@ from course_lib.checks.weight_decay import (
     check_soft_threshold,
 )
 from course_lib.checks.adamw import check_adam_l2_step, check_adamw_optimizer, check_adamw_step
+from course_lib.checks.label_smoothing import (
+    check_compare_smoothing,
+    check_label_smoothing_cross_entropy,
+    check_smooth_targets,
+)
 
 __all__ = [
     "PropertyResult",
@@ -62,4 +67,8 @@ __all__ = [
     "check_mc_predict",
     "check_mutual_information",
     "check_choose_n_samples",
+    # the chapter "Label smoothing", its experiment part (the bug hunt) last
+    "check_smooth_targets",
+    "check_label_smoothing_cross_entropy",
+    "check_compare_smoothing",
 ]

@@ -259,10 +259,19 @@ MC_DROPOUT_NAMES = {
     "check_choose_n_samples": "mc_dropout",
 }
 
+# The label smoothing chapter's checkers.
+LABEL_SMOOTHING_NAMES = {
+    "check_smooth_targets": "label_smoothing",
+    "check_label_smoothing_cross_entropy": "label_smoothing",
+    "check_compare_smoothing": "label_smoothing",
+}
+
 
 def test_every_old_name_is_importable_from_the_package_and_is_its_chapter_modules_object() -> None:
-    assert course_lib.checks.__all__ == list(FLAT_NAMES) + list(EXPERIMENT_NAMES) + list(MC_DROPOUT_NAMES)
-    for name, module_name in {**FLAT_NAMES, **EXPERIMENT_NAMES, **MC_DROPOUT_NAMES}.items():
+    assert course_lib.checks.__all__ == (
+        list(FLAT_NAMES) + list(EXPERIMENT_NAMES) + list(MC_DROPOUT_NAMES) + list(LABEL_SMOOTHING_NAMES)
+    )
+    for name, module_name in {**FLAT_NAMES, **EXPERIMENT_NAMES, **MC_DROPOUT_NAMES, **LABEL_SMOOTHING_NAMES}.items():
         module = importlib.import_module(f"course_lib.checks.{module_name}")
         assert name in module.__all__, f"{name} not in course_lib.checks.{module_name}.__all__"
         assert getattr(course_lib.checks, name) is getattr(module, name), name
