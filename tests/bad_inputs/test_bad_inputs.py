@@ -38,6 +38,7 @@ TOPIC_MODULES = (
     "regularizers",
     "synthetic",
     "train",
+    "variants",
 )
 
 CASES: list[Case] = [case for module in TOPIC_MODULES for case in importlib.import_module(f"{__package__}.calls_{module}").CASES]

@@ -1,0 +1,396 @@
+"""Tests of course_lib.variants: mask structure, moments, torch built-ins, gradients, eval identity, DropBlock rates.
+
+Every random draw comes from a seeded ``torch.Generator`` (or a seeded global generator), so each
+"within 4 standard errors" bound gives the same verdict on every run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.variants import (
+    DropBlock1d,
+    DropBlock2d,
+    DropConnectLinear,
+    DropPath,
+    GaussianDropout,
+    LockedDropout,
+    SpatialDropout,
+    drop_block1d,
+    drop_block2d,
+    drop_connect_linear,
+    drop_path,
+    drop_path_rates,
+    gaussian_dropout,
+    locked_dropout,
+    spatial_dropout,
+)
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _assert_fraction(observed: float, expected: float, trials: int) -> None:
+    """A Bernoulli frequency over ``trials`` independent draws lies within 4 standard errors of ``expected``."""
+    se = math.sqrt(expected * (1 - expected) / trials)
+    assert abs(observed - expected) <= 4 * se, (observed, expected, se)
+
+
+def _assert_mean(samples: torch.Tensor, expected: torch.Tensor) -> None:
+    """The mean over dim 0 lies within 4 standard errors of ``expected``, entrywise."""
+    mean, se = samples.mean(0), samples.std(0) / math.sqrt(samples.shape[0])
+    assert bool((abs(mean - expected) <= 4 * se + 1e-12).all()), (mean - expected).abs().max()
+
+
+# --- spatial dropout ---------------------------------------------------------------------------
+
+SPATIAL_SHAPES = [(64, 16, 7), (64, 16, 5, 6), (32, 16, 3, 4, 5)]
+BUILTINS = {3: nn.Dropout1d, 4: nn.Dropout2d, 5: nn.Dropout3d}
+
+
+@pytest.mark.parametrize("shape", SPATIAL_SHAPES)
+def test_spatial_dropout_drops_whole_channels(shape) -> None:
+    p = 0.3
+    x = torch.rand(shape, dtype=torch.float64) + 0.5  # no zeros of its own
+    y = spatial_dropout(x, p, generator=_gen())
+    dropped = y == 0
+    channel = dropped.flatten(2)
+    assert bool((channel.all(-1) | ~channel.any(-1)).all())  # a channel is all zero or none of it is
+    kept = ~dropped
+    assert torch.equal(y[kept], x[kept] * (1 / (1 - p)))  # the factor 1/(1 - p), as torch multiplies
+    _assert_fraction(channel.all(-1).double().mean().item(), p, shape[0] * shape[1])
+
+
+@pytest.mark.parametrize("shape", SPATIAL_SHAPES)
+def test_spatial_dropout_agrees_with_torch_dropout_nd(shape) -> None:
+    p = 0.4
+    x = torch.rand(shape, dtype=torch.float64) + 0.5
+    builtin = BUILTINS[len(shape)](p)
+    torch.manual_seed(1)
+    reference = builtin(x)
+    ours_with_global_seed = (torch.manual_seed(1), SpatialDropout(p)(x))[1]
+    # The same recipe as torch's feature dropout: the same seed gives the very same output.
+    assert torch.equal(ours_with_global_seed, reference)
+    ours = spatial_dropout(x, p, generator=_gen(7))
+    for y in (reference, ours):
+        channel_zero = (y == 0).flatten(2)
+        assert bool((channel_zero.all(-1) == channel_zero.any(-1)).all())  # constant zero pattern over positions
+        survivors = y != 0
+        assert torch.equal(y[survivors], x[survivors] * (1 / (1 - p)))  # exactly 1/(1 - p)
+    trials = shape[0] * shape[1]
+    ours_frac = (ours == 0).flatten(2).all(-1).double().mean().item()
+    ref_frac = (reference == 0).flatten(2).all(-1).double().mean().item()
+    assert abs(ours_frac - ref_frac) <= 4 * math.sqrt(2 * p * (1 - p) / trials), (ours_frac, ref_frac)
+    _assert_fraction(ours_frac, p, trials)
+
+
+def test_spatial_dropout_is_unbiased() -> None:
+    x = torch.randn(1, 3, 2, 2, dtype=torch.float64)
+    samples = spatial_dropout(x.expand(4000, -1, -1, -1), 0.5, generator=_gen(2))
+    _assert_mean(samples, x[0])
+
+
+# --- DropPath ----------------------------------------------------------------------------------
+
+
+def test_drop_path_keeps_or_drops_whole_examples() -> None:
+    p = 0.25
+    x = torch.rand(4000, 3, 4, dtype=torch.float64) + 0.5
+    y = drop_path(x, p, generator=_gen())
+    dropped = (y == 0).flatten(1)
+    assert bool((dropped.all(1) | ~dropped.any(1)).all())
+    kept = ~dropped.all(1)
+    assert torch.equal(y[kept], x[kept] * (1 / (1 - p)))
+    _assert_fraction(dropped.all(1).double().mean().item(), p, x.shape[0])
+    _assert_mean(drop_path(torch.ones(4000, 2, dtype=torch.float64) * 3.0, p, generator=_gen(1)), torch.full((2,), 3.0))
+
+
+def test_drop_path_rates_follow_huang_et_al() -> None:
+    rates = drop_path_rates(4, 0.2)
+    assert isinstance(rates, list) and all(isinstance(rate, float) for rate in rates)
+    assert rates == pytest.approx([0.05, 0.1, 0.15, 0.2], abs=1e-15)
+    assert rates[-1] == 0.2 and drop_path_rates(1, 0.3) == [0.3]
+    assert drop_path_rates(3, 0.0) == [0.0, 0.0, 0.0]
+    # not timm's linspace, whose first block is 0
+    assert rates != pytest.approx(torch.linspace(0, 0.2, 4).tolist())
+
+
+# --- DropBlock ---------------------------------------------------------------------------------
+
+
+def _expected_drop_fraction(size: int, bs: int, p: float, dims: int) -> float:
+    """E[dropped fraction]: a position covered by k possible seeds is dropped with probability 1 - (1 - γ)^k."""
+    valid = size - bs + 1
+    gamma = p / bs**dims * size**dims / valid**dims
+    cover = [sum(1 for i in range(valid) if i <= r <= i + bs - 1) for r in range(size)]
+    if dims == 1:
+        return sum(1 - (1 - gamma) ** k for k in cover) / size
+    return sum(1 - (1 - gamma) ** (a * b) for a in cover for b in cover) / size**2
+
+
+def _seeds_covering(dropped: torch.Tensor, bs: int) -> torch.Tensor:
+    """For one (H, W) dropped map: the seed positions (top-left corners of all-dropped bs x bs squares)."""
+    windows = dropped.double().unfold(0, bs, 1).unfold(1, bs, 1)  # (H - bs + 1, W - bs + 1, bs, bs)
+    return windows.flatten(2).all(-1)
+
+
+@pytest.mark.parametrize(("size", "bs"), [(9, 3), (8, 1), (7, 7), (10, 4)])
+def test_drop_block2d_drops_unions_of_whole_squares(size, bs) -> None:
+    x = torch.rand(20, 3, size, size, dtype=torch.float64) + 0.5
+    y = drop_block2d(x, 0.3, bs, generator=_gen(size + bs))
+    dropped = y == 0
+    for square_map in dropped.flatten(0, 1):
+        corners = _seeds_covering(square_map, bs)
+        covered = F.max_pool2d(F.pad(corners.double()[None], (bs - 1,) * 4), bs, stride=1)[0].bool()
+        # every dropped position lies in a whole bs x bs square inside the map that is all dropped
+        assert torch.equal(covered, square_map)
+    kept = ~dropped
+    scale = dropped.numel() / kept.sum().item()
+    torch.testing.assert_close(y[kept], x[kept] * scale, rtol=1e-12, atol=0)
+
+
+def test_drop_block2d_masks_are_per_example_and_channel() -> None:
+    y = drop_block2d(torch.ones(4, 5, 12, 12), 0.3, 3, generator=_gen(3))
+    masks = (y == 0).flatten(2)
+    distinct = {tuple(mask.tolist()) for mask in masks.flatten(0, 1)}
+    assert len(distinct) > 15  # 20 independent masks, not one shared
+
+
+DROP_BLOCK_SIZES = [(16, 3), (16, 5), (16, 7), (32, 3), (32, 5), (32, 7)]
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3])
+@pytest.mark.parametrize(("size", "bs"), DROP_BLOCK_SIZES)
+def test_drop_block2d_realised_fraction(size, bs, p) -> None:
+    """Below p (overlapping blocks), within 0.75 p .. p, and at its exact expectation within 4 standard errors."""
+    y = drop_block2d(torch.ones(1500, 1, size, size, dtype=torch.float64), p, bs, generator=_gen(bs))
+    per_mask = (y == 0).double().mean(dim=(1, 2, 3))
+    realised, se = per_mask.mean().item(), per_mask.std().item() / math.sqrt(per_mask.numel())
+    assert 0.75 * p <= realised < p, realised
+    assert abs(realised - _expected_drop_fraction(size, bs, p, 2)) <= 4 * se, (realised, se)
+
+
+def test_drop_block2d_renormalises_by_the_kept_fraction_and_guards_an_all_dropped_mask() -> None:
+    # numel / count_kept over the whole tensor: a constant input keeps its total exactly
+    for seed in range(20):
+        y = drop_block2d(torch.ones(3, 2, 10, 10, dtype=torch.float64), 0.3, 3, generator=_gen(seed))
+        assert 0 < (y == 0).sum() < y.numel() and math.isclose(y.sum().item(), y.numel(), rel_tol=1e-12)
+    # block covering the whole map: the seed rate is p, and a dropped map gives zeros, not NaN
+    everything = torch.stack([drop_block2d(torch.ones(1, 1, 3, 3), 0.5, 3, generator=_gen(seed)) for seed in range(40)])
+    assert bool(torch.isfinite(everything).all())
+    values = {tuple(sorted(set(y.flatten().tolist()))) for y in everything}
+    assert values == {(0.0,), (1.0,)}
+
+
+def test_drop_block1d_segments_and_fraction() -> None:
+    p, bs, length = 0.2, 4, 30
+    x = torch.rand(2000, 2, length, dtype=torch.float64) + 0.5
+    y = drop_block1d(x, p, bs, generator=_gen(5))
+    dropped = y == 0
+    for row in dropped.flatten(0, 1)[:200]:
+        starts = row.double().unfold(0, bs, 1).all(-1)
+        covered = F.max_pool1d(F.pad(starts.double()[None], (bs - 1, bs - 1)), bs, stride=1)[0].bool()
+        assert torch.equal(covered, row)  # every dropped step lies in a whole dropped segment
+    per_mask = dropped.double().mean(-1).flatten()
+    realised, se = per_mask.mean().item(), per_mask.std().item() / math.sqrt(per_mask.numel())
+    assert realised < p and abs(realised - _expected_drop_fraction(length, bs, p, 1)) <= 4 * se
+
+
+# --- locked and Gaussian dropout -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_locked_dropout_mask_is_constant_across_time(batch_first) -> None:
+    p, time_axis = 0.4, 1 if batch_first else 0
+    x = torch.rand(12, 50, 40, dtype=torch.float64) + 0.5
+    y = locked_dropout(x, p, batch_first=batch_first, generator=_gen())
+    dropped = y == 0
+    first = dropped.narrow(time_axis, 0, 1)
+    assert torch.equal(dropped, first.expand_as(dropped))  # the same mask at every step
+    assert torch.equal(y[~dropped], x[~dropped] * (1 / (1 - p)))
+    _assert_fraction(first.double().mean().item(), p, first.numel())
+    assert torch.equal(LockedDropout(p, batch_first, generator=_gen())(x), y)
+
+
+def test_gaussian_dropout_moments_match_bernoulli_dropout() -> None:
+    p, n = 0.3, 200_000
+    y = gaussian_dropout(torch.ones(n, dtype=torch.float64), p, generator=_gen())
+    variance = p / (1 - p)
+    assert abs(y.mean().item() - 1) <= 4 * math.sqrt(variance / n)
+    # the sample variance of a normal has standard error sigma^2 sqrt(2 / (n - 1))
+    assert abs(y.var().item() - variance) <= 4 * variance * math.sqrt(2 / (n - 1))
+    bernoulli = F.dropout(torch.ones(n, dtype=torch.float64), p)
+    assert abs(bernoulli.var().item() - variance) <= 4 * 0.05 * variance  # the same variance as inverted dropout
+
+
+# --- DropConnect ---------------------------------------------------------------------------------
+
+
+def _linear(seed: int = 0, **kwargs) -> DropConnectLinear:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return DropConnectLinear(4, 3, **kwargs)
+
+
+def _masks_of(layer: DropConnectLinear, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Recover each example's mask from one-hot inputs: y[n] = (W ⊙ M_n) e_j / (1 - p) + b."""
+    return (y - (layer.bias if layer.bias is not None else 0)) * (1 - layer.p) / layer.weight.detach().T[x.argmax(1)]
+
+
+def test_drop_connect_per_example_masks_differ_and_per_batch_masks_do_not() -> None:
+    p = 0.5
+    x = torch.eye(4).repeat(50, 1)  # example n reads column n mod 4 of the weights
+    per_example = _linear(p=p, per_example=True, generator=_gen(1))
+    per_batch = _linear(p=p, per_example=False, generator=_gen(1))
+    with torch.no_grad():
+        masks_example = _masks_of(per_example, x, per_example(x))
+        masks_batch = _masks_of(per_batch, x, per_batch(x))
+    for masks in (masks_example, masks_batch):
+        torch.testing.assert_close(masks, masks.round())  # each weight kept (1) or dropped (0)
+    same_column = masks_example.reshape(50, 4, 3)
+    assert len({tuple(m.flatten().round().tolist()) for m in same_column}) > 40  # a sub-network per example
+    assert bool((masks_batch.reshape(50, 4, 3) == masks_batch.reshape(50, 4, 3)[:1]).all())  # one for the batch
+    _assert_fraction((masks_example.round() == 0).double().mean().item(), p, masks_example.numel())
+
+
+def test_drop_connect_is_unbiased_and_eval_equals_f_linear() -> None:
+    layer = _linear(p=0.3).double()
+    x = torch.randn(2, 4, dtype=torch.float64)
+    with torch.no_grad():
+        expected = F.linear(x, layer.weight, layer.bias)
+        samples = drop_connect_linear(x.repeat(5000, 1), layer.weight, layer.bias, 0.3, generator=_gen(4))
+    _assert_mean(samples.reshape(5000, 2, 3), expected)
+    layer.eval()
+    assert torch.equal(layer(x), expected)
+    assert torch.equal(layer.train()(x[:0]).detach(), expected[:0])
+    zero = _linear(p=0.0).double()
+    assert torch.equal(zero(x), F.linear(x, zero.weight, zero.bias))
+    assert layer(torch.randn(5, 2, 4, dtype=torch.float64)).shape == (5, 2, 3)  # (*, in_features)
+
+
+def test_drop_connect_gradient_flows_only_through_kept_weights() -> None:
+    layer = _linear(p=0.5, per_example=False, bias=False, generator=_gen(2))
+    x = torch.ones(1, 4)
+    y = layer(x)
+    y.sum().backward()
+    # d y_o / d W_oi = M_oi x_i / (1 - p): the weight gradient is the mask scaled by 2
+    grad = layer.weight.grad
+    assert set(grad.unique().tolist()) <= {0.0, 2.0}
+    torch.testing.assert_close(y.detach()[0], (layer.weight.detach() * grad).sum(1))
+
+
+# --- gradients, eval identity, reprs (all variants) ------------------------------------------------
+
+FUNCTIONALS = {
+    "spatial": (lambda x, **k: spatial_dropout(x, 0.5, **k), (8, 3, 4, 4)),
+    "drop_path": (lambda x, **k: drop_path(x, 0.5, **k), (16, 3, 2)),
+    "drop_block2d": (lambda x, **k: drop_block2d(x, 0.3, 3, **k), (4, 2, 8, 8)),
+    "drop_block1d": (lambda x, **k: drop_block1d(x, 0.3, 3, **k), (4, 2, 12)),
+    "locked": (lambda x, **k: locked_dropout(x, 0.5, **k), (5, 4, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONALS))
+def test_gradient_is_zero_where_dropped_and_the_scale_elsewhere(name) -> None:
+    function, shape = FUNCTIONALS[name]
+    x = (torch.rand(shape, dtype=torch.float64) + 0.5).requires_grad_(True)
+    y = function(x, generator=_gen(9))
+    y.sum().backward()
+    dropped = y.detach() == 0
+    assert bool(dropped.any()) and bool((~dropped).any())
+    assert bool((x.grad[dropped] == 0).all())
+    scale = y.detach()[~dropped] / x.detach()[~dropped]
+    torch.testing.assert_close(x.grad[~dropped], scale, rtol=1e-12, atol=0)
+    assert len(set(scale.round(decimals=9).tolist())) == 1  # one scale for every survivor
+
+
+def test_gaussian_dropout_gradient_is_the_noise() -> None:
+    x = (torch.rand(100, dtype=torch.float64) + 0.5).requires_grad_(True)
+    y = gaussian_dropout(x, 0.4, generator=_gen())
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, y.detach() / x.detach(), rtol=1e-12, atol=0)
+
+
+MODULES = [
+    (SpatialDropout(0.3), (2, 3, 4, 4), "SpatialDropout(p=0.3)"),
+    (DropPath(0.2), (4, 5), "DropPath(p=0.2)"),
+    (DropBlock2d(0.1, 3), (2, 2, 6, 6), "DropBlock2d(p=0.1, block_size=3)"),
+    (DropBlock1d(0.1, 2), (2, 2, 6), "DropBlock1d(p=0.1, block_size=2)"),
+    (LockedDropout(0.25), (3, 2, 4), "LockedDropout(p=0.25, batch_first=False)"),
+    (GaussianDropout(0.5), (3, 4), "GaussianDropout(p=0.5)"),
+    (DropConnectLinear(5, 2, 0.4, per_example=False, generator=_gen()), (3, 5),
+     "DropConnectLinear(in_features=5, out_features=2, bias=True, p=0.4, per_example=False, generator=torch.Generator)"),
+]
+
+
+@pytest.mark.parametrize(("module", "shape", "text"), MODULES, ids=[text.split("(")[0] for _, _, text in MODULES])
+def test_modules_are_the_identity_in_eval_mode_and_show_their_hyper_parameters(module, shape, text) -> None:
+    assert repr(module) == text
+    x = torch.randn(shape)
+    module.eval()
+    expected = F.linear(x, module.weight, module.bias) if isinstance(module, nn.Linear) else x
+    assert torch.equal(module(x), expected)
+    module.train()
+    assert not torch.equal(module(x), expected)  # training mode does change the values
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONALS))
+def test_functionals_are_the_identity_in_eval_mode_and_at_p_zero(name) -> None:
+    function, shape = FUNCTIONALS[name]
+    x = torch.randn(shape)
+    assert function(x, training=False) is x
+    zero = {
+        "spatial": lambda: spatial_dropout(x, 0.0), "drop_path": lambda: drop_path(x, 0.0),
+        "drop_block2d": lambda: drop_block2d(x, 0.0, 3), "drop_block1d": lambda: drop_block1d(x, 0.0, 3),
+        "locked": lambda: locked_dropout(x, 0.0),
+    }[name]()
+    assert torch.equal(zero, x)
+    assert torch.equal(gaussian_dropout(x, 0.0), x) and gaussian_dropout(x, 0.7, training=False) is x
+
+
+def test_generator_makes_draws_reproducible_and_half_precision_is_computed_in_float32() -> None:
+    x = torch.randn(4, 3, 8, 8)
+    assert torch.equal(drop_block2d(x, 0.3, 3, generator=_gen(5)), drop_block2d(x, 0.3, 3, generator=_gen(5)))
+    assert not torch.equal(drop_block2d(x, 0.3, 3, generator=_gen(5)), drop_block2d(x, 0.3, 3, generator=_gen(6)))
+    half = x.half()
+    y = gaussian_dropout(half, 0.3, generator=_gen(1))
+    assert y.dtype == torch.float32 and torch.equal(y, gaussian_dropout(half.float(), 0.3, generator=_gen(1)))
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: spatial_dropout(torch.ones(2, 3, 4), 1.0), ValueError, "p must be in [0, 1), got 1.0"),
+        (lambda: drop_path(torch.ones(2, 3), -0.1), ValueError, "p must be in [0, 1), got -0.1"),
+        (lambda: drop_block2d(torch.ones(1, 1, 4, 4), 0.1, 5), ValueError, "block_size must fit"),
+        (lambda: drop_block2d(torch.ones(1, 1, 4, 4), 0.1, 0), ValueError, "block_size must be an int >= 1, got 0"),
+        (lambda: drop_block1d(torch.ones(1, 1, 4), 0.1, 2.0), TypeError, "block_size must be an int"),
+        (lambda: DropBlock2d(0.1, 0), ValueError, "block_size"),
+        (lambda: spatial_dropout(torch.ones(2, 3), 0.1), ValueError, "x must be a (N, C, ...)"),
+        (lambda: drop_block2d(torch.ones(2, 3, 4), 0.1, 2), ValueError, "x must be a (N, C, H, W)"),
+        (lambda: locked_dropout(torch.ones(2, 3), 0.1), ValueError, "x must be a (T, N, H)"),
+        (lambda: drop_path(torch.ones(2, 3, dtype=torch.int64), 0.1), TypeError, "x must be a floating-point tensor"),
+        (lambda: gaussian_dropout(torch.ones(2) > 0, 0.1), TypeError, "got dtype torch.bool"),
+        (lambda: gaussian_dropout([1.0], 0.1), TypeError, "x must be a torch.Tensor"),
+        (lambda: drop_path(torch.ones(2), 0.1, generator=0), TypeError, "generator must be a torch.Generator"),
+        (lambda: DropConnectLinear(0, 3, 0.1), ValueError, "in_features must be an int >= 1, got 0"),
+        (lambda: DropConnectLinear(3, 2, 0.1)(torch.ones(2, 4)), ValueError, "weight must be a 2-D"),
+        (lambda: DropConnectLinear(3, 2, 0.1)(torch.ones(2, 3, dtype=torch.float64)), TypeError, "same dtype"),
+        (lambda: drop_path_rates(0, 0.1), ValueError, "depth must be an int >= 1, got 0"),
+        (lambda: drop_path_rates(3, 1.0), ValueError, "max_rate must be in [0, 1), got 1.0"),
+        (lambda: drop_path(torch.tensor([1.0, math.nan]), 0.5), ValueError, "x must be finite"),
+    ],
+)
+def test_bad_input_is_rejected_naming_the_argument(call, error, words) -> None:
+    with pytest.raises(error) as raised:
+        call()
+    assert words in str(raised.value)
