@@ -21,10 +21,15 @@ an algorithm module should: pass in the numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from course_lib import _validation
 
 __all__ = ["BEST_EPOCH_COLOR", "CROSS_COLOR", "UNREGULARIZED_COLOR"]
 
@@ -66,3 +71,31 @@ def _real_array(name: str, values: object, *, ndim: int = 1) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must hold finite numbers, got {array!r}")
     return array
+
+
+def _array(name: str, values: Any) -> np.ndarray:
+    """``values`` as float64 NumPy (tensors detached) under the one dtype rule; ``None`` is a TypeError."""
+    if values is None or isinstance(values, (str, bytes, Mapping)):
+        raise TypeError(f"{name} must be an array of real numbers, got {_validation.describe_value(values)}")
+    return _validation.real_array(name, values.detach().cpu() if _validation._is_tensor(values) else values)
+
+
+def _finite(name: str, array: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = np.unravel_index(int(np.argmin(finite)), array.shape)
+        where = int(index[0]) if array.ndim == 1 else tuple(int(i) for i in index)
+        raise ValueError(f"{name} must hold finite numbers, got {float(array[index])!r} at index {where}")
+    return array
+
+
+def _check_labels(name: str, mapping: Any) -> list[str]:
+    """The keys of a non-empty mapping label -> data, each a non-empty string."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{name} must be a mapping of labels to data, got {_validation.describe_value(mapping)}")
+    if not mapping:
+        raise ValueError(f"{name} must map at least one label to its data, got an empty mapping")
+    for label in mapping:
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"{name} labels must be non-empty strings, got {label!r}")
+    return list(mapping)

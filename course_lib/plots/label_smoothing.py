@@ -37,8 +37,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from course_lib._validation import _is_tensor, check_bool, check_int, check_real, describe_value, real_array
-from course_lib.plots import BEST_EPOCH_COLOR, _new_axes
+from course_lib._validation import _is_tensor, check_bool, check_int, check_real, describe_value
+from course_lib.plots import BEST_EPOCH_COLOR, _array, _check_labels, _finite, _new_axes
 
 __all__ = [
     "LOGIT_GAP_GROWTH_FIGSIZE", "SMOOTHED_TARGETS_FIGSIZE", "MAX_BAR_CLASSES", "CONFIDENCE_HISTOGRAMS_FIGSIZE",
@@ -70,40 +70,12 @@ _SUM_TOLERANCE = 1e-6  # how far from 1 a target distribution may sum (float32 i
 # --- argument checks -------------------------------------------------------------------------
 
 
-def _array(name: str, values: Any) -> np.ndarray:
-    """``values`` as float64 NumPy (tensors detached) under the one dtype rule; ``None`` is a TypeError."""
-    if values is None or isinstance(values, (str, bytes, Mapping)):
-        raise TypeError(f"{name} must be an array of real numbers, got {describe_value(values)}")
-    return real_array(name, values.detach().cpu() if _is_tensor(values) else values)
-
-
-def _finite(name: str, array: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(array)
-    if not finite.all():
-        index = np.unravel_index(int(np.argmin(finite)), array.shape)
-        where = int(index[0]) if array.ndim == 1 else tuple(int(i) for i in index)
-        raise ValueError(f"{name} must hold finite numbers, got {float(array[index])!r} at index {where}")
-    return array
-
-
 def _vector(name: str, values: Any) -> np.ndarray:
     """A non-empty, finite 1-D float64 array."""
     array = _array(name, values)
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
     return _finite(name, array)
-
-
-def _check_labels(name: str, mapping: Any) -> list[str]:
-    """The keys of a non-empty mapping label -> data, each a non-empty string."""
-    if not isinstance(mapping, Mapping):
-        raise TypeError(f"{name} must be a mapping of labels to data, got {describe_value(mapping)}")
-    if not mapping:
-        raise ValueError(f"{name} must map at least one label to its data, got an empty mapping")
-    for label in mapping:
-        if not isinstance(label, str) or not label:
-            raise ValueError(f"{name} labels must be non-empty strings, got {label!r}")
-    return list(mapping)
 
 
 def _check_str(name: str, value: Any) -> str:

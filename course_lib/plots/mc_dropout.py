@@ -30,8 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
-from course_lib._validation import _is_tensor, describe_value, real_array
-from course_lib.plots import BEST_EPOCH_COLOR, _new_axes
+from course_lib._validation import _is_tensor, describe_value
+from course_lib.plots import BEST_EPOCH_COLOR, _array, _check_labels, _finite, _new_axes
 
 __all__ = [
     "PREDICTIVE_BAND_FIGSIZE", "PREDICTIVE_BANDS_PANEL_FIGSIZE", "MAX_PANELS_PER_ROW", "UNCERTAINTY_MAP_PANEL_FIGSIZE",
@@ -59,22 +59,6 @@ BAND_ALPHA = 0.25
 
 
 # --- argument checks -------------------------------------------------------------------------
-
-
-def _array(name: str, values: Any) -> np.ndarray:
-    """``values`` as float64 NumPy (tensors detached) under the one dtype rule; ``None`` is a TypeError."""
-    if values is None or isinstance(values, (str, bytes, Mapping)):
-        raise TypeError(f"{name} must be an array of real numbers, got {describe_value(values)}")
-    return real_array(name, values.detach().cpu() if _is_tensor(values) else values)
-
-
-def _finite(name: str, array: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(array)
-    if not finite.all():
-        index = np.unravel_index(int(np.argmin(finite)), array.shape)
-        where = int(index[0]) if array.ndim == 1 else tuple(int(i) for i in index)
-        raise ValueError(f"{name} must hold finite numbers, got {float(array[index])!r} at index {where}")
-    return array
 
 
 def _vector(name: str, values: Any, length: int | None = None, *, length_of: str = "") -> np.ndarray:
@@ -111,18 +95,6 @@ def _check_gap(gap: Any) -> tuple[float, float] | None:
     if values.shape != (2,) or not np.isfinite(values).all() or not values[0] < values[1]:
         raise ValueError(f"gap must be None or (low, high) with finite low < high, got {gap!r}")
     return float(values[0]), float(values[1])
-
-
-def _check_labels(name: str, mapping: Any) -> list[str]:
-    """The keys of a non-empty mapping label -> data, each a non-empty string."""
-    if not isinstance(mapping, Mapping):
-        raise TypeError(f"{name} must be a mapping of labels to data, got {describe_value(mapping)}")
-    if not mapping:
-        raise ValueError(f"{name} must map at least one label to its data, got an empty mapping")
-    for label in mapping:
-        if not isinstance(label, str) or not label:
-            raise ValueError(f"{name} labels must be non-empty strings, got {label!r}")
-    return list(mapping)
 
 
 def _grid_shape(n_panels: int) -> tuple[int, int]:
