@@ -21,7 +21,8 @@ printed lines are the same on every run.
 One module per chapter, named by its ``book.toml`` id
 (:mod:`~course_lib.checks.intro`, :mod:`~course_lib.checks.dropout`,
 :mod:`~course_lib.checks.mc_dropout`, :mod:`~course_lib.checks.weight_decay`,
-:mod:`~course_lib.checks.adamw`, :mod:`~course_lib.checks.label_smoothing`), and
+:mod:`~course_lib.checks.adamw`, :mod:`~course_lib.checks.label_smoothing`,
+:mod:`~course_lib.checks.variants`), and
 :mod:`~course_lib.checks.report`, the report and property runner they share.
 This package re-exports every checker and the report classes, so an exercise
 imports ``from course_lib.checks import check_dropout_forward``.
@@ -44,6 +45,7 @@ from course_lib.checks.label_smoothing import (
     check_label_smoothing_cross_entropy,
     check_smooth_targets,
 )
+from course_lib.checks.variants import check_drop_path, check_expected_active_blocks, check_spatial_dropout
 
 __all__ = [
     "PropertyResult",
@@ -71,4 +73,8 @@ __all__ = [
     "check_smooth_targets",
     "check_label_smoothing_cross_entropy",
     "check_compare_smoothing",
+    # the chapter "Dropout variants", its experiment part (the depth of a stochastic-depth stack) last
+    "check_drop_path",
+    "check_spatial_dropout",
+    "check_expected_active_blocks",
 ]

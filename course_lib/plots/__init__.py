@@ -3,9 +3,12 @@
 The package holds one module per chapter, named by its ``book.toml`` id
 (:mod:`~course_lib.plots.intro`, :mod:`~course_lib.plots.dropout`,
 :mod:`~course_lib.plots.mc_dropout`, :mod:`~course_lib.plots.weight_decay`,
-:mod:`~course_lib.plots.adamw`, :mod:`~course_lib.plots.label_smoothing`), plus :mod:`~course_lib.plots.training` for the
-figures of training runs that several chapters show (learning curves, seed
-comparisons, reliability diagrams). This module holds only what those modules
+:mod:`~course_lib.plots.adamw`, :mod:`~course_lib.plots.label_smoothing`,
+:mod:`~course_lib.plots.variants`: masks of the dropout variants, DropBlock's
+realised drop fraction, the stochastic-depth schedule, activation histograms),
+plus :mod:`~course_lib.plots.training` for the figures of training runs that
+several chapters show (learning curves, seed comparisons, reliability
+diagrams). This module holds only what those modules
 share: the axes and labelling helpers, argument validators and colours used by
 more than one chapter. It re-exports no figure; a notebook imports its
 chapter's module, e.g. ``from course_lib.plots import dropout as dropout_plots``.

@@ -3,7 +3,7 @@
 Each demo is a small class holding ipywidgets controls; the controls only call
 tested functions of the topic modules (:mod:`course_lib.dropout`,
 :mod:`course_lib.mc_dropout`, :mod:`course_lib.regularizers`, :mod:`course_lib.optimizer_paths`,
-:mod:`course_lib.losses`) and the
+:mod:`course_lib.losses`, :mod:`course_lib.variants`) and the
 figures of :mod:`course_lib.plots`. The figure is rendered off-screen to PNG
 bytes (:func:`figure_to_png`) and shown in an ``Image`` widget, so a demo is
 deterministic given its seed, can be built and driven outside a kernel
@@ -33,6 +33,11 @@ and readers without a kernel. Display ``demo.widget``.
   :class:`~course_lib.widgets.label_smoothing.SmoothingDemo`, the one-hot and
   the two smoothed targets (ε/K to every class, PyTorch's, or ε/(K − 1) to the
   others) with ε and K sliders, and both optimal logit gaps.
+* :mod:`course_lib.widgets.variants` -- dropout-variants chapter:
+  :class:`~course_lib.widgets.variants.MaskDemo`, the masks of dropout,
+  spatial dropout and DropBlock on a (channels × H × W) map, with p, block
+  size, seed and kept-scale controls, DropBlock's seed rate γ and the mean
+  realised fraction over 100 draws.
 
 This module holds only what several demos share: :func:`figure_to_png`, the
 rendering of a demo's picture at the size the page shows it

@@ -266,12 +266,24 @@ LABEL_SMOOTHING_NAMES = {
     "check_compare_smoothing": "label_smoothing",
 }
 
+# The dropout variants chapter's checkers.
+VARIANTS_NAMES = {
+    "check_drop_path": "variants",
+    "check_spatial_dropout": "variants",
+    "check_expected_active_blocks": "variants",
+}
+
 
 def test_every_old_name_is_importable_from_the_package_and_is_its_chapter_modules_object() -> None:
     assert course_lib.checks.__all__ == (
-        list(FLAT_NAMES) + list(EXPERIMENT_NAMES) + list(MC_DROPOUT_NAMES) + list(LABEL_SMOOTHING_NAMES)
+        list(FLAT_NAMES)
+        + list(EXPERIMENT_NAMES)
+        + list(MC_DROPOUT_NAMES)
+        + list(LABEL_SMOOTHING_NAMES)
+        + list(VARIANTS_NAMES)
     )
-    for name, module_name in {**FLAT_NAMES, **EXPERIMENT_NAMES, **MC_DROPOUT_NAMES, **LABEL_SMOOTHING_NAMES}.items():
+    chapters = {**FLAT_NAMES, **EXPERIMENT_NAMES, **MC_DROPOUT_NAMES, **LABEL_SMOOTHING_NAMES, **VARIANTS_NAMES}
+    for name, module_name in chapters.items():
         module = importlib.import_module(f"course_lib.checks.{module_name}")
         assert name in module.__all__, f"{name} not in course_lib.checks.{module_name}.__all__"
         assert getattr(course_lib.checks, name) is getattr(module, name), name

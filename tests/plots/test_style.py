@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 import course_lib.plots as plots
 from course_lib.plots import _coordinate_name, _labels_and_legend_beside, _new_axes, _real_array
 
-CHAPTER_MODULES = ("training", "intro", "dropout", "mc_dropout", "weight_decay", "adamw", "label_smoothing")
+CHAPTER_MODULES = ("training", "intro", "dropout", "mc_dropout", "weight_decay", "adamw", "label_smoothing",
+                   "variants")
 
 
 def _module(name: str):

@@ -74,11 +74,13 @@ def _demos():
     from course_lib.widgets.dropout import DropoutNetworkDemo, RunningMeanDemo
     from course_lib.widgets.label_smoothing import SmoothingDemo
     from course_lib.widgets.mc_dropout import MCRegressionDemo
+    from course_lib.widgets.variants import MaskDemo
     from course_lib.widgets.weight_decay import ConstraintGeometryDemo
 
     regressors = {p: make_mlp((1, 16, 16, 1), dropout=p, seed=0) for p in (0.1, 0.2)}  # untrained: only the layout matters
     mc_demo = MCRegressionDemo(regressors, make_gap_regression(), x_grid=np.linspace(-4.0, 4.0, 41), tau_values=(100.0,))
-    return [DropoutNetworkDemo(), RunningMeanDemo(), mc_demo, ConstraintGeometryDemo(), AdamPathsDemo(), SmoothingDemo()]
+    return [DropoutNetworkDemo(), RunningMeanDemo(), mc_demo, ConstraintGeometryDemo(), AdamPathsDemo(), SmoothingDemo(),
+            MaskDemo(), MaskDemo(channels=8, show_scale=True)]
 
 
 def _png_pixels(png: bytes) -> np.ndarray:
