@@ -5,12 +5,17 @@ machine load) and the median of the repeats is compared; only ratios are
 meaningful across machines. The MC dropout rows compare mc_samples' batched
 passes with its loop (a speed-up: higher is better), say how much of the
 batched time the dropout masks take, and measure the peak memory of one call
-in fresh processes (Linux).
+in fresh processes (Linux). The dropout-variant rows compare
+course_lib.variants with torch's built-ins (or the usual one-liner) on one
+thread, and split DropBlock's time into its stages.
+
+`python benchmarks/run.py variants` runs only the dropout-variant rows.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import os
 import statistics
 import subprocess
@@ -32,6 +37,7 @@ from course_lib.mc_dropout import mc_samples
 from course_lib.models import make_mlp
 from course_lib.optim import AdamW
 from course_lib.train import fit
+from course_lib.variants import _window_max, alpha_dropout, drop_block2d, drop_path, spatial_dropout
 
 REPEATS = 15
 
@@ -332,6 +338,159 @@ def report_mc_dropout() -> None:
     print(f"  all {m_big * n_big:,} rows in one forward pass would need about {per_row * m_big * n_big / 2**30:.1f} GiB of working memory")
 
 
+# --- dropout variants against the built-ins, one thread --------------------------------------------
+
+VARIANT_SHAPE = (64, 64, 32, 32)  # (N, C, H, W) float32: 4M activations, 16 MiB
+VARIANT_P = 0.1
+DROP_BLOCK_SIZE = 7  # Ghiasi et al.'s choice for ResNet-50
+VARIANT_TARGET = 1.5
+
+
+def median_seconds_cycling(functions: dict[str, Callable[[], object]], repeats: int = REPEATS) -> dict[str, float]:
+    """Like median_seconds_alternating, for any number of callables: one call of each in turn, medians per name."""
+    for function in functions.values():
+        function()
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _variant_input(requires_grad: bool = False) -> torch.Tensor:
+    return torch.randn(VARIANT_SHAPE, generator=torch.Generator().manual_seed(0)).requires_grad_(requires_grad)
+
+
+def _forward_and_backward(layer: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, upstream: torch.Tensor) -> Callable[[], None]:
+    def run() -> None:
+        x.grad = None
+        layer(x).backward(upstream)
+    return run
+
+
+def bench_spatial_dropout(backward: bool) -> tuple[float, float]:
+    """spatial_dropout against F.dropout2d on (64, 64, 32, 32) float32, forward only or forward + backward."""
+    x, p = _variant_input(requires_grad=backward), VARIANT_P
+    ours, builtin = (lambda t: spatial_dropout(t, p)), (lambda t: F.dropout2d(t, p, training=True))
+    if backward:
+        upstream = torch.randn(VARIANT_SHAPE)
+        return median_seconds_alternating(_forward_and_backward(ours, x, upstream), _forward_and_backward(builtin, x, upstream))
+    return median_seconds_alternating(lambda: ours(x), lambda: builtin(x), repeats=5 * REPEATS)
+
+
+def bench_drop_path() -> tuple[float, float]:
+    """drop_path against the one-liner it replaces (no checks), forward, (64, 64, 32, 32) float32."""
+    x, p = _variant_input(), VARIANT_P
+
+    def one_liner() -> torch.Tensor:
+        return x * x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1 - p) / (1 - p)
+
+    return median_seconds_alternating(lambda: drop_path(x, p), one_liner, repeats=5 * REPEATS)
+
+
+def bench_alpha_dropout() -> tuple[float, float]:
+    """alpha_dropout against F.alpha_dropout, forward, (64, 64, 32, 32) float32."""
+    x, p = _variant_input(), VARIANT_P
+    return median_seconds_alternating(
+        lambda: alpha_dropout(x, p), lambda: F.alpha_dropout(x, p, training=True), repeats=5 * REPEATS
+    )
+
+
+def bench_drop_block2d() -> tuple[float, float]:
+    """drop_block2d (block_size 7) against F.dropout on the same tensor: no built-in DropBlock, a scale only."""
+    x, p = _variant_input(), VARIANT_P
+    return median_seconds_alternating(lambda: drop_block2d(x, p, DROP_BLOCK_SIZE), lambda: F.dropout(x, p, training=True))
+
+
+def drop_block_stages() -> dict[str, float]:
+    """Median seconds of each stage of course_lib.variants._drop_block, timed one after the other, and of the whole call.
+
+    The stages are the library's own steps, written out here so each can be timed on its own
+    (checked: run in a row from one seed they give drop_block2d's output exactly): the Bernoulli
+    seed draw on the valid region; the expansion of seeds to blocks (pad, stride-1 window maxima
+    along H then W, 1 - ...); the renormalisation (count the kept entries in float64, scale, multiply x); and
+    _checked's finite test of the result (a sum). "whole call" includes the argument checks.
+    """
+    x, p, bs = _variant_input(), VARIANT_P, DROP_BLOCK_SIZE
+    sizes = tuple(x.shape[2:])
+    valid = tuple(size - bs + 1 for size in sizes)
+    gamma = p / bs ** len(sizes) * math.prod(sizes) / math.prod(valid)
+
+    def draw(generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.empty((*x.shape[:2], *valid), dtype=x.dtype).bernoulli_(gamma, generator=generator)
+
+    def expand(seeds: torch.Tensor) -> torch.Tensor:
+        covered = F.pad(seeds, (bs - 1,) * (2 * len(sizes)))
+        for dim in range(2, x.ndim):
+            covered = _window_max(covered, bs, dim)
+        return 1.0 - covered
+
+    def normalise(keep: torch.Tensor) -> torch.Tensor:
+        kept = keep.sum(dtype=torch.float64).clamp(min=1.0)
+        return x * (keep * (keep.numel() / kept).to(x.dtype))
+
+    staged = normalise(expand(draw(torch.Generator().manual_seed(1))))
+    if not torch.equal(staged, drop_block2d(x, p, bs, generator=torch.Generator().manual_seed(1))):
+        raise AssertionError("the benchmark's DropBlock stages no longer match course_lib.variants.drop_block2d")
+    seeds, keep = draw(), expand(draw())
+    return median_seconds_cycling({
+        "seed mask draw": draw,
+        "block expansion (max over windows)": lambda: expand(seeds),
+        "normalisation": lambda: normalise(keep),
+        "finite check": lambda: math.isfinite(staged.sum().item()),
+        "whole call": lambda: drop_block2d(x, p, bs),
+    })
+
+
+def spatial_dropout_forward_parts() -> dict[str, float]:
+    """Median seconds of spatial_dropout's forward, of its multiply alone, and of its finite check alone."""
+    x, p = _variant_input(), VARIANT_P
+    mask = torch.empty((*x.shape[:2], 1, 1)).bernoulli_(1 - p).div_(1 - p)
+    out = x * mask
+    return median_seconds_cycling({
+        "spatial_dropout": lambda: spatial_dropout(x, p),
+        "F.dropout2d": lambda: F.dropout2d(x, p, training=True),
+        "multiply": lambda: x * mask,
+        "finite check": lambda: math.isfinite(out.sum().item()),
+    })
+
+
+def _ratio_row(name: str, ours: float, reference: float, target: float | None, no_target: str = "") -> None:
+    ratio = ours / reference
+    if target is None:
+        print(f"{ratio:5.2f}x (no target: {no_target})  {name}")
+    else:
+        print(f"{ratio:5.2f}x (target <= {target}x, {'ok' if ratio <= target else 'SLOWER THAN TARGET'})  {name}")
+
+
+def report_variants() -> None:
+    shape = "x".join(map(str, VARIANT_SHAPE))
+    print(f"dropout variants, {shape} float32, p = {VARIANT_P}, 1 thread")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _ratio_row("spatial_dropout vs F.dropout2d, forward", *bench_spatial_dropout(backward=False), VARIANT_TARGET)
+        _ratio_row("spatial_dropout vs F.dropout2d, forward + backward", *bench_spatial_dropout(backward=True), VARIANT_TARGET)
+        parts = spatial_dropout_forward_parts()
+        print(f"  spatial_dropout forward = {parts['spatial_dropout'] / parts['multiply']:.2f} multiplies "
+              f"(F.dropout2d {parts['F.dropout2d'] / parts['multiply']:.2f}); its finite check alone "
+              f"{parts['finite check'] / parts['multiply']:.2f}")
+        _ratio_row("drop_path vs x * x.new_empty((N, 1, 1, 1)).bernoulli_(1 - p) / (1 - p), forward", *bench_drop_path(),
+                   VARIANT_TARGET)
+        _ratio_row("alpha_dropout vs F.alpha_dropout, forward", *bench_alpha_dropout(), VARIANT_TARGET)
+        _ratio_row(f"drop_block2d (block_size {DROP_BLOCK_SIZE}) vs F.dropout, forward", *bench_drop_block2d(), None,
+                   "torch has no DropBlock; F.dropout for scale")
+        stages = drop_block_stages()
+        whole = stages.pop("whole call")
+        total = sum(stages.values())
+        shares = ", ".join(f"{name} {seconds / total:.0%}" for name, seconds in stages.items())
+        print(f"  drop_block2d stages: {shares}; the stages add up to {total / whole:.2f} of the whole call")
+    finally:
+        torch.set_num_threads(threads)
+
+
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, numpy {np.__version__}; median of {REPEATS} alternating runs")
     rows = [
@@ -348,10 +507,13 @@ def main() -> None:
         verdict = "ok" if ratio <= target else "SLOWER THAN TARGET"
         print(f"{ratio:5.2f}x (target <= {target}x, {verdict})  {name}")
     report_mc_dropout()
+    report_variants()
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--peak-memory"]:
         peak_memory_of_one_call(*(int(value) for value in sys.argv[2:5]))
+    elif sys.argv[1:] == ["variants"]:
+        report_variants()
     else:
         main()

@@ -20,10 +20,14 @@ variants here change *what* is dropped, or replace the Bernoulli mask by another
   "Regularizing and optimizing LSTM language models", ICLR): one mask per sequence, shared by
   all time steps (:func:`locked_dropout`, :class:`LockedDropout`);
 * **Gaussian dropout** (Srivastava et al., 2014, JMLR 15, §10): multiplicative noise
-  :math:`\xi \sim \mathcal N(1, p/(1-p))` (:func:`gaussian_dropout`, :class:`GaussianDropout`).
+  :math:`\xi \sim \mathcal N(1, p/(1-p))` (:func:`gaussian_dropout`, :class:`GaussianDropout`);
+* **alpha dropout** (Klambauer et al., 2017, "Self-normalizing neural networks", NeurIPS): sets
+  dropped units to SELU's negative saturation and maps the result affinely back to mean 0 and
+  variance 1, for self-normalizing (SELU) networks (:func:`alpha_dropout`, :class:`AlphaDropout`).
 
 Common conventions: inverted scaling (the expectation over the noise is the input, so
-evaluation is the identity); in evaluation mode (``training=False``, ``module.eval()``) or
+evaluation is the identity; alpha dropout instead keeps the mean and variance of a standardized
+input); in evaluation mode (``training=False``, ``module.eval()``) or
 at ``p = 0`` the input is returned unchanged. Masks come from torch's global generator (like
 ``nn.Dropout``) or from an optional ``torch.Generator``. Inputs must be floating-point
 tensors (integer, bool and complex tensors raise ``TypeError``); float16 and bfloat16 are
@@ -61,6 +65,8 @@ __all__ = [
     "LockedDropout",
     "gaussian_dropout",
     "GaussianDropout",
+    "alpha_dropout",
+    "AlphaDropout",
 ]
 
 #: The most input (or output) features of a :class:`DropConnectLinear`; ``in * out`` is limited to ``MAX_FEATURES ** 2 // 4``.
@@ -419,18 +425,33 @@ def _check_block_size(block_size: Any, sizes: tuple[int, ...]) -> int:
     return block_size
 
 
+def _window_max(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
+    """The maximum over every window of ``size`` consecutive entries along ``dim`` (stride 1, no padding).
+
+    ``size - 1`` elementwise maxima of shifted views: a few passes over the tensor, where a stride-1
+    ``F.max_pool2d`` (the textbook way) visits ``size**2`` entries per output and is several times slower.
+    """
+    length = values.shape[dim] - size + 1
+    out = values.narrow(dim, 0, length).clone()
+    for shift in range(1, size):
+        torch.maximum(out, values.narrow(dim, shift, length), out=out)
+    return out
+
+
 def _drop_block(x: torch.Tensor, p: float, block_size: int, generator: torch.Generator | None) -> torch.Tensor:
     """DropBlock over the last 1 or 2 dimensions of x; the shared part of drop_block1d and drop_block2d."""
     sizes = tuple(x.shape[2:])
     valid = tuple(size - block_size + 1 for size in sizes)
     gamma = p / block_size ** len(sizes) * math.prod(sizes) / math.prod(valid)
     seeds = torch.empty((*x.shape[:2], *valid), dtype=x.dtype, device=x.device).bernoulli_(gamma, generator=generator)
-    # Each seed marks a block's first row/column: pad by bs - 1 on both sides, then a stride-1 max-pool
-    # of width bs puts a 1 at every position within bs - 1 after a seed, i.e. the whole block.
-    # (N * C, 1, ...): max-pool takes an empty batch, not an empty channel dimension.
-    padded = F.pad(seeds.reshape(-1, 1, *valid), (block_size - 1,) * (2 * len(sizes)))
-    pool = F.max_pool1d if len(sizes) == 1 else F.max_pool2d
-    keep = 1.0 - pool(padded, block_size, stride=1).reshape(x.shape)
+    # Each seed marks a block's first row/column: pad by bs - 1 on both sides, then a stride-1 maximum
+    # over windows of width bs puts a 1 at every position within bs - 1 after a seed, i.e. the whole
+    # block. A square window's maximum is the maximum over its columns of the maxima over its rows, so
+    # the 2-D window maximum is two 1-D ones, one per spatial dimension (the same mask as a max-pool).
+    covered = F.pad(seeds, (block_size - 1,) * (2 * len(sizes)))
+    for dim in range(2, x.ndim):
+        covered = _window_max(covered, block_size, dim)
+    keep = 1.0 - covered
     kept = keep.sum(dtype=torch.float64).clamp(min=1.0)  # an all-dropped mask gives zeros, not NaN
     scale = (keep.numel() / kept).to(x.dtype)
     return _checked(x * (keep * scale), ("x", x))
@@ -447,7 +468,7 @@ def drop_block2d(x: torch.Tensor, p: float, block_size: int, training: bool = Tr
         \gamma = \frac{p}{bs^2}\,\frac{H W}{(H - bs + 1)(W - bs + 1)},
 
     so that the expected number of (seed, covered position) pairs is :math:`p\,HW`. Each seed
-    is expanded to its :math:`bs \times bs` block (a stride-1 max-pool of the seed map), one
+    is expanded to its :math:`bs \times bs` block (a stride-1 window maximum of the seed map), one
     mask per (example, channel); the kept activations are renormalised by
     ``numel / count_kept`` over the whole tensor (all dropped gives zeros). At
     ``block_size = 1`` it is elementwise dropout with the kept-fraction scale. Unlike dropout,
@@ -698,6 +719,113 @@ class GaussianDropout(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return gaussian_dropout(x, self.p, self.training, self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}{_generator_repr(self.generator)}"
+
+
+# --- alpha dropout ---------------------------------------------------------------------------
+
+#: SELU's scale and negative-saturation constants (Klambauer et al., 2017), those of ``F.selu``.
+_SELU_LAMBDA = 1.0507009873554804934193349852946
+_SELU_ALPHA = 1.6732632423543772848170429916717
+#: The value a dropped unit is set to: SELU's limit for x -> -inf, -lambda * alpha = -1.7581.
+_ALPHA_PRIME = -_SELU_LAMBDA * _SELU_ALPHA
+
+
+def _alpha_affine(p: float) -> tuple[float, float]:
+    """The affine constants (a, b) of alpha dropout at drop probability p."""
+    a = 1.0 / math.sqrt((1.0 - p) * (1.0 + p * _ALPHA_PRIME**2))
+    return a, -a * _ALPHA_PRIME * p
+
+
+def alpha_dropout(x: torch.Tensor, p: float, training: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Dropout that keeps a standardized input standardized, for SELU networks (Klambauer et al., 2017).
+
+    Plain dropout sets a unit to 0 and scales the survivors by :math:`1/(1-p)`: it keeps the
+    mean but raises the variance of a mean-0, variance-1 input to :math:`1/(1-p)`, which throws a
+    self-normalizing network off its fixed point. And 0 is not SELU's "off" value: SELU's
+    low-variance state is its negative saturation
+    :math:`\lim_{z\to-\infty}\mathrm{selu}(z) = -\lambda\alpha = \alpha' \approx -1.7581`
+    (:math:`\lambda \approx 1.0507`, :math:`\alpha \approx 1.6733`). Alpha dropout sets dropped
+    units to :math:`\alpha'` and corrects mean and variance with an affine map:
+
+    .. math::
+        y = a\,\bigl(x \odot m + \alpha'(1 - m)\bigr) + b, \qquad m_i \sim \mathrm{Bernoulli}(1 - p),
+
+        a = \bigl((1-p)(1 + p\,\alpha'^2)\bigr)^{-1/2}, \qquad b = -a\,\alpha' p .
+
+    For independent :math:`x_i` with mean 0 and variance 1 (a SELU fixed point):
+    :math:`\mathbb E[x m + \alpha'(1-m)] = \alpha' p` and its variance is
+    :math:`(1-p) + \alpha'^2 p (1-p) = (1-p)(1 + p\alpha'^2)`, so :math:`a` restores variance 1 and
+    :math:`b` mean 0. Every output is one of two values per input: :math:`a x + b` (kept) or
+    :math:`a\alpha' + b = a\alpha'(1-p)` (dropped), and the gradient is :math:`a m`. Unlike
+    inverted dropout it is not unbiased unit by unit, :math:`\mathbb E_m[y] = a(1-p)\,x`: it
+    preserves the first two moments of the activations' distribution, which is what a SELU
+    network's fixed point needs, and evaluation (the identity) sees that same distribution.
+    The same recipe and constants as ``F.alpha_dropout`` / ``nn.AlphaDropout`` (one mask drawn by
+    ``bernoulli_(1 - p)`` on a tensor of x's shape and dtype, so the same seed gives the same mask).
+
+    Args:
+        x: input of any shape.
+        p: probability of dropping a unit, in [0, 1).
+        training: apply alpha dropout (True) or return ``x`` unchanged (False).
+        generator: a ``torch.Generator`` for the mask, or ``None`` for torch's global one.
+
+    Returns:
+        A tensor of x's shape.
+
+    Example:
+        >>> y = alpha_dropout(torch.randn(100_000, generator=torch.Generator().manual_seed(1)), 0.2,
+        ...                   generator=torch.Generator().manual_seed(0))
+        >>> abs(y.mean().item()) < 0.02, abs(y.var().item() - 1) < 0.02
+        (True, True)
+        >>> len(set(alpha_dropout(torch.ones(50), 0.5, generator=torch.Generator().manual_seed(0)).tolist()))
+        2
+    """
+    x = _check_input(x, "any-shape", min_ndim=0)
+    p = check_probability("p", p)
+    training = check_bool("training", training)
+    generator = _check_generator(generator)
+    if not training or p == 0.0:
+        return _identity(x)
+    a, b = _alpha_affine(p)
+    keep = torch.empty(x.shape, dtype=x.dtype, device=x.device).bernoulli_(1.0 - p, generator=generator)
+    scale = keep * a  # a m: the factor of x, and the gradient
+    shift = keep.mul_(-a * _ALPHA_PRIME).add_(a * _ALPHA_PRIME + b)  # a alpha' (1 - m) + b
+    return _checked(torch.addcmul(shift, x, scale), ("x", x))
+
+
+class AlphaDropout(nn.Module):
+    r"""Alpha dropout for self-normalizing networks (Klambauer et al., 2017): a from-scratch ``nn.AlphaDropout``.
+
+    In training mode each unit is dropped with probability :math:`p` to SELU's saturation value
+    :math:`\alpha' = -\lambda\alpha`, and the result is mapped by :math:`a(\cdot) + b` with
+    :math:`a = ((1-p)(1+p\alpha'^2))^{-1/2}`, :math:`b = -a\alpha' p`, so a mean-0, variance-1
+    input keeps mean 0 and variance 1 (:func:`alpha_dropout`); in evaluation mode the identity.
+    Use it with SELU activations and LeCun-normal initialisation, in place of ``nn.Dropout``.
+
+    Args:
+        p: probability of dropping a unit, in [0, 1).
+        generator: a ``torch.Generator`` for the masks, or ``None`` for torch's global one.
+
+    Shape:
+        - Input: any shape. Output: the same.
+
+    Example:
+        >>> AlphaDropout(0.1)
+        AlphaDropout(p=0.1)
+        >>> AlphaDropout(0.1).eval()(torch.ones(2)).tolist()
+        [1.0, 1.0]
+    """
+
+    def __init__(self, p: float, *, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.p = check_probability("p", p)
+        self.generator = _check_generator(generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return alpha_dropout(x, self.p, self.training, self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}{_generator_repr(self.generator)}"

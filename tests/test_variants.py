@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.variants import (
+    AlphaDropout,
     DropBlock1d,
     DropBlock2d,
     DropConnectLinear,
@@ -21,6 +22,7 @@ from course_lib.variants import (
     GaussianDropout,
     LockedDropout,
     SpatialDropout,
+    alpha_dropout,
     drop_block1d,
     drop_block2d,
     drop_connect_linear,
@@ -240,6 +242,118 @@ def test_gaussian_dropout_moments_match_bernoulli_dropout() -> None:
     assert abs(bernoulli.var().item() - variance) <= 4 * 0.05 * variance  # the same variance as inverted dropout
 
 
+# --- alpha dropout -------------------------------------------------------------------------------
+
+# SELU's negative saturation -lambda * alpha, read off torch's selu rather than copied from the module.
+ALPHA_PRIME = F.selu(torch.tensor(-1e4, dtype=torch.float64)).item()
+
+
+def _alpha_constants(p: float) -> tuple[float, float]:
+    """a = ((1 - p)(1 + p alpha'^2))^(-1/2) and b = -a alpha' p (Klambauer et al., 2017)."""
+    a = ((1 - p) * (1 + p * ALPHA_PRIME**2)) ** -0.5
+    return a, -a * ALPHA_PRIME * p
+
+
+def _alpha_kept(x: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
+    """Where y = a x + b (kept); asserts that every other entry is the dropped value a alpha' + b = a alpha' (1 - p)."""
+    a, b = _alpha_constants(p)
+    kept = torch.isclose(y, a * x + b, rtol=1e-12, atol=1e-12)
+    dropped_value = torch.full_like(y[~kept], a * ALPHA_PRIME + b)
+    torch.testing.assert_close(y[~kept], dropped_value, rtol=1e-12, atol=1e-12)
+    assert math.isclose(a * ALPHA_PRIME + b, a * ALPHA_PRIME * (1 - p), rel_tol=1e-12)
+    return kept
+
+
+def _assert_standardized(y: torch.Tensor, fourth_moment: float) -> None:
+    """Mean 0 and variance 1 within 4 standard errors: sqrt(1 / n) for the mean, sqrt((mu_4 - 1) / n) for the
+    sample variance (mu_4 = E[y^4] for mean 0, variance 1)."""
+    n = y.numel()
+    assert abs(y.mean().item()) <= 4 / math.sqrt(n), y.mean().item()
+    assert abs(y.var().item() - 1) <= 4 * math.sqrt((fourth_moment - 1) / n), y.var().item()
+
+
+def _alpha_fourth_moment(p: float) -> float:
+    """E[y^4] of alpha dropout of x ~ N(0, 1): y = a (x - alpha' p) if kept, a alpha' (1 - p) if dropped."""
+    a, _ = _alpha_constants(p)
+    c = ALPHA_PRIME * p
+    return a**4 * ((1 - p) * (c**4 + 6 * c**2 + 3) + p * (ALPHA_PRIME * (1 - p)) ** 4)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_alpha_dropout_gives_the_two_affine_values_with_torch_constants(p) -> None:
+    """Every output is a x + b (kept) or a alpha' + b (dropped), for ours and for F.alpha_dropout: the same a and b."""
+    x = torch.randn(4000, dtype=torch.float64)
+    ours = alpha_dropout(x, p, generator=_gen())
+    reference = F.alpha_dropout(x, p, training=True)
+    for y in (ours, reference):
+        kept = _alpha_kept(x, y, p)
+        _assert_fraction((~kept).double().mean().item(), p, x.numel())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_alpha_dropout_equals_torch_for_the_same_seed(dtype) -> None:
+    # the same recipe as torch's: bernoulli_(1 - p) on a tensor of x's shape and dtype, so the same mask
+    x = torch.randn(64, 33, dtype=dtype)
+    torch.manual_seed(3)
+    reference = nn.AlphaDropout(0.35)(x)
+    torch.manual_seed(3)
+    ours = AlphaDropout(0.35)(x)
+    tolerance = 1e-14 if dtype == torch.float64 else 1e-6
+    torch.testing.assert_close(ours, reference, rtol=tolerance, atol=tolerance)
+    assert not torch.equal(ours, x)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_alpha_dropout_keeps_mean_zero_and_variance_one_and_inverted_dropout_does_not(p) -> None:
+    n = 200_000
+    x = torch.randn(n, dtype=torch.float64, generator=_gen(11))  # mean 0, variance 1: a SELU fixed point
+    ours = alpha_dropout(x, p, generator=_gen(12))
+    reference = F.alpha_dropout(x, p, training=True)
+    mu4 = _alpha_fourth_moment(p)
+    _assert_standardized(ours, mu4)
+    _assert_standardized(reference, mu4)
+    # the two share x, so their difference has at most twice the variance of one of them
+    assert abs(ours.var().item() - reference.var().item()) <= 4 * math.sqrt(2 * (mu4 - 1) / n)
+    # inverted dropout keeps the mean but raises the variance to 1 / (1 - p): E[y^4] = 3 / (1 - p)^3
+    inverted = F.dropout(x, p, training=True)
+    se = math.sqrt((3 / (1 - p) ** 3 - 1 / (1 - p) ** 2) / n)
+    assert abs(inverted.mean().item()) <= 4 * math.sqrt(1 / ((1 - p) * n))
+    assert abs(inverted.var().item() - 1 / (1 - p)) <= 4 * se, inverted.var().item()
+    assert inverted.var().item() - 1 > 20 * se  # far from 1, the variance alpha dropout keeps
+
+
+def test_alpha_dropout_keeps_selu_activations_standardized() -> None:
+    """selu(z), z ~ N(0, 1), has mean 0 and variance 1 (SELU's fixed point) but is skewed: alpha dropout keeps both moments."""
+    n, p = 200_000, 0.3
+    x = F.selu(torch.randn(n, dtype=torch.float64, generator=_gen(13)))
+    _assert_standardized(x, (x**4).mean().item())
+    y = alpha_dropout(x, p, generator=_gen(14))
+    _assert_standardized(y, (y**4).mean().item())  # the standard errors from the sample's fourth moment
+    assert F.dropout(x, p).var().item() > 1 / (1 - p) - 0.05
+
+
+def test_alpha_dropout_gradient_is_a_where_kept_and_zero_where_dropped() -> None:
+    p = 0.4
+    a, _ = _alpha_constants(p)
+    x = torch.randn(500, dtype=torch.float64).requires_grad_(True)
+    y = alpha_dropout(x, p, generator=_gen(5))
+    y.sum().backward()
+    kept = _alpha_kept(x.detach(), y.detach(), p)
+    assert bool(kept.any()) and bool((~kept).any())
+    torch.testing.assert_close(x.grad[kept], torch.full_like(x.grad[kept], a), rtol=1e-14, atol=0)
+    assert bool((x.grad[~kept] == 0).all())
+
+
+def test_alpha_dropout_identity_generator_and_half_precision() -> None:
+    x = torch.randn(3, 5)
+    assert alpha_dropout(x, 0.3, training=False) is x and alpha_dropout(x, 0.0) is x
+    assert torch.equal(alpha_dropout(x, 0.3, generator=_gen(2)), alpha_dropout(x, 0.3, generator=_gen(2)))
+    half = x.half()
+    y = alpha_dropout(half, 0.3, generator=_gen(1))
+    assert y.dtype == torch.float32 and torch.equal(y, alpha_dropout(half.float(), 0.3, generator=_gen(1)))
+    assert repr(AlphaDropout(0.2, generator=_gen())) == "AlphaDropout(p=0.2, generator=torch.Generator)"
+
+
 # --- DropConnect ---------------------------------------------------------------------------------
 
 
@@ -337,6 +451,7 @@ MODULES = [
     (DropBlock1d(0.1, 2), (4, 8, 32), "DropBlock1d(p=0.1, block_size=2)"),
     (LockedDropout(0.25), (3, 16, 8), "LockedDropout(p=0.25, batch_first=False)"),
     (GaussianDropout(0.5), (3, 4), "GaussianDropout(p=0.5)"),
+    (AlphaDropout(0.2), (3, 4), "AlphaDropout(p=0.2)"),
     (DropConnectLinear(5, 2, 0.4, per_example=False, generator=_gen()), (3, 5),
      "DropConnectLinear(in_features=5, out_features=2, bias=True, p=0.4, per_example=False, generator=torch.Generator)"),
 ]
@@ -402,6 +517,12 @@ def test_generator_makes_draws_reproducible_and_half_precision_is_computed_in_fl
         (lambda: drop_path_rates(0, 0.1), ValueError, "depth must be an int >= 1, got 0"),
         (lambda: drop_path_rates(3, 1.0), ValueError, "max_rate must be in [0, 1), got 1.0"),
         (lambda: drop_path(torch.tensor([1.0, math.nan]), 0.5), ValueError, "x must be finite"),
+        (lambda: alpha_dropout(torch.ones(3), 1.0), ValueError, "p must be in [0, 1), got 1.0"),
+        (lambda: AlphaDropout(-0.5), ValueError, "p must be in [0, 1), got -0.5"),
+        (lambda: alpha_dropout(torch.ones(3, dtype=torch.int32), 0.1), TypeError, "x must be a floating-point tensor"),
+        (lambda: alpha_dropout(torch.ones(3), 0.1, training=1), TypeError, "training must be a bool"),
+        (lambda: alpha_dropout(torch.tensor([1.0, math.inf]), 0.1, training=False), ValueError, "x must be finite"),
+        (lambda: alpha_dropout(torch.full((100,), 3e38), 0.9), ValueError, "the magnitudes of x are beyond"),
     ],
 )
 def test_bad_input_is_rejected_naming_the_argument(call, error, words) -> None:

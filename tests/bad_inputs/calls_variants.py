@@ -8,7 +8,8 @@ the module computes in float32) must give the very same output. p = 0.5: the sur
 The checks rebuild the structure from the output alone: zero where dropped, and elsewhere the input
 times one common scale (1/(1 - p), or numel / count_kept for DropBlock); whole channels, whole
 examples, masks constant over time, dropped regions that are unions of whole blocks; for
-DropConnect every output is one of the 2**in sums over kept weights.
+DropConnect every output is one of the 2**in sums over kept weights; for alpha dropout every output
+is a x + b (kept) or a alpha' + b (dropped), with a and b derived here from torch's SELU.
 """
 
 from __future__ import annotations
@@ -145,6 +146,23 @@ def _verify_gaussian(y, kwargs) -> None:
     assert bool((abs(noise - 1) <= 9 * sigma + 1e-6).all()), noise  # N(1, sigma^2): 9 sigma never happens
 
 
+def _verify_alpha(y, kwargs) -> None:
+    checked = _check_output(y, kwargs)
+    if checked is None:
+        return
+    x, y, rtol = checked
+    p = float(kwargs["p"])
+    alpha_prime = F.selu(torch.tensor(-1e4, dtype=torch.float64)).item()  # SELU's saturation -lambda alpha
+    a = ((1 - p) * (1 + p * alpha_prime**2)) ** -0.5
+    b = -a * alpha_prime * p
+    # the rounding error of a float32 result is relative to the terms a x, a alpha' and b it is computed
+    # from, not to their (possibly cancelling) sum
+    tolerance = 4 * rtol * ((a * x).abs() + abs(a * alpha_prime) + abs(b))
+    kept = (y - (a * x + b)).abs() <= tolerance
+    dropped = (y - (a * alpha_prime + b)).abs() <= tolerance
+    assert bool((kept | dropped).all()), "an output is neither a x + b nor a alpha' + b"
+
+
 def _verify_drop_connect(y, kwargs) -> None:
     x = _float(kwargs["x"])
     weight, bias = _float(kwargs["weight"]), kwargs.get("bias")
@@ -278,6 +296,13 @@ CASES = [
          lambda: dict(x=_x(2, 3), p=P, training=True, generator=_gen()), _verify_gaussian),
     Case("variants.GaussianDropout", variants.GaussianDropout, lambda: dict(p=P, generator=_gen()),
          _verify_module(variants.GaussianDropout, {"p": P})),
+    Case("variants.alpha_dropout", variants.alpha_dropout,
+         lambda: dict(x=_x(2, 3), p=P, training=True, generator=_gen()), _verify_alpha),
+    Case("variants.AlphaDropout", variants.AlphaDropout, lambda: dict(p=P, generator=_gen()),
+         _verify_module(variants.AlphaDropout, {"p": P})),
+    Case("variants.AlphaDropout.forward", variants.AlphaDropout.forward,
+         lambda: dict(self=variants.AlphaDropout(P, generator=_gen()), x=_x(2, 3)), _forward_verifier(_verify_alpha, ["p"]),
+         fixed=_SELF),
     Case("variants.GaussianDropout.forward", variants.GaussianDropout.forward,
          lambda: dict(self=variants.GaussianDropout(P, generator=_gen()), x=_x(2, 3)), _forward_verifier(_verify_gaussian, ["p"]),
          fixed=_SELF),
