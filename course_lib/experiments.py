@@ -62,7 +62,7 @@ __all__ = [
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_nll", "test_ece")
 _OPTIMIZERS = ("adamw", "adam_l2")
-_SUMMARY_METRICS = (*METRICS, "gap")
+_SUMMARY_METRICS = (*METRICS, "gap", "val_gap")
 _MAX_DIGITS = 17  # float64 holds about 17 significant digits; more decimals only print rounding noise
 
 
@@ -163,6 +163,11 @@ class ClassifierResult:
         """Train minus test accuracy: the generalization gap the regularizers try to close."""
         return self.train_accuracy - self.test_accuracy
 
+    @property
+    def val_gap(self) -> float:
+        """Train minus validation accuracy: the gap one can watch during training without touching the test split."""
+        return self.train_accuracy - self.val_accuracy
+
 
 def _data_tensors(data: Any) -> tuple[torch.Tensor, ...]:
     names = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
@@ -227,6 +232,46 @@ def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, split: str) ->
     return accuracy, nll, ece
 
 
+def _check_model_factory(model_factory: Any, config: ClassifierConfig, dropout_layer: Any) -> None:
+    if model_factory is None:
+        return
+    if not callable(model_factory):
+        raise TypeError(f"model_factory must be a callable seed -> nn.Module (or None), got {describe_value(model_factory)}")
+    mlp_defaults = ClassifierConfig()
+    for name in ("hidden", "dropout"):
+        if getattr(config, name) != getattr(mlp_defaults, name):
+            raise ValueError(
+                f"config.{name} describes the MLP and has no effect with a model_factory: leave it at its default "
+                f"{getattr(mlp_defaults, name)!r} (got {getattr(config, name)!r}) and put the layers in the factory's network"
+            )
+    if dropout_layer is not None:
+        raise ValueError(
+            f"dropout_layer builds the MLP's dropout layers and has no effect with a model_factory: pass None, got {describe_value(dropout_layer)}"
+        )
+
+
+def _factory_model(
+    model_factory: Callable[[int], nn.Module], config: ClassifierConfig, dropout_layer: Any, seed: int,
+    X_train: torch.Tensor, n_classes: int,
+) -> nn.Module:
+    """The network ``model_factory(seed)`` builds, checked to map the training rows to ``n_classes`` logits."""
+    _check_model_factory(model_factory, config, dropout_layer)
+    model = model_factory(seed)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model_factory must return a torch.nn.Module, got {describe_value(model)} for seed {seed}")
+    probe = X_train[:2].to(next(iter(model.parameters()), X_train).dtype)
+    model.eval()
+    with torch.no_grad():
+        out = model(probe)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (probe.shape[0], n_classes):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else describe_value(out)
+        raise ValueError(
+            f"model_factory's network must map (rows, {X_train.shape[1]}) inputs to (rows, {n_classes}) logits "
+            f"({n_classes} classes in data), got {shape} for a batch of {probe.shape[0]} rows"
+        )
+    return model
+
+
 def train_classifier(
     data: Any,
     config: ClassifierConfig,
@@ -234,6 +279,7 @@ def train_classifier(
     *,
     progress: bool = False,
     dropout_layer: Callable[[float], nn.Module] | None = None,
+    model_factory: Callable[[int], nn.Module] | None = None,
 ) -> ClassifierResult:
     """Train ``config`` once on ``data`` (a :class:`~course_lib.data.DataSplits`) and measure it.
 
@@ -270,9 +316,12 @@ def train_classifier(
     progress = check_bool("progress", progress)
     X_train, y_train, X_val, y_val, X_test, y_test = _data_tensors(data)
     n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
-    sizes = (X_train.shape[1], *config.hidden, n_classes)
-    _check_weight_count(f"config.hidden={config.hidden} with this data's widths: layer sizes", sizes)
-    model = make_mlp(sizes, dropout=config.dropout, seed=seed, dropout_layer=dropout_layer)  # checks dropout_layer
+    if model_factory is None:
+        sizes = (X_train.shape[1], *config.hidden, n_classes)
+        _check_weight_count(f"config.hidden={config.hidden} with this data's widths: layer sizes", sizes)
+        model = make_mlp(sizes, dropout=config.dropout, seed=seed, dropout_layer=dropout_layer)  # checks dropout_layer
+    else:
+        model = _factory_model(model_factory, config, dropout_layer, seed, X_train, n_classes)
     model = model.to(X_train.dtype)
     loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history = fit(
@@ -420,7 +469,7 @@ class SeedRuns:
         object.__setattr__(self, "results", results)
 
     def summary(self, metric: str) -> SeedSummary:
-        """The :class:`SeedSummary` of one of :data:`METRICS` (or ``"gap"``)."""
+        """The :class:`SeedSummary` of one of :data:`METRICS` (or ``"gap"``, train − test, or ``"val_gap"``, train − validation)."""
         if not isinstance(metric, str):
             raise TypeError(f"metric must be a str, one of {_SUMMARY_METRICS}, got {describe_value(metric)}")
         if metric not in _SUMMARY_METRICS:
@@ -436,11 +485,17 @@ class SeedRuns:
 
 
 def run_over_seeds(
-    data: Any, config: ClassifierConfig, seeds: Iterable[int] = (0, 1, 2), *, progress: bool = False
+    data: Any,
+    config: ClassifierConfig,
+    seeds: Iterable[int] = (0, 1, 2),
+    *,
+    progress: bool = False,
+    model_factory: Callable[[int], nn.Module] | None = None,
 ) -> SeedRuns:
     """:func:`train_classifier` for each seed (at least one; no repeats; each an int in ``[0, 2**64 - 1]``).
 
-    Every argument is checked before the first run trains.
+    ``model_factory`` is passed on (a callable ``seed -> nn.Module``; see
+    :func:`train_classifier`). Every argument is checked before the first run trains.
     """
     if not isinstance(config, ClassifierConfig):
         raise TypeError(f"config must be a ClassifierConfig, got {describe_value(config)}")
@@ -452,8 +507,12 @@ def run_over_seeds(
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must not repeat, got {seeds}")
     progress = check_bool("progress", progress)
+    _check_model_factory(model_factory, config, None)
     _data_tensors(data)
-    return SeedRuns(config, tuple(train_classifier(data, config, seed, progress=progress) for seed in seeds))
+    return SeedRuns(
+        config,
+        tuple(train_classifier(data, config, seed, progress=progress, model_factory=model_factory) for seed in seeds),
+    )
 
 
 _HEADERS = {
@@ -463,6 +522,7 @@ _HEADERS = {
     "test_nll": "test NLL",
     "test_ece": "test ECE",
     "gap": "train-test gap",
+    "val_gap": "train-val gap",
 }
 
 
@@ -470,7 +530,7 @@ def format_table(runs: dict[str, SeedRuns], metrics: Sequence[str] = METRICS, di
     """A plain-text table: one row per named configuration, one ``mean ± spread`` column per metric.
 
     Rows keep the order of ``runs``; columns the order of ``metrics`` (names
-    from :data:`METRICS` or ``"gap"``, at least one); ``digits`` decimals (an
+    from :data:`METRICS`, ``"gap"`` or ``"val_gap"``, at least one); ``digits`` decimals (an
     int in [0, 17]). A last line says how many seeds the numbers are over.
 
     Example output (3 seeds)::

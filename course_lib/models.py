@@ -19,25 +19,26 @@ from torch.nn.modules.lazy import LazyModuleMixin
 
 from course_lib._validation import check_bool, check_int, check_probability, describe_value
 
-__all__ = ["make_mlp", "init_uniform_", "MAX_PARAMETERS"]
+__all__ = ["make_mlp", "make_cnn1d", "ResidualBlock1d", "init_uniform_", "MAX_PARAMETERS"]
 
 #: Most weights :func:`make_mlp` builds (400 MB of float32): a larger request is a ValueError, not an allocation.
 MAX_PARAMETERS = 10**8
 
 
 def init_uniform_(module: nn.Module, seed: int = 0) -> nn.Module:
-    r"""Re-initialise every ``nn.Linear`` in ``module`` like torch's default, but from NumPy.
+    r"""Re-initialise every ``nn.Linear`` and ``nn.Conv1d/2d/3d`` in ``module`` like torch's default, but from NumPy.
 
     Weights and biases of a layer with ``fan_in`` inputs are drawn from
     :math:`\mathcal U(-1/\sqrt{\text{fan\_in}},\ 1/\sqrt{\text{fan\_in}})` (torch's
-    default bound for ``nn.Linear``), layer by layer in ``module.modules()``
-    order, from ``np.random.default_rng(seed)``.
+    default bound for ``nn.Linear`` and for convolutions, whose ``fan_in`` is
+    ``in_channels / groups`` times the kernel's size), layer by layer in
+    ``module.modules()`` order, from ``np.random.default_rng(seed)``.
 
     Args:
         module: a ``torch.nn.Module`` (anything else raises ``TypeError``).
-            Every ``nn.Linear`` in it must have ``in_features >= 1`` and be
-            initialised: an uninitialised ``nn.LazyLinear`` raises
-            ``ValueError`` (run one forward pass first). All layers are
+            Every ``nn.Linear`` and convolution in it must have a fan-in >= 1 and be
+            initialised: an uninitialised ``nn.LazyLinear`` or ``nn.LazyConv1d``
+            raises ``ValueError`` (run one forward pass first). All layers are
             checked before any weight changes.
         seed: an int >= 0.
 
@@ -46,11 +47,11 @@ def init_uniform_(module: nn.Module, seed: int = 0) -> nn.Module:
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     seed = check_int("seed", seed, minimum=0)
-    linears = _checked_linear_layers(module)
+    layers = _checked_layers(module)
     rng = np.random.default_rng(seed)
     with torch.no_grad():
-        for layer in linears:
-            bound = 1.0 / math.sqrt(layer.in_features)
+        for layer, fan_in in layers:
+            bound = 1.0 / math.sqrt(fan_in)
             for tensor in (layer.weight, layer.bias):
                 if tensor is not None:
                     values = rng.uniform(-bound, bound, tuple(tensor.shape))
@@ -58,23 +59,32 @@ def init_uniform_(module: nn.Module, seed: int = 0) -> nn.Module:
     return module
 
 
-def _checked_linear_layers(module: nn.Module) -> list[nn.Linear]:
-    """The ``nn.Linear`` layers of ``module`` in ``modules()`` order, after checking each can be initialised."""
-    linears = []
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def _fan_in(layer: nn.Module) -> int:
+    if isinstance(layer, nn.Linear):
+        return layer.in_features
+    return layer.in_channels // layer.groups * math.prod(layer.kernel_size)
+
+
+def _checked_layers(module: nn.Module) -> list[tuple[nn.Module, int]]:
+    """The ``nn.Linear`` and convolution layers of ``module`` in ``modules()`` order with their fan-in, each checked."""
+    layers = []
     for name, layer in module.named_modules():
-        if not isinstance(layer, nn.Linear):
+        if not isinstance(layer, (nn.Linear, *_CONVOLUTIONS)):
             continue
         label = f"module's layer {name!r}" if name else "module"
         if isinstance(layer, LazyModuleMixin) and layer.has_uninitialized_params():
             raise ValueError(
                 f"{label} ({type(layer).__name__}) is uninitialised: run a forward pass first so its shape is known"
             )
-        if layer.in_features < 1:
-            raise ValueError(
-                f"{label} ({layer!r}) has in_features={layer.in_features}; the bound 1/sqrt(in_features) needs >= 1"
-            )
-        linears.append(layer)
-    return linears
+        fan_in = _fan_in(layer)
+        if fan_in < 1:
+            what = "in_features" if isinstance(layer, nn.Linear) else "fan-in (in_channels / groups x kernel size)"
+            raise ValueError(f"{label} ({layer!r}) has {what}={fan_in}; the bound 1/sqrt(fan_in) needs >= 1")
+        layers.append((layer, fan_in))
+    return layers
 
 
 def _check_weight_count(name: str, sizes: Sequence[int]) -> None:
@@ -160,3 +170,138 @@ def _dropout_module(dropout: float, dropout_layer: Callable[[float], nn.Module] 
     if not isinstance(layer, nn.Module):
         raise TypeError(f"dropout_layer must return a torch.nn.Module, got {describe_value(layer)} for rate {dropout}")
     return layer
+
+
+class ResidualBlock1d(nn.Module):
+    r"""A residual block of two same-padded 1-D convolutions: :math:`x \mapsto \mathrm{ReLU}(x + \mathrm{DropPath}_q(F(x)))`.
+
+    The branch is :math:`F(x) = \mathrm{conv}_2(\mathrm{noise}(\mathrm{ReLU}(\mathrm{conv}_1(x))))`:
+    the optional ``noise`` module (a dropout variant, as between the convolutions of a wide
+    ResNet) acts on the hidden map, and :class:`course_lib.variants.DropPath` with rate
+    :math:`q` drops the whole branch of an example (stochastic depth, Huang et al., 2016), so
+    that a dropped block passes :math:`\mathrm{ReLU}(x)` on unchanged.
+
+    Args:
+        channels: channels of the input, the hidden map and the output (int >= 1).
+        kernel_size: an odd int >= 1; padding ``kernel_size // 2`` keeps the length.
+        noise: a module applied to the hidden map, e.g. ``nn.Dropout(0.1)``,
+            ``SpatialDropout(0.1)`` or ``DropBlock1d(0.1, 3)``; ``None`` for none.
+        drop_path: the rate :math:`q` in ``[0, 1)`` of dropping the branch (0 = never).
+
+    Inputs are ``(N, channels, length)``; the output has the same shape.
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 5, *, noise: nn.Module | None = None, drop_path: float = 0.0) -> None:
+        super().__init__()
+        channels = check_int("channels", channels, minimum=1)
+        kernel_size = _check_kernel_size(kernel_size)
+        if 2 * channels**2 * kernel_size > MAX_PARAMETERS:
+            raise ValueError(
+                f"channels={channels} and kernel_size={kernel_size} need {2 * channels**2 * kernel_size:,} weights; "
+                f"a ResidualBlock1d has at most MAX_PARAMETERS = {MAX_PARAMETERS:,}"
+            )
+        if noise is not None and not isinstance(noise, nn.Module):
+            raise TypeError(f"noise must be a torch.nn.Module or None, got {describe_value(noise)}")
+        from course_lib.variants import DropPath  # the variants chapter's module; imported here to keep models light
+
+        self.conv1 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
+        self.noise = nn.Identity() if noise is None else noise
+        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
+        self.drop_path = DropPath(check_probability("drop_path", drop_path))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        channels = self.conv1.in_channels
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point torch.Tensor (N, {channels}, length), got {describe_value(x)}")
+        if x.ndim != 3 or x.shape[1] != channels or x.shape[2] < 1:
+            raise ValueError(f"x must have shape (N, {channels}, length >= 1), got shape {tuple(x.shape)}")
+        if x.dtype != self.conv1.weight.dtype:
+            raise TypeError(f"x must have the block's dtype {self.conv1.weight.dtype}, got {x.dtype}")
+        branch = self.conv2(self.noise(torch.relu(self.conv1(x))))
+        return torch.relu(x + self.drop_path(branch))
+
+
+def _check_kernel_size(kernel_size: object) -> int:
+    kernel_size = check_int("kernel_size", kernel_size, minimum=1)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (same padding keeps the length), got {kernel_size}")
+    return kernel_size
+
+
+def make_cnn1d(
+    length: int,
+    n_classes: int,
+    *,
+    channels: int = 32,
+    kernel_size: int = 5,
+    stages: int = 2,
+    feature_noise: Callable[[], nn.Module] | None = None,
+    drop_path: float = 0.0,
+    seed: int = 0,
+) -> nn.Sequential:
+    r"""A small residual 1-D CNN for signals given as rows of ``length`` values (e.g. MNIST-1D).
+
+    ``Unflatten → Conv1d(1, C, k) → ReLU → [MaxPool1d(2) → ResidualBlock1d(C, k)] × stages →
+    Flatten → Linear(C · ⌊length / 2^stages⌋, n_classes)``. Inputs are ``(N, length)`` (the
+    layout of :class:`course_lib.data.DataSplits`), outputs ``(N, n_classes)`` logits, so the
+    network trains with :func:`course_lib.train.fit` like an MLP.
+
+    The regularizers sit where the dropout-variants chapter compares them: ``feature_noise()``
+    is called once per block and its module acts on the block's hidden map (element-wise
+    dropout, spatial dropout, DropBlock …); ``drop_path`` is the largest stochastic-depth
+    rate, spread over the blocks by the linear rule :math:`q_l = q_{\max} \cdot l / L`
+    (:func:`course_lib.variants.drop_path_rates`).
+
+    Args:
+        length: input length (int >= 1), at least ``2 ** stages`` so each pooling halves something.
+        n_classes: outputs (int >= 1).
+        channels: width C of every convolution (int >= 1).
+        kernel_size: odd int >= 1.
+        stages: pooled residual stages (int >= 1).
+        feature_noise: a callable with no arguments returning an ``nn.Module``, or ``None``.
+        drop_path: the largest drop-path rate, in ``[0, 1)``.
+        seed: seed of the NumPy initialisation (:func:`init_uniform_`).
+
+    Example:
+        >>> net = make_cnn1d(40, 10, channels=8, stages=2)
+        >>> net(torch.zeros(3, 40)).shape
+        torch.Size([3, 10])
+    """
+    from course_lib.variants import drop_path_rates
+
+    length = check_int("length", length, minimum=1)
+    n_classes = check_int("n_classes", n_classes, minimum=1)
+    channels = check_int("channels", channels, minimum=1)
+    kernel_size = _check_kernel_size(kernel_size)
+    stages = check_int("stages", stages, minimum=1)
+    if stages > 60 or length < 2**stages:
+        raise ValueError(f"length must be at least 2 ** stages = 2 ** {stages} (each stage halves it), got length {length}")
+    if isinstance(feature_noise, nn.Module):
+        raise TypeError(
+            f"feature_noise must be a callable returning a new module for each block (e.g. lambda: nn.Dropout(0.1)), "
+            f"got the module {feature_noise!r} itself"
+        )
+    if feature_noise is not None and not callable(feature_noise):
+        raise TypeError(f"feature_noise must be a callable returning an nn.Module (or None), got {describe_value(feature_noise)}")
+    drop_path = check_probability("drop_path", drop_path)
+    seed = check_int("seed", seed, minimum=0)
+    final_length = length // 2**stages
+    weights = channels * kernel_size + 2 * stages * channels**2 * kernel_size + channels * final_length * n_classes
+    if weights > MAX_PARAMETERS:
+        raise ValueError(
+            f"channels={channels}, kernel_size={kernel_size}, stages={stages}, length={length} and n_classes={n_classes} "
+            f"need {weights:,} "
+            f"weights; make_cnn1d builds at most MAX_PARAMETERS = {MAX_PARAMETERS:,}"
+        )
+    layers: list[nn.Module] = [
+        nn.Unflatten(1, (1, length)), nn.Conv1d(1, channels, kernel_size, padding=kernel_size // 2), nn.ReLU(),
+    ]
+    for rate in drop_path_rates(stages, drop_path):
+        noise = None
+        if feature_noise is not None:
+            noise = feature_noise()
+            if not isinstance(noise, nn.Module):
+                raise TypeError(f"feature_noise must return a torch.nn.Module, got {describe_value(noise)}")
+        layers += [nn.MaxPool1d(2), ResidualBlock1d(channels, kernel_size, noise=noise, drop_path=rate)]
+    layers += [nn.Flatten(), nn.Linear(channels * final_length, n_classes)]
+    return init_uniform_(nn.Sequential(*layers), seed)

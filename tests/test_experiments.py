@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from course_lib.data import DataSplits
 from course_lib.experiments import (
@@ -303,3 +304,56 @@ def test_an_error_inside_dropout_layer_reaches_the_caller_as_it_is() -> None:
 def test_a_network_too_large_for_make_mlp_is_named_by_config_hidden() -> None:
     with pytest.raises(ValueError, match=r"config\.hidden=\(20000, 20000\).*MAX_PARAMETERS"):
         train_classifier(DATA, TINY.but(hidden=(20000, 20000)))
+
+
+# --- model_factory: any network, e.g. the variants chapter's CNN ------------------------------------
+
+
+def _factory(seed: int) -> nn.Module:
+    return make_mlp((6, 5, 3), seed=seed + 100)
+
+
+def test_a_model_factory_builds_the_network_from_the_seed() -> None:
+    config = ClassifierConfig(epochs=2, batch_size=20, lr=0.01)
+    first = train_classifier(DATA, config, seed=1, model_factory=_factory)
+    again = train_classifier(DATA, config, seed=1, model_factory=_factory)
+    other = train_classifier(DATA, config, seed=2, model_factory=_factory)
+    assert [m.out_features for m in first.model if isinstance(m, nn.Linear)] == [5, 3]
+    assert _same_weights(first, again) and not _same_weights(first, other)
+    with torch.no_grad():
+        accuracy = float((first.model(DATA.X_test).argmax(1) == DATA.y_test).double().mean())
+    assert first.test_accuracy == accuracy
+    assert first.val_gap == first.train_accuracy - first.val_accuracy
+    runs = run_over_seeds(DATA, config, (1, 2), model_factory=_factory)
+    assert _same_weights(runs.results[0], first) and runs.summary("val_gap").values[1] == other.val_gap
+
+
+def test_a_model_factory_trains_a_convolutional_network_on_signal_rows() -> None:
+    from course_lib.models import make_cnn1d
+
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.normal(size=(60, 16)), dtype=torch.float32)
+    y = (X[:, :8].sum(1) > X[:, 8:].sum(1)).long()
+    data = DataSplits("signals", X[:40], y[:40], X[40:50], y[40:50], X[50:], y[50:], feature_names=tuple(f"t{i}" for i in range(16)), class_names=("a", "b"))
+    result = train_classifier(data, ClassifierConfig(epochs=2, batch_size=20), model_factory=lambda s: make_cnn1d(16, 2, channels=3, seed=s))
+    assert 0.0 <= result.test_accuracy <= 1.0 and result.history.epochs_run == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(model_factory=3), TypeError, r"model_factory must be a callable seed -> nn.Module \(or None\), got int 3"),
+        (dict(model_factory=lambda seed: "net"), TypeError, r"model_factory must return a torch.nn.Module, got str 'net' for seed 0"),
+        (dict(model_factory=lambda seed: make_mlp((6, 2))), ValueError, r"must map \(rows, 6\) inputs to \(rows, 3\) logits .*got \(2, 2\)"),
+        (dict(model_factory=_factory, config=ClassifierConfig(hidden=(4,))), ValueError, r"config.hidden describes the MLP"),
+        (dict(model_factory=_factory, config=ClassifierConfig(dropout=0.2)), ValueError, r"config.dropout describes the MLP"),
+        (dict(model_factory=_factory, dropout_layer=nn.Dropout), ValueError, r"dropout_layer builds the MLP's dropout layers"),
+    ],
+)
+def test_a_bad_model_factory_is_named(kwargs, error, message) -> None:
+    kwargs = {"config": ClassifierConfig(epochs=1, batch_size=20), **kwargs}
+    with pytest.raises(error, match=message):
+        train_classifier(DATA, seed=0, **kwargs)
+    if "dropout_layer" not in kwargs:
+        with pytest.raises(error if error is TypeError and "return" not in message else (TypeError, ValueError)):
+            run_over_seeds(DATA, kwargs["config"], (0,), model_factory=kwargs["model_factory"])

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.models import init_uniform_, make_mlp
+from course_lib.models import ResidualBlock1d, init_uniform_, make_cnn1d, make_mlp
+from course_lib.variants import SpatialDropout
 
 
 def test_make_mlp_builds_the_requested_layers():
@@ -183,3 +184,88 @@ def test_dropout_layer_is_not_called_without_dropout_and_none_means_nn_dropout()
 def test_a_bad_dropout_layer_is_a_type_error_naming_it(dropout_layer, message):
     with pytest.raises(TypeError, match=message):
         make_mlp((4, 3, 2), dropout=0.3, dropout_layer=dropout_layer)
+
+
+# --- the residual 1-D CNN of the dropout-variants chapter -------------------------------------------
+
+
+def test_init_uniform_draws_convolutions_with_torchs_bound_from_numpy():
+    conv = nn.Conv1d(4, 3, 5, groups=1)
+    grouped = nn.Conv2d(4, 6, (3, 2), groups=2)
+    model = nn.Sequential(conv, grouped)
+    init_uniform_(model, seed=7)
+    rng = np.random.default_rng(7)
+    for layer, fan_in in ((conv, 4 * 5), (grouped, 2 * 3 * 2)):
+        bound = 1 / math.sqrt(fan_in)
+        for tensor in (layer.weight, layer.bias):
+            expected = rng.uniform(-bound, bound, tuple(tensor.shape)).astype(np.float32)
+            np.testing.assert_array_equal(tensor.detach().numpy(), expected)
+    # torch's own default initialiser uses the same bound: its draws stay inside it
+    fresh = nn.Conv1d(4, 3, 5)
+    assert float(fresh.weight.detach().abs().max()) <= 1 / math.sqrt(20)
+
+
+def test_make_cnn1d_layout_shapes_and_the_linear_drop_path_schedule():
+    model = make_cnn1d(40, 10, channels=6, kernel_size=3, stages=3, drop_path=0.3,
+                       feature_noise=lambda: SpatialDropout(0.2), seed=2)
+    blocks = [m for m in model if isinstance(m, ResidualBlock1d)]
+    assert len(blocks) == 3 and [b.drop_path.p for b in blocks] == pytest.approx([0.1, 0.2, 0.3])
+    assert all(isinstance(b.noise, SpatialDropout) and b.noise.p == 0.2 for b in blocks)
+    assert len({id(b.noise) for b in blocks}) == 3  # one module per block, not one shared
+    assert model[-1].in_features == 6 * (40 // 8) and model[-1].out_features == 10
+    assert model(torch.zeros(4, 40)).shape == (4, 10)
+    odd = make_cnn1d(41, 3, channels=2, stages=2)  # pooling floors: 41 -> 20 -> 10
+    assert odd[-1].in_features == 2 * 10 and odd(torch.zeros(2, 41)).shape == (2, 3)
+
+
+def test_make_cnn1d_initialisation_follows_the_seed():
+    first, again, other = (make_cnn1d(40, 10, channels=4, seed=s) for s in (3, 3, 4))
+    for a, b in zip(first.parameters(), again.parameters()):
+        assert torch.equal(a, b)
+    assert not all(torch.equal(a, b) for a, b in zip(first.parameters(), other.parameters()))
+
+
+def test_residual_block_is_relu_of_input_plus_branch_and_a_dropped_branch_passes_relu_x():
+    torch.manual_seed(0)
+    block = ResidualBlock1d(3, 5, noise=None, drop_path=0.0).double()
+    x = torch.randn(4, 3, 12, dtype=torch.float64)
+    branch = block.conv2(torch.relu(block.conv1(x)))
+    torch.testing.assert_close(block(x), torch.relu(x + branch))
+    assert block(x).shape == x.shape
+    always = ResidualBlock1d(3, 5, drop_path=0.999999).double().train()
+    dropped = sum(torch.equal(always(x[i:i + 1]), torch.relu(x[i:i + 1])) for i in range(4))
+    assert dropped == 4  # with q so close to 1 every example's branch is dropped (P[kept] ~ 1e-6 each)
+    always.eval()
+    torch.testing.assert_close(always(x), torch.relu(x + always.conv2(torch.relu(always.conv1(x)))))
+
+
+def test_residual_block_noise_acts_on_the_hidden_map_only_in_training():
+    block = ResidualBlock1d(2, 3, noise=nn.Dropout(0.5)).double()
+    x = torch.randn(8, 2, 10, dtype=torch.float64)
+    block.eval()
+    assert torch.equal(block(x), block(x))
+    block.train()
+    torch.manual_seed(1)
+    assert not torch.equal(block(x), block(x))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(length=3, n_classes=2, stages=2), ValueError, r"length must be at least 2 \*\* stages = 2 \*\* 2.*got length 3"),
+        (dict(length=40, n_classes=2, kernel_size=4), ValueError, r"kernel_size must be odd.*got 4"),
+        (dict(length=40, n_classes=2, channels=0), ValueError, r"channels"),
+        (dict(length=40, n_classes=2, drop_path=1.0), ValueError, r"drop_path"),
+        (dict(length=40, n_classes=2, feature_noise=nn.Dropout(0.1)), TypeError, r"feature_noise must be a callable returning a new module for each block.*got the module Dropout"),
+        (dict(length=40, n_classes=2, feature_noise=lambda: 0.1), TypeError, r"feature_noise must return a torch.nn.Module, got float"),
+        (dict(length=40, n_classes=2, channels=10**5), ValueError, r"need .* weights; make_cnn1d builds at most"),
+    ],
+)
+def test_make_cnn1d_rejects_bad_arguments_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        make_cnn1d(**kwargs)
+
+
+def test_residual_block_rejects_a_noise_that_is_not_a_module():
+    with pytest.raises(TypeError, match="noise must be a torch.nn.Module or None, got builtin"):
+        ResidualBlock1d(3, 3, noise=torch.relu)

@@ -59,6 +59,11 @@ def _but(config, dropout):
     return config.but(dropout=dropout)
 
 
+def _factory(seed: int) -> nn.Module:
+    """A network the experiment does not build itself (here an MLP of other widths)."""
+    return make_mlp((3, 5, 2), seed=seed)
+
+
 def _verify_but(changed, kwargs) -> None:
     assert changed.dropout == float(kwargs["dropout"]) and 0.0 <= changed.dropout < 1.0
     assert changed.but(dropout=kwargs["config"].dropout) == kwargs["config"]
@@ -153,7 +158,7 @@ def _seed_runs_summary(runs, metric):
 
 
 def _verify_seed_runs_summary(summary, kwargs) -> None:
-    assert kwargs["metric"] in (*experiments.METRICS, "gap")
+    assert kwargs["metric"] in (*experiments.METRICS, "gap", "val_gap")
     assert list(summary.values) == [getattr(r, kwargs["metric"]) for r in kwargs["runs"].results]
 
 
@@ -188,6 +193,12 @@ CASES = [
     Case(
         "experiments.train_classifier[dropout_layer]", experiments.train_classifier,
         lambda: dict(data=_splits(), config=_config().but(dropout=0.25), seed=0, progress=False, dropout_layer=nn.Dropout),
+        _verify_training, examples=6,
+    ),
+    Case(
+        "experiments.train_classifier[model_factory]", experiments.train_classifier,
+        lambda: dict(data=_splits(), config=experiments.ClassifierConfig(epochs=2, batch_size=8, lr=0.01), seed=0,
+                     progress=False, dropout_layer=None, model_factory=_factory),
         _verify_training, examples=6,
     ),
     Case(

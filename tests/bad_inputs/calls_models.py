@@ -53,7 +53,63 @@ def _verify_init_uniform(result, kwargs) -> None:
     _check_numpy_init([layer for layer in result.modules() if isinstance(layer, nn.Linear)], kwargs["seed"])
 
 
+def _verify_make_cnn1d(model, kwargs) -> None:
+    length, n_classes = int(kwargs["length"]), int(kwargs["n_classes"])
+    channels, kernel, stages = int(kwargs["channels"]), int(kwargs["kernel_size"]), int(kwargs["stages"])
+    blocks = [m for m in model if isinstance(m, models.ResidualBlock1d)]
+    assert len(blocks) == stages and kernel % 2 == 1 and length >= 2**stages
+    rates = [b.drop_path.p for b in blocks]
+    assert rates == [float(kwargs["drop_path"]) * (i + 1) / stages for i in range(stages)]
+    noise_type = nn.Identity if kwargs["feature_noise"] is None else nn.Dropout
+    assert all(type(b.noise) is noise_type for b in blocks) and len({id(b.noise) for b in blocks}) == stages
+    assert model[-1].in_features == channels * (length // 2**stages) and model[-1].out_features == n_classes
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv1d)]
+    assert len(convs) == 1 + 2 * stages and all(c.kernel_size == (kernel,) for c in convs)
+    assert model.eval()(torch.zeros(2, length)).shape == (2, n_classes)
+
+
+def _build_block(channels, kernel_size=5, *, noise=None, drop_path=0.0):
+    """``ResidualBlock1d(...)`` with torch seeded, so equivalent arguments give the same initial weights."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return models.ResidualBlock1d(channels, kernel_size, noise=noise, drop_path=drop_path)
+
+
+def _verify_residual_block(block, kwargs) -> None:
+    channels = int(kwargs["channels"])
+    assert isinstance(block, models.ResidualBlock1d) and block.drop_path.p == float(kwargs["drop_path"])
+    assert block.conv1.in_channels == block.conv2.out_channels == channels
+    x = torch.randn(3, channels, 9)
+    assert block.eval()(x).shape == x.shape
+
+
+def _verify_block_forward(out, kwargs) -> None:
+    block, x = kwargs["self"], kwargs["x"]
+    branch = block.conv2(torch.relu(block.conv1(x)))
+    torch.testing.assert_close(out, torch.relu(x + branch))
+
+
 CASES = [
+    Case(
+        "models.make_cnn1d",
+        models.make_cnn1d,
+        lambda: dict(length=16, n_classes=3, channels=2, kernel_size=3, stages=2, feature_noise=lambda: nn.Dropout(0.1),
+                     drop_path=0.2, seed=0),
+        _verify_make_cnn1d,
+    ),
+    Case(
+        "models.ResidualBlock1d",
+        _build_block,
+        lambda: dict(channels=2, kernel_size=3, noise=nn.Dropout(0.1), drop_path=0.1),
+        _verify_residual_block,
+    ),
+    Case(
+        "models.ResidualBlock1d.forward",
+        models.ResidualBlock1d.forward,
+        lambda: dict(self=_build_block(2, 3, drop_path=0.0).eval(), x=torch.ones(2, 2, 5)),
+        _verify_block_forward,
+        fixed={"self": "the block whose method is called"},
+    ),
     Case(
         "models.make_mlp",
         models.make_mlp,
