@@ -62,6 +62,7 @@ __all__ = [
 
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_nll", "test_ece")
 _OPTIMIZERS = ("adamw", "adam_l2")
+_SCHEDULES = ("constant", "cosine")
 _SUMMARY_METRICS = (*METRICS, "gap", "val_gap")
 _MAX_DIGITS = 17  # float64 holds about 17 significant digits; more decimals only print rounding noise
 
@@ -85,6 +86,10 @@ class ClassifierConfig:
         batch_size: mini-batch size (int >= 1).
         early_stopping_patience: stop after this many epochs without a better
             validation loss and restore the best weights; ``None`` trains all epochs.
+        schedule: the learning rate over the epochs: ``"constant"``, or
+            ``"cosine"`` (``CosineAnnealingLR`` with ``T_max = epochs``, stepped
+            after each epoch: :math:`\\eta_e = \\tfrac{\\eta}{2}(1 + \\cos(\\pi e / E))`,
+            so the last epochs take small steps and the final weights move little).
     """
 
     hidden: tuple[int, ...] = (256, 256)
@@ -96,6 +101,7 @@ class ClassifierConfig:
     epochs: int = 30
     batch_size: int = 200
     early_stopping_patience: int | None = None
+    schedule: str = "constant"
 
     def __post_init__(self) -> None:
         hidden = self.hidden
@@ -119,6 +125,10 @@ class ClassifierConfig:
         if self.early_stopping_patience is not None:
             patience = check_int("early_stopping_patience", self.early_stopping_patience, minimum=1)
             object.__setattr__(self, "early_stopping_patience", patience)
+        if not isinstance(self.schedule, str):
+            raise TypeError(f"schedule must be a str, got {describe_value(self.schedule)}")
+        if self.schedule not in _SCHEDULES:
+            raise ValueError(f"schedule must be one of {_SCHEDULES}, got {self.schedule!r}")
 
     def but(self, **changes: Any) -> ClassifierConfig:
         """A copy with some fields changed (validated again), e.g. ``base.but(dropout=0.3)``."""
@@ -324,8 +334,12 @@ def train_classifier(
         model = _factory_model(model_factory, config, dropout_layer, seed, X_train, n_classes)
     model = model.to(X_train.dtype)
     loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    optimizer = _optimizer(model, config)
+    scheduler = None
+    if config.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     history = fit(
-        model, data, _optimizer(model, config), loss, config.epochs, batch_size=config.batch_size,
+        model, data, optimizer, loss, config.epochs, batch_size=config.batch_size, scheduler=scheduler,
         early_stopping_patience=config.early_stopping_patience, progress=progress, seed=seed, device="cpu",
     )
     if history.diverged:

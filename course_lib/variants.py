@@ -50,6 +50,7 @@ from course_lib._validation import check_bool, check_finite, check_int, check_pr
 __all__ = [
     "MAX_FEATURES",
     "MAX_DEPTH",
+    "MAX_MAP_SIZE",
     "drop_connect_linear",
     "DropConnectLinear",
     "spatial_dropout",
@@ -60,6 +61,8 @@ __all__ = [
     "drop_block2d",
     "DropBlock2d",
     "drop_block1d",
+    "drop_block_seed_rate",
+    "drop_block_expected_fraction",
     "DropBlock1d",
     "locked_dropout",
     "LockedDropout",
@@ -71,6 +74,8 @@ __all__ = [
 
 #: The most input (or output) features of a :class:`DropConnectLinear`; ``in * out`` is limited to ``MAX_FEATURES ** 2 // 4``.
 MAX_FEATURES = 1 << 16
+#: The longest side :func:`drop_block_seed_rate` and :func:`drop_block_expected_fraction` accept.
+MAX_MAP_SIZE = 1 << 20
 #: The deepest network :func:`drop_path_rates` gives a schedule for.
 MAX_DEPTH = 100_000
 
@@ -438,11 +443,70 @@ def _window_max(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
     return out
 
 
+def _check_map_sizes(sizes: Any) -> tuple[int, ...]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (tuple, list)):
+        raise TypeError(f"sizes must be a tuple of one or two ints (L,) or (H, W), got {describe_value(sizes)}")
+    if len(sizes) not in (1, 2):
+        raise ValueError(f"sizes must hold one or two map sizes (L,) or (H, W), got {len(sizes)}: {tuple(sizes)!r}")
+    sizes = tuple(check_int(f"sizes[{i}]", size, minimum=1) for i, size in enumerate(sizes))
+    for i, size in enumerate(sizes):
+        if size > MAX_MAP_SIZE:
+            raise ValueError(f"sizes[{i}] must be at most MAX_MAP_SIZE = {MAX_MAP_SIZE:,}, got {size}")
+    return sizes
+
+
+def drop_block_seed_rate(p: float, block_size: int, sizes: tuple[int, ...]) -> float:
+    r"""DropBlock's seed rate (Ghiasi et al., 2018) for a map of ``sizes`` = ``(L,)`` or ``(H, W)``.
+
+    .. math::
+        \gamma = \frac{p}{bs^d}\,\prod_i \frac{n_i}{n_i - bs + 1},
+
+    with :math:`d` the number of spatial dimensions and :math:`n_i` their sizes: seeds fall
+    only where a whole block fits, and :math:`\gamma` times the valid positions times the block
+    area is :math:`p` times the map. ``block_size`` must fit (``<= min(sizes)``). Each factor
+    :math:`n / (bs\,(n - bs + 1))` is at most 1 (since :math:`bs(n-bs+1) - n = (bs-1)(n-bs) \ge 0`),
+    so :math:`\gamma \le p < 1`, with equality for ``bs = 1`` (plain dropout) or a block as large as the map.
+
+    Example:
+        >>> round(drop_block_seed_rate(0.1, 3, (16, 16)), 6)
+        0.014512
+    """
+    p = check_probability("p", p)
+    sizes = _check_map_sizes(sizes)
+    block_size = _check_block_size(block_size, sizes)
+    return p / block_size ** len(sizes) * math.prod(sizes) / math.prod(size - block_size + 1 for size in sizes)
+
+
+def drop_block_expected_fraction(p: float, block_size: int, sizes: tuple[int, ...]) -> float:
+    r"""The expected share of a map that DropBlock drops: below ``p``, because blocks overlap.
+
+    A position that :math:`k` possible seeds cover (:math:`k = k_h k_w`, each factor the number of
+    block starts along that dimension whose block contains it) is dropped with probability
+    :math:`1 - (1 - \gamma)^k`; the expected dropped fraction is the mean of that over the map,
+    with :math:`\gamma` = :func:`drop_block_seed_rate`. :func:`drop_block1d` and
+    :func:`drop_block2d` realise it (checked in ``tests/test_variants.py``).
+
+    Example:
+        >>> round(drop_block_expected_fraction(0.1, 3, (16, 16)), 4)
+        0.0952
+    """
+    gamma = drop_block_seed_rate(p, block_size, sizes)
+    sizes = tuple(int(size) for size in sizes)
+    block_size = int(block_size)
+    covers = []
+    for size in sizes:
+        valid = size - block_size + 1
+        positions = torch.arange(size, dtype=torch.float64)
+        covers.append(torch.minimum(positions, torch.tensor(valid - 1.0)) - torch.clamp(positions - block_size + 1, min=0) + 1)
+    k = covers[0] if len(covers) == 1 else torch.outer(covers[0], covers[1])
+    return float((1.0 - (1.0 - gamma) ** k).mean())
+
+
 def _drop_block(x: torch.Tensor, p: float, block_size: int, generator: torch.Generator | None) -> torch.Tensor:
     """DropBlock over the last 1 or 2 dimensions of x; the shared part of drop_block1d and drop_block2d."""
     sizes = tuple(x.shape[2:])
     valid = tuple(size - block_size + 1 for size in sizes)
-    gamma = p / block_size ** len(sizes) * math.prod(sizes) / math.prod(valid)
+    gamma = drop_block_seed_rate(p, block_size, sizes)
     seeds = torch.empty((*x.shape[:2], *valid), dtype=x.dtype, device=x.device).bernoulli_(gamma, generator=generator)
     # Each seed marks a block's first row/column: pad by bs - 1 on both sides, then a stride-1 maximum
     # over windows of width bs puts a 1 at every position within bs - 1 after a seed, i.e. the whole

@@ -357,3 +357,28 @@ def test_a_bad_model_factory_is_named(kwargs, error, message) -> None:
     if "dropout_layer" not in kwargs:
         with pytest.raises(error if error is TypeError and "return" not in message else (TypeError, ValueError)):
             run_over_seeds(DATA, kwargs["config"], (0,), model_factory=kwargs["model_factory"])
+
+
+def test_the_cosine_schedule_anneals_the_learning_rate_over_the_epochs() -> None:
+    seen: list[float] = []
+    original = torch.optim.lr_scheduler.CosineAnnealingLR.step
+
+    def recording_step(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.optimizer.param_groups[0]["lr"])
+
+    config = ClassifierConfig(hidden=(4,), epochs=4, batch_size=20, lr=0.01, schedule="cosine")
+    try:
+        torch.optim.lr_scheduler.CosineAnnealingLR.step = recording_step
+        train_classifier(DATA, config, seed=0)
+    finally:
+        torch.optim.lr_scheduler.CosineAnnealingLR.step = original
+    # the constructor's step sets the initial rate; one step per epoch follows
+    expected = [0.01 / 2 * (1 + math.cos(math.pi * e / 4)) for e in range(5)]
+    assert seen == pytest.approx(expected, rel=1e-12)
+    constant = train_classifier(DATA, config.but(schedule="constant"), seed=0)
+    assert not _same_weights(constant, train_classifier(DATA, config, seed=0))
+    with pytest.raises(ValueError, match=r"schedule must be one of \('constant', 'cosine'\), got 'linear'"):
+        ClassifierConfig(schedule="linear")
+    with pytest.raises(TypeError, match="schedule must be a str"):
+        ClassifierConfig(schedule=None)

@@ -25,6 +25,8 @@ from course_lib.variants import (
     alpha_dropout,
     drop_block1d,
     drop_block2d,
+    drop_block_expected_fraction,
+    drop_block_seed_rate,
     drop_connect_linear,
     drop_path,
     drop_path_rates,
@@ -529,3 +531,51 @@ def test_bad_input_is_rejected_naming_the_argument(call, error, words) -> None:
     with pytest.raises(error) as raised:
         call()
     assert words in str(raised.value)
+
+
+# --- DropBlock's seed rate and expected fraction, as functions ---------------------------------------
+
+
+@pytest.mark.parametrize(("p", "bs", "sizes"), [(0.1, 5, (24, 24)), (0.3, 7, (32, 16)), (0.5, 11, (11, 11)), (0.2, 1, (9, 4)), (0.2, 3, (40,))])
+def test_seed_rate_is_ghiasis_formula(p, bs, sizes) -> None:
+    expected = p / bs ** len(sizes) * math.prod(sizes) / math.prod(n - bs + 1 for n in sizes)
+    assert drop_block_seed_rate(p, bs, sizes) == pytest.approx(expected, rel=1e-12)
+    assert drop_block_seed_rate(p, bs, sizes) <= p  # each factor n / (bs (n - bs + 1)) is at most 1
+
+
+def test_seed_rate_is_p_for_block_size_one_and_for_a_block_as_large_as_the_map() -> None:
+    assert drop_block_seed_rate(0.37, 1, (24, 24)) == pytest.approx(0.37)
+    assert drop_block_seed_rate(0.5, 11, (11, 11)) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3])
+@pytest.mark.parametrize(("size", "bs"), [(16, 3), (16, 7), (32, 5), (9, 9), (10, 1)])
+def test_expected_fraction_is_the_mean_cover_probability(size, bs, p) -> None:
+    for dims in (1, 2):
+        assert drop_block_expected_fraction(p, bs, (size,) * dims) == pytest.approx(
+            _expected_drop_fraction(size, bs, p, dims), rel=1e-12
+        )
+
+
+def test_expected_fraction_is_what_drop_block1d_realises() -> None:
+    y = drop_block1d(torch.ones(4000, 1, 20, dtype=torch.float64), 0.3, 5, generator=_gen(11))
+    per_mask = (y == 0).double().mean(dim=(1, 2))
+    realised, se = per_mask.mean().item(), per_mask.std().item() / math.sqrt(per_mask.numel())
+    assert abs(realised - drop_block_expected_fraction(0.3, 5, (20,))) <= 4 * se
+    assert drop_block_expected_fraction(0.3, 5, (20,)) < 0.3
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        ((0.1, 5, (4, 8)), ValueError, r"block_size must fit in the map \(at most 4"),
+        ((1.0, 5, (24, 24)), ValueError, r"p must be in \[0, 1\)"),
+        ((0.1, 3, (8, 8, 8)), ValueError, r"sizes must hold one or two map sizes"),
+        ((0.1, 3, 8), TypeError, r"sizes must be a tuple of one or two ints"),
+        ((0.1, 3, (8, 0)), ValueError, r"sizes\[1\]"),
+    ],
+)
+def test_seed_rate_and_expected_fraction_reject_bad_arguments(args, error, message) -> None:
+    for function in (drop_block_seed_rate, drop_block_expected_fraction):
+        with pytest.raises(error, match=message):
+            function(*args)

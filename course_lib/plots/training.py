@@ -170,6 +170,7 @@ _SEED_METRIC_LABELS = {
     "test_nll": "test NLL (nats)",
     "test_ece": "test ECE (15 bins)",
     "gap": "train - test accuracy",
+    "val_gap": "train - validation accuracy",
 }
 
 
@@ -186,7 +187,7 @@ def plot_seed_comparison(
     Args:
         runs: name -> :class:`course_lib.experiments.SeedRuns` (anything whose
             ``summary(metric)`` gives a :class:`~course_lib.experiments.SeedSummary`).
-        metrics: metric names of :data:`course_lib.experiments.METRICS` or ``"gap"``.
+        metrics: metric names of :data:`course_lib.experiments.METRICS`, ``"gap"`` or ``"val_gap"``.
         suptitle: the figure's title.
     """
     if not isinstance(runs, Mapping) or not runs:

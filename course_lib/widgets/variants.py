@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from course_lib._validation import check_bool, check_int, check_probability, check_real, describe_value
 from course_lib.dropout import inverted_dropout
 from course_lib.plots import variants as variants_plots
-from course_lib.variants import drop_block2d, spatial_dropout
+from course_lib.variants import drop_block2d, drop_block_seed_rate, spatial_dropout
 from course_lib.widgets import WIDGET_CSS_DPI, WIDGET_PIXEL_RATIO, _labelled_row, _readout_panel, _show_figure
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "AVERAGED_DRAWS",
     "MASK_DEMO_WIDTH",
     "mask_demo_figsize",
-    "dropblock_seed_rate",
     "draw_masks",
     "mask_readout_text",
     "MaskDemo",
@@ -120,25 +119,6 @@ def _check_block_size(block_size: int) -> int:
 # --- the masks and the readout ------------------------------------------------------------------
 
 
-def dropblock_seed_rate(p: float, block_size: int, height: int, width: int) -> float:
-    r"""DropBlock's seed rate :math:`\gamma = \frac{p}{bs^2}\,\frac{HW}{(H-bs+1)(W-bs+1)}` (Ghiasi et al., 2018).
-
-    The rate at which :func:`course_lib.variants.drop_block2d` draws block
-    seeds on the :math:`(H - bs + 1) \times (W - bs + 1)` positions where a
-    whole block fits, so that seeds times block area is :math:`p\,HW` on
-    average. (Shown by the readout; ``drop_block2d`` computes it internally.)
-
-    Example:
-        >>> round(dropblock_seed_rate(0.1, 5, 24, 24), 6)
-        0.00576
-    """
-    p = check_probability("p", p)
-    block_size = check_int("block_size", block_size, minimum=1)
-    height = check_int("height", height, minimum=block_size)
-    width = check_int("width", width, minimum=block_size)
-    return p / block_size**2 * height * width / ((height - block_size + 1) * (width - block_size + 1))
-
-
 def draw_masks(variant: str, p: float, block_size: int, channels: int, size: int, seed: int,
                draws: int = 1) -> np.ndarray:
     r"""The masks a variant puts on ``torch.ones(draws, channels, size, size)``, drawn from the seed ``seed``.
@@ -184,7 +164,7 @@ def mask_readout_text(variant: str, p: float, block_size: int, channels: int, si
     r"""The readout of :class:`MaskDemo`: the setting, this draw's dropped fraction, DropBlock's γ, the mean over draws.
 
     The fractions are given in percent to one decimal; DropBlock's seed rate
-    :math:`\gamma` (:func:`dropblock_seed_rate`) to four significant digits;
+    :math:`\gamma` (:func:`course_lib.variants.drop_block_seed_rate`) to four significant digits;
     the requested rate as p.
 
     Example:
@@ -213,7 +193,7 @@ def mask_readout_text(variant: str, p: float, block_size: int, channels: int, si
     if variant == "spatial dropout":
         text += f": {round(fractions['realised'] * channels)} of {channels} channels"
     if variant == "dropblock":
-        gamma = dropblock_seed_rate(p, block_size, size, size)
+        gamma = drop_block_seed_rate(p, block_size, (size, size))
         valid = (size - block_size + 1) ** 2
         text += (f"; seed rate γ = p/bs² · HW/((H−bs+1)(W−bs+1)) = {p:g}/{block_size**2} · {size * size}/{valid} "
                  f"= {gamma:.4g}")

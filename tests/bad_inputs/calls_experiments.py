@@ -39,7 +39,7 @@ def _config() -> experiments.ClassifierConfig:
 def _config_fields() -> dict:
     return dict(
         hidden=(8, 4), dropout=0.25, weight_decay=0.01, optimizer="adamw", lr=0.01, label_smoothing=0.05,
-        epochs=2, batch_size=50, early_stopping_patience=2,
+        epochs=2, batch_size=50, early_stopping_patience=2, schedule="cosine",
     )
 
 
@@ -53,6 +53,7 @@ def _verify_config(config, kwargs) -> None:
     assert config.epochs == int(kwargs["epochs"]) >= 1 and config.batch_size == int(kwargs["batch_size"]) >= 1
     patience = kwargs["early_stopping_patience"]
     assert config.early_stopping_patience == (None if patience is None else int(patience))
+    assert config.schedule == kwargs["schedule"] in ("constant", "cosine")
 
 
 def _but(config, dropout):

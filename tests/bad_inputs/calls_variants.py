@@ -247,6 +247,21 @@ def _linear_inputs() -> dict:
 _SELF = {"self": "the module whose forward is called"}
 
 
+def _verify_seed_rate(gamma, kwargs) -> None:
+    p, bs, sizes = float(kwargs["p"]), int(kwargs["block_size"]), [int(n) for n in kwargs["sizes"]]
+    expected = p / bs ** len(sizes) * math.prod(sizes) / math.prod(n - bs + 1 for n in sizes)
+    assert isinstance(gamma, float) and math.isclose(gamma, expected, rel_tol=1e-12) and 0.0 <= gamma <= p
+
+
+def _verify_expected_fraction(fraction, kwargs) -> None:
+    p, bs, sizes = float(kwargs["p"]), int(kwargs["block_size"]), [int(n) for n in kwargs["sizes"]]
+    assert isinstance(fraction, float) and 0.0 <= fraction <= p + 1e-12
+    gamma = variants.drop_block_seed_rate(p, bs, tuple(sizes))
+    covers = [[sum(1 for s in range(n - bs + 1) if s <= r <= s + bs - 1) for r in range(n)] for n in sizes]
+    ks = covers[0] if len(sizes) == 1 else [a * b for a in covers[0] for b in covers[1]]
+    assert math.isclose(fraction, sum(1 - (1 - gamma) ** k for k in ks) / len(ks), rel_tol=1e-9)
+
+
 CASES = [
     Case("variants.drop_connect_linear", variants.drop_connect_linear,
          lambda: dict(**_linear_inputs(), p=P, training=True, per_example=True, generator=_gen()), _verify_drop_connect),
@@ -278,6 +293,10 @@ CASES = [
     Case("variants.DropBlock2d.forward", variants.DropBlock2d.forward,
          lambda: dict(self=variants.DropBlock2d(P, 3, generator=_gen()), x=_x(2, 2, 5, 5)),
          _forward_verifier(_verify_drop_block, ["p", "block_size"]), fixed=_SELF),
+    Case("variants.drop_block_seed_rate", variants.drop_block_seed_rate, lambda: dict(p=P, block_size=3, sizes=(8, 6)),
+         _verify_seed_rate),
+    Case("variants.drop_block_expected_fraction", variants.drop_block_expected_fraction,
+         lambda: dict(p=P, block_size=3, sizes=(8,)), _verify_expected_fraction),
     Case("variants.drop_block1d", variants.drop_block1d,
          lambda: dict(x=_x(2, 2, 7), p=P, block_size=3, training=True, generator=_gen()), _verify_drop_block),
     Case("variants.DropBlock1d", variants.DropBlock1d, lambda: dict(p=P, block_size=2, generator=_gen()),

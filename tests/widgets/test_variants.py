@@ -16,7 +16,6 @@ from course_lib.widgets.variants import (
     BLOCK_SIZES,
     VARIANTS,
     MaskDemo,
-    dropblock_seed_rate,
     draw_masks,
     mask_demo_figsize,
     mask_readout_text,
@@ -39,20 +38,6 @@ def _gamma(p: float, bs: int, h: int, w: int) -> float:
 
 
 # --- the seed rate, the masks and the readout ------------------------------------------------------
-
-
-@pytest.mark.parametrize(("p", "bs", "h", "w"), [(0.1, 5, 24, 24), (0.3, 7, 32, 16), (0.5, 11, 11, 11), (0.2, 1, 9, 4)])
-def test_seed_rate_is_ghiasis_formula(p, bs, h, w):
-    assert dropblock_seed_rate(p, bs, h, w) == pytest.approx(_gamma(p, bs, h, w), rel=1e-12)
-
-
-def test_seed_rate_of_block_size_one_is_p_and_of_a_full_map_block_is_p_over_its_area():
-    assert dropblock_seed_rate(0.37, 1, 24, 24) == pytest.approx(0.37)
-    assert dropblock_seed_rate(0.5, 11, 11, 11) == pytest.approx(0.5)  # one seed position, p * 121 / 121
-    with pytest.raises(ValueError, match="height must be an int >= 5, got 4"):
-        dropblock_seed_rate(0.1, 5, 4, 8)
-    with pytest.raises(ValueError, match=r"p must be in \[0, 1\)"):
-        dropblock_seed_rate(1.0, 5, 24, 24)
 
 
 def test_draw_masks_are_the_real_implementations_on_a_tensor_of_ones():
