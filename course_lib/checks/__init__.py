@@ -22,7 +22,7 @@ One module per chapter, named by its ``book.toml`` id
 (:mod:`~course_lib.checks.intro`, :mod:`~course_lib.checks.dropout`,
 :mod:`~course_lib.checks.mc_dropout`, :mod:`~course_lib.checks.weight_decay`,
 :mod:`~course_lib.checks.adamw`, :mod:`~course_lib.checks.label_smoothing`,
-:mod:`~course_lib.checks.variants`), and
+:mod:`~course_lib.checks.variants`, :mod:`~course_lib.checks.practice`), and
 :mod:`~course_lib.checks.report`, the report and property runner they share.
 This package re-exports every checker and the report classes, so an exercise
 imports ``from course_lib.checks import check_dropout_forward``.
@@ -46,6 +46,7 @@ from course_lib.checks.label_smoothing import (
     check_smooth_targets,
 )
 from course_lib.checks.variants import check_drop_path, check_expected_active_blocks, check_spatial_dropout
+from course_lib.checks.practice import check_configure_adamw, check_evaluate
 
 __all__ = [
     "PropertyResult",
@@ -77,4 +78,7 @@ __all__ = [
     "check_drop_path",
     "check_spatial_dropout",
     "check_expected_active_blocks",
+    # the chapter "Regularization in practice": the parameter groups, then the bug hunt's evaluate
+    "check_configure_adamw",
+    "check_evaluate",
 ]

@@ -273,6 +273,12 @@ VARIANTS_NAMES = {
     "check_expected_active_blocks": "variants",
 }
 
+# The "Regularization in practice" chapter's checkers.
+PRACTICE_NAMES = {
+    "check_configure_adamw": "practice",
+    "check_evaluate": "practice",
+}
+
 
 def test_every_old_name_is_importable_from_the_package_and_is_its_chapter_modules_object() -> None:
     assert course_lib.checks.__all__ == (
@@ -281,8 +287,10 @@ def test_every_old_name_is_importable_from_the_package_and_is_its_chapter_module
         + list(MC_DROPOUT_NAMES)
         + list(LABEL_SMOOTHING_NAMES)
         + list(VARIANTS_NAMES)
+        + list(PRACTICE_NAMES)
     )
-    chapters = {**FLAT_NAMES, **EXPERIMENT_NAMES, **MC_DROPOUT_NAMES, **LABEL_SMOOTHING_NAMES, **VARIANTS_NAMES}
+    chapters = {**FLAT_NAMES, **EXPERIMENT_NAMES, **MC_DROPOUT_NAMES, **LABEL_SMOOTHING_NAMES, **VARIANTS_NAMES,
+                **PRACTICE_NAMES}
     for name, module_name in chapters.items():
         module = importlib.import_module(f"course_lib.checks.{module_name}")
         assert name in module.__all__, f"{name} not in course_lib.checks.{module_name}.__all__"
