@@ -5,9 +5,13 @@ regularizer change test accuracy, NLL or calibration by more than the seed
 noise?* This module answers it in three steps.
 
 * :class:`ClassifierConfig` names one training recipe: an MLP
-  (:func:`course_lib.models.make_mlp`) with optional dropout, trained with
-  Adam + L2 or AdamW (weights decayed, biases not: :func:`course_lib.optim.param_groups`),
-  optional label smoothing and early stopping, by :func:`course_lib.train.fit`.
+  (:func:`course_lib.models.make_mlp`) with optional dropout and layer
+  normalization, ReLU or GELU, trained with Adam + L2 or AdamW (weights
+  decayed, biases and normalization parameters not:
+  :func:`course_lib.optim.configure_adamw`), optional label smoothing, a
+  constant or cosine learning rate with optional warm-up
+  (:func:`course_lib.optim.warmup_cosine_schedule`), gradient clipping and
+  early stopping, by :func:`course_lib.train.fit`.
 * :func:`train_classifier` runs it once for a seed — the seed fixes the
   initial weights, the mini-batch order and the dropout masks — and returns a
   :class:`ClassifierResult` with train/validation/test accuracy and test NLL
@@ -44,8 +48,8 @@ from course_lib._validation import (
     describe_value,
 )
 from course_lib.metrics import expected_calibration_error
-from course_lib.models import MAX_PARAMETERS, _check_weight_count, make_mlp
-from course_lib.optim import param_groups
+from course_lib.models import MAX_PARAMETERS, _check_activation, _check_weight_count, make_mlp
+from course_lib.optim import configure_adamw, param_groups, warmup_cosine_schedule
 from course_lib.train import History, _check_seed, fit
 
 __all__ = [
@@ -63,17 +67,19 @@ __all__ = [
 METRICS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_nll", "test_ece")
 _OPTIMIZERS = ("adamw", "adam_l2")
 _SCHEDULES = ("constant", "cosine")
+_RECIPE_FIELDS = ("layer_norm", "activation", "warmup_epochs", "clip_grad_norm")  # shown by repr only when set
+_MLP_FIELDS = ("hidden", "dropout", "layer_norm", "activation")  # what make_mlp builds; a model_factory's network has its own
 _SUMMARY_METRICS = (*METRICS, "gap", "val_gap")
 _MAX_DIGITS = 17  # float64 holds about 17 significant digits; more decimals only print rounding noise
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ClassifierConfig:
     """One training recipe for an MLP classifier.
 
     Attributes:
         hidden: widths of the hidden layers (each an int >= 1).
-        dropout: dropout rate after each hidden ReLU, in ``[0, 1)``.
+        dropout: dropout rate after each hidden activation, in ``[0, 1)``.
         weight_decay: decay strength of the weight matrices (biases are never
             decayed). For ``"adamw"`` it is ``torch.optim.AdamW``'s
             ``weight_decay``: each step multiplies the weights by
@@ -90,6 +96,30 @@ class ClassifierConfig:
             ``"cosine"`` (``CosineAnnealingLR`` with ``T_max = epochs``, stepped
             after each epoch: :math:`\\eta_e = \\tfrac{\\eta}{2}(1 + \\cos(\\pi e / E))`,
             so the last epochs take small steps and the final weights move little).
+        layer_norm: an ``nn.LayerNorm`` after each hidden ``Linear``, before
+            the activation (``make_mlp(layer_norm=True)``; bool).
+        activation: the hidden non-linearity, ``"relu"`` or ``"gelu"``.
+        warmup_epochs: with ``schedule="cosine"``, a linear warm-up over this
+            many epochs before the cosine decay
+            (:func:`course_lib.optim.warmup_cosine_schedule` with
+            ``total_epochs = epochs``: :math:`\\eta_e = \\tfrac{e+1}{W+1}\\eta` for
+            :math:`e < W`); an int >= 0 and < ``epochs``. With
+            ``schedule="constant"`` it must be 0. With 0 the cosine is
+            ``CosineAnnealingLR`` as above.
+        clip_grad_norm: rescale each mini-batch gradient to a global L2 norm
+            of at most this (a finite number > 0; :func:`course_lib.train.fit`'s
+            ``clip_grad_norm``); ``None`` does not clip.
+
+    The MLP fields (``hidden``, ``dropout``, ``layer_norm``, ``activation``)
+    describe the network :func:`train_classifier` builds; with a
+    ``model_factory`` they must keep their defaults. ``repr`` shows the four
+    fields added for the complete recipe (``layer_norm``, ``activation``,
+    ``warmup_epochs``, ``clip_grad_norm``) only where they differ from their
+    defaults, so configurations without them print as before.
+
+    Example:
+        >>> ClassifierConfig(hidden=(64,), epochs=10, schedule="cosine", warmup_epochs=2, clip_grad_norm=1.0)
+        ClassifierConfig(hidden=(64,), dropout=0.0, weight_decay=0.0, optimizer='adamw', lr=0.003, label_smoothing=0.0, epochs=10, batch_size=200, early_stopping_patience=None, schedule='cosine', warmup_epochs=2, clip_grad_norm=1.0)
     """
 
     hidden: tuple[int, ...] = (256, 256)
@@ -102,6 +132,10 @@ class ClassifierConfig:
     batch_size: int = 200
     early_stopping_patience: int | None = None
     schedule: str = "constant"
+    layer_norm: bool = False
+    activation: str = "relu"
+    warmup_epochs: int = 0
+    clip_grad_norm: float | None = None
 
     def __post_init__(self) -> None:
         hidden = self.hidden
@@ -129,6 +163,30 @@ class ClassifierConfig:
             raise TypeError(f"schedule must be a str, got {describe_value(self.schedule)}")
         if self.schedule not in _SCHEDULES:
             raise ValueError(f"schedule must be one of {_SCHEDULES}, got {self.schedule!r}")
+        object.__setattr__(self, "layer_norm", check_bool("layer_norm", self.layer_norm))
+        _check_activation(self.activation)
+        warmup = check_int("warmup_epochs", self.warmup_epochs, minimum=0)
+        if warmup and self.schedule != "cosine":
+            raise ValueError(
+                f"warmup_epochs must be 0 with schedule={self.schedule!r} (the warm-up belongs to the cosine schedule), "
+                f"got {warmup}"
+            )
+        if warmup >= self.epochs:
+            raise ValueError(
+                f"warmup_epochs must be less than epochs (the cosine needs at least one epoch), got {warmup} with epochs={self.epochs}"
+            )
+        object.__setattr__(self, "warmup_epochs", warmup)
+        if self.clip_grad_norm is not None:
+            object.__setattr__(self, "clip_grad_norm", check_positive("clip_grad_norm", self.clip_grad_norm))
+
+    def __repr__(self) -> str:
+        defaults = _DEFAULT_RECIPE
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.name not in _RECIPE_FIELDS or getattr(self, f.name) != defaults[f.name]
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def but(self, **changes: Any) -> ClassifierConfig:
         """A copy with some fields changed (validated again), e.g. ``base.but(dropout=0.3)``."""
@@ -218,11 +276,23 @@ def _data_tensors(data: Any) -> tuple[torch.Tensor, ...]:
     return tensors
 
 
+_DEFAULT_RECIPE = {f.name: f.default for f in fields(ClassifierConfig) if f.name in _RECIPE_FIELDS}
+
+
 def _optimizer(model: nn.Module, config: ClassifierConfig) -> torch.optim.Optimizer:
-    groups = param_groups(model, config.weight_decay)
+    """AdamW on :func:`~course_lib.optim.configure_adamw`'s groups, or Adam with L2 on the same two groups."""
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr)
-    return torch.optim.Adam(groups, lr=config.lr)
+        return configure_adamw(model, config.lr, config.weight_decay)
+    return torch.optim.Adam(param_groups(model, config.weight_decay), lr=config.lr)
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: ClassifierConfig) -> Any:
+    """None for ``"constant"``; ``CosineAnnealingLR`` without warm-up (as before warm-up existed), else warm-up + cosine."""
+    if config.schedule == "constant":
+        return None
+    if config.warmup_epochs == 0:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    return warmup_cosine_schedule(optimizer, config.warmup_epochs, config.epochs)
 
 
 def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, split: str) -> tuple[float, float, float]:
@@ -248,7 +318,7 @@ def _check_model_factory(model_factory: Any, config: ClassifierConfig, dropout_l
     if not callable(model_factory):
         raise TypeError(f"model_factory must be a callable seed -> nn.Module (or None), got {describe_value(model_factory)}")
     mlp_defaults = ClassifierConfig()
-    for name in ("hidden", "dropout"):
+    for name in _MLP_FIELDS:
         if getattr(config, name) != getattr(mlp_defaults, name):
             raise ValueError(
                 f"config.{name} describes the MLP and has no effect with a model_factory: leave it at its default "
@@ -300,6 +370,15 @@ def train_classifier(
     (the best validation epoch's under early stopping). The number of classes
     is the largest label in any split plus one.
 
+    The run puts together the parts of the complete recipe that ``config``
+    asks for: ``make_mlp(..., dropout, layer_norm, activation)`` (dropout and
+    normalization on the hidden layers only), AdamW on
+    :func:`~course_lib.optim.configure_adamw`'s two groups (or Adam with L2 on
+    :func:`~course_lib.optim.param_groups`'), ``nn.CrossEntropyLoss`` with
+    ``label_smoothing``, the schedule stepped once per epoch, and
+    :func:`~course_lib.train.fit`'s gradient clipping, eval-mode validation
+    without gradients and early stopping that restores the best epoch.
+
     Args:
         data: the splits: float32 or float64 features ``(rows, features)``
             (one dtype and width for all splits), int64 labels ``(rows,)``.
@@ -312,6 +391,12 @@ def train_classifier(
             ``None`` means ``nn.Dropout``. Its layers are switched between
             training and eval mode with the rest of the model; masks it draws
             from a generator of its own are not fixed by ``seed``.
+        model_factory: a callable ``seed -> nn.Module`` that builds the network
+            instead of :func:`~course_lib.models.make_mlp` (mapping
+            ``(rows, features)`` to ``(rows, classes)`` logits); ``None`` builds
+            the MLP. With a factory the config's MLP fields (``hidden``,
+            ``dropout``, ``layer_norm``, ``activation``) must keep their
+            defaults and ``dropout_layer`` must be None (ValueError otherwise).
 
     Raises:
         TypeError/ValueError naming the argument (``data.X_train`` and the
@@ -329,18 +414,19 @@ def train_classifier(
     if model_factory is None:
         sizes = (X_train.shape[1], *config.hidden, n_classes)
         _check_weight_count(f"config.hidden={config.hidden} with this data's widths: layer sizes", sizes)
-        model = make_mlp(sizes, dropout=config.dropout, seed=seed, dropout_layer=dropout_layer)  # checks dropout_layer
+        model = make_mlp(
+            sizes, dropout=config.dropout, seed=seed, dropout_layer=dropout_layer,  # checks dropout_layer
+            layer_norm=config.layer_norm, activation=config.activation,
+        )
     else:
         model = _factory_model(model_factory, config, dropout_layer, seed, X_train, n_classes)
     model = model.to(X_train.dtype)
     loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     optimizer = _optimizer(model, config)
-    scheduler = None
-    if config.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     history = fit(
-        model, data, optimizer, loss, config.epochs, batch_size=config.batch_size, scheduler=scheduler,
-        early_stopping_patience=config.early_stopping_patience, progress=progress, seed=seed, device="cpu",
+        model, data, optimizer, loss, config.epochs, batch_size=config.batch_size, scheduler=_scheduler(optimizer, config),
+        early_stopping_patience=config.early_stopping_patience, clip_grad_norm=config.clip_grad_norm,
+        progress=progress, seed=seed, device="cpu",
     )
     if history.diverged:
         raise ValueError(

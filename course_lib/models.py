@@ -19,7 +19,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 
 from course_lib._validation import check_bool, check_int, check_probability, describe_value
 
-__all__ = ["make_mlp", "make_cnn1d", "ResidualBlock1d", "init_uniform_", "MAX_PARAMETERS"]
+__all__ = ["make_mlp", "make_cnn1d", "ResidualBlock1d", "init_uniform_", "MAX_PARAMETERS", "ACTIVATIONS"]
 
 #: Most weights :func:`make_mlp` builds (400 MB of float32): a larger request is a ValueError, not an allocation.
 MAX_PARAMETERS = 10**8
@@ -105,15 +105,32 @@ def make_mlp(
     batch_norm: bool = False,
     seed: int = 0,
     dropout_layer: Callable[[float], nn.Module] | None = None,
+    layer_norm: bool = False,
+    activation: str = "relu",
 ) -> nn.Sequential:
-    """A fully connected ReLU network ``Linear [→ BatchNorm1d] → ReLU [→ Dropout] → … → Linear``.
+    r"""A fully connected network ``Linear [→ BatchNorm1d | LayerNorm] → ReLU | GELU [→ Dropout] → … → Linear``.
 
     With ``batch_norm=True`` every hidden ``Linear`` has no bias and is followed
     by ``nn.BatchNorm1d`` (whose shift plays the bias's part). Such a layer is
     *scale-invariant*: in training mode, multiplying a row of its weight by any
     :math:`c > 0` leaves the network's output unchanged, because batch
-    normalization divides the scale out again. The output layer keeps its bias
-    and is not normalized.
+    normalization divides the scale out again.
+
+    With ``layer_norm=True`` every hidden ``Linear`` keeps its bias and is
+    followed by ``nn.LayerNorm`` (Ba, Kiros & Hinton, 2016), which normalizes
+    each example over its features,
+    :math:`\mathrm{LN}(h) = \gamma \odot (h - \bar h) / \sqrt{\sigma_h^2 + \epsilon} + \beta`
+    with :math:`\gamma = 1, \beta = 0` at the start; it uses no batch
+    statistics, so training and eval mode compute the same function. A hidden
+    layer is then scale-invariant in both modes, for a common factor
+    :math:`c > 0` of its whole weight matrix and bias. The two normalizations
+    are alternatives: both at once is a ``ValueError``.
+
+    The output layer keeps its bias and has no normalization, activation or
+    dropout. Only ``nn.Linear`` layers are drawn from NumPy
+    (:func:`init_uniform_`), so the normalization layers change none of the
+    initial weights: ``make_mlp(sizes, layer_norm=True, seed=s)`` starts from
+    the same ``Linear`` weights as ``make_mlp(sizes, seed=s)``.
 
     Args:
         layer_sizes: widths from input to output, e.g. ``(64, 128, 10)`` (at
@@ -128,6 +145,11 @@ def make_mlp(
             module; ``None`` (the default) means ``nn.Dropout``. Anything but a
             callable or None, or a call that returns no ``nn.Module``, is a
             ``TypeError`` naming ``dropout_layer``.
+        layer_norm: normalize every hidden layer's pre-activations per example
+            with ``nn.LayerNorm`` (bool; not together with ``batch_norm``).
+        activation: the hidden non-linearity, ``"relu"`` (``nn.ReLU``) or
+            ``"gelu"`` (``nn.GELU``, :math:`x\,\Phi(x)` with :math:`\Phi` the
+            standard normal CDF; Hendrycks & Gimpel, 2016).
 
     Example:
         >>> make_mlp((64, 32, 10))
@@ -136,6 +158,8 @@ def make_mlp(
           (1): ReLU()
           (2): Linear(in_features=32, out_features=10, bias=True)
         )
+        >>> [type(layer).__name__ for layer in make_mlp((64, 32, 32, 10), layer_norm=True, activation="gelu", dropout=0.1)]
+        ['Linear', 'LayerNorm', 'GELU', 'Dropout', 'Linear', 'LayerNorm', 'GELU', 'Dropout', 'Linear']
     """
     if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
         raise TypeError(f"layer_sizes must be a sequence of ints, got {type(layer_sizes).__name__}")
@@ -145,6 +169,12 @@ def make_mlp(
     _check_weight_count("layer_sizes", sizes)
     dropout = check_probability("dropout", dropout)
     batch_norm = check_bool("batch_norm", batch_norm)
+    layer_norm = check_bool("layer_norm", layer_norm)
+    if batch_norm and layer_norm:
+        raise ValueError(
+            "batch_norm=True and layer_norm=True cannot be combined: each hidden layer gets one normalization, choose one"
+        )
+    activation_type = _check_activation(activation)
     if dropout_layer is not None and not callable(dropout_layer):
         raise TypeError(
             f"dropout_layer must be a callable rate -> nn.Module (or None for nn.Dropout), got {describe_value(dropout_layer)}"
@@ -156,10 +186,25 @@ def make_mlp(
         if hidden:
             if batch_norm:
                 layers.append(nn.BatchNorm1d(n_out))
-            layers.append(nn.ReLU())
+            if layer_norm:
+                layers.append(nn.LayerNorm(n_out))
+            layers.append(activation_type())
             if dropout > 0:
                 layers.append(_dropout_module(dropout, dropout_layer))
     return init_uniform_(nn.Sequential(*layers), seed)
+
+
+#: The hidden non-linearities :func:`make_mlp` offers, by name.
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU}
+
+
+def _check_activation(activation: object) -> type[nn.Module]:
+    """The module class of an activation name from :data:`ACTIVATIONS` (TypeError/ValueError naming ``activation``)."""
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a str, one of {tuple(ACTIVATIONS)}, got {describe_value(activation)}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+    return ACTIVATIONS[activation]
 
 
 def _dropout_module(dropout: float, dropout_layer: Callable[[float], nn.Module] | None) -> nn.Module:

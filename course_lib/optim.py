@@ -31,7 +31,10 @@ weight by the same factor :math:`1 - \eta\lambda`.
 Which weights to decay is decided by :func:`param_groups` (by module type and
 dimensionality: weight matrices yes; biases, normalization parameters and
 embeddings no); :func:`name_substring_groups` is the widely copied name filter,
-kept to show how it miscounts. The trajectories of these optimizers on 2-D
+kept to show how it miscounts. :func:`configure_adamw` builds ``torch.optim.AdamW``
+on those two groups, and :func:`warmup_cosine_schedule` the learning-rate
+schedule (linear warm-up, then cosine decay) of the complete training recipe.
+The trajectories of these optimizers on 2-D
 toy losses, for the chapter's demo, are recorded by
 :func:`course_lib.optimizer_paths.optimizer_path`.
 """
@@ -47,7 +50,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib._validation import check_bool, check_int, check_non_negative, check_real, describe_value
+from course_lib._validation import (
+    check_bool,
+    check_int,
+    check_non_negative,
+    check_probability,
+    check_real,
+    describe_value,
+)
 
 __all__ = [
     "SGD",
@@ -56,6 +66,8 @@ __all__ = [
     "param_groups",
     "name_substring_groups",
     "count_parameters",
+    "configure_adamw",
+    "warmup_cosine_schedule",
     "effective_decay_rates",
     "RelativeStepMeter",
 ]
@@ -748,6 +760,173 @@ def count_parameters(groups: Iterable[dict[str, Any]] | torch.optim.Optimizer) -
             else:
                 not_decayed += param.numel()
     return decayed, not_decayed
+
+
+# --- the optimizer and schedule of a complete training recipe ---------------------------------
+
+def configure_adamw(
+    model: nn.Module, lr: float, weight_decay: float, *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+) -> torch.optim.AdamW:
+    r"""``torch.optim.AdamW`` on ``model`` with weight decay only where it regularizes (Loshchilov & Hutter, 2019).
+
+    AdamW applies the decay *decoupled* from the adaptive step,
+
+    .. math::
+
+        w \leftarrow (1 - \eta\lambda_g)\,w - \eta\,\hat m / (\sqrt{\hat v} + \epsilon),
+
+    with a per-group strength :math:`\lambda_g`. The two groups are those of
+    :func:`param_groups` (decided by module type and dimensionality, never by
+    name), in its order:
+
+    * ``param_groups[0]``, :math:`\lambda_g = \text{weight\_decay}`: the weights
+      with ``ndim >= 2`` — ``nn.Linear`` and convolution weights, attention
+      projections;
+    * ``param_groups[1]``, :math:`\lambda_g = 0`: biases and other parameters
+      with ``ndim <= 1``, every parameter of a normalization module (BatchNorm,
+      LayerNorm, GroupNorm, RMSNorm …) and embedding tables.
+
+    Decaying a normalization layer's scale :math:`\gamma` or a bias only
+    pulls the network towards a different function (a zero gain, a zero
+    shift) without limiting its capacity, so they are left alone. Frozen
+    parameters (``requires_grad=False``) are in no group; a tied parameter is
+    in exactly one (decayed if any of its uses is). The groups are always two,
+    even when one is empty, so ``optimizer.param_groups[0]`` is always the
+    decayed one.
+
+    Args:
+        model: the ``torch.nn.Module`` to optimize (not its ``parameters()``,
+            not an optimizer: the rule needs the modules), with at least one
+            trainable parameter.
+        lr: the learning rate :math:`\eta` (a finite number > 0).
+        weight_decay: :math:`\lambda \ge 0` of the decayed group; the
+            per-step shrink factor is :math:`1 - \eta\lambda`.
+        betas: :math:`(\beta_1, \beta_2)`, each in ``[0, 1)``.
+        eps: :math:`\epsilon > 0` added to :math:`\sqrt{\hat v}` (finite).
+
+    Returns:
+        The ``torch.optim.AdamW`` (its ``defaults`` hold ``lr``, ``betas``,
+        ``eps`` and ``weight_decay``; each group its own ``weight_decay``).
+
+    Example:
+        >>> model = nn.Sequential(nn.Linear(64, 64), nn.LayerNorm(64), nn.GELU(), nn.Linear(64, 10))
+        >>> optimizer = configure_adamw(model, lr=3e-3, weight_decay=0.05)
+        >>> [group["weight_decay"] for group in optimizer.param_groups], count_parameters(optimizer)
+        ([0.05, 0.0], (4736, 202))
+    """
+    if isinstance(model, torch.optim.Optimizer):
+        raise TypeError(
+            f"model must be a torch.nn.Module, got an optimizer ({type(model).__name__}); "
+            "configure_adamw builds the optimizer itself from the model's modules"
+        )
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model must be a torch.nn.Module (the network itself, not model.parameters(): the decay rule needs "
+            f"the module of each parameter), got {describe_value(model)}"
+        )
+    lr = _check_hyperparameter("lr", lr, "Invalid learning rate")
+    if lr == 0.0:
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    weight_decay = _check_hyperparameter("weight_decay", weight_decay, "Invalid weight_decay value")
+    betas = _check_betas("betas", betas)
+    eps = _check_hyperparameter("eps", eps, "Invalid epsilon value")
+    if eps == 0.0:
+        raise ValueError("eps must be > 0, got 0.0 (a weight whose gradients have all been zero would get the step 0 / 0 = NaN)")
+    groups = param_groups(model, weight_decay)
+    if not any(group["params"] for group in groups):
+        raise ValueError(
+            f"model ({type(model).__name__}) has no trainable parameters (none with requires_grad=True): nothing to optimize"
+        )
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+class _WarmupCosineFactor:
+    """The factor :func:`warmup_cosine_schedule` multiplies each group's learning rate by, as a function of the epoch.
+
+    A callable object rather than a closure, so ``LambdaLR.state_dict()`` saves
+    its settings and the scheduler can be pickled.
+    """
+
+    def __init__(self, warmup_epochs: int, total_epochs: int, min_factor: float) -> None:
+        self.warmup_epochs, self.total_epochs, self.min_factor = warmup_epochs, total_epochs, min_factor
+
+    def __call__(self, epoch: int) -> float:
+        warmup, total, floor = self.warmup_epochs, self.total_epochs, self.min_factor
+        if epoch < warmup:
+            return (epoch + 1) / (warmup + 1)
+        if epoch >= total:
+            return floor
+        progress = (epoch - warmup) / (total - warmup)
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(warmup_epochs={self.warmup_epochs}, total_epochs={self.total_epochs}, "
+            f"min_factor={self.min_factor})"
+        )
+
+
+def warmup_cosine_schedule(
+    optimizer: torch.optim.Optimizer, warmup_epochs: int, total_epochs: int, min_factor: float = 0.0
+) -> torch.optim.lr_scheduler.LambdaLR:
+    r"""A linear warm-up followed by a cosine decay, as a ``LambdaLR`` stepped once per epoch.
+
+    The learning rate of epoch :math:`e = 0, 1, \dots` (the scheduler's
+    ``last_epoch`` after :math:`e` calls of ``step()``, as
+    :func:`course_lib.train.fit` makes them, one after each epoch) is
+    :math:`\eta_e = f(e)\,\eta` for each group's initial rate :math:`\eta`, with
+    :math:`W` = ``warmup_epochs``, :math:`E` = ``total_epochs`` and
+    :math:`m` = ``min_factor``:
+
+    .. math::
+
+        f(e) = \begin{cases}
+            \dfrac{e + 1}{W + 1} & 0 \le e < W \quad\text{(warm-up)},\\[1ex]
+            m + (1 - m)\,\tfrac12\bigl(1 + \cos\bigl(\pi\,\tfrac{e - W}{E - W}\bigr)\bigr) & W \le e \le E,\\[1ex]
+            m & e > E.
+        \end{cases}
+
+    The warm-up rises in equal steps :math:`\tfrac{1}{W+1}, \tfrac{2}{W+1},
+    \dots, \tfrac{W}{W+1}` to the full rate at epoch :math:`W` (never from 0,
+    which would waste an epoch): Adam's second-moment estimate :math:`\hat v`
+    rests on few gradients in the first steps, and small steps keep its noise
+    from throwing the weights far. The cosine then anneals from :math:`\eta`
+    to :math:`m\eta` at epoch :math:`E`, so the last epochs of a run of
+    :math:`E` epochs take small steps. With :math:`W = 0` and :math:`m = 0`
+    this is ``CosineAnnealingLR(optimizer, T_max=E)`` in closed form (the
+    same rates up to rounding).
+
+    Args:
+        optimizer: a ``torch.optim.Optimizer`` (each group's ``lr`` at the call
+            is its :math:`\eta`).
+        warmup_epochs: :math:`W`, an int >= 0 and < ``total_epochs`` (0 = no warm-up).
+        total_epochs: :math:`E`, an int >= 1: the run's number of epochs.
+        min_factor: :math:`m \in [0, 1]`, the final rate as a share of :math:`\eta`.
+
+    Returns:
+        The ``torch.optim.lr_scheduler.LambdaLR``; building it sets the rates of epoch 0.
+
+    Example:
+        >>> optimizer = torch.optim.AdamW([nn.Parameter(torch.zeros(2))], lr=1.0)
+        >>> scheduler = warmup_cosine_schedule(optimizer, warmup_epochs=3, total_epochs=7)
+        >>> rates = []
+        >>> for epoch in range(8):
+        ...     rates.append(round(optimizer.param_groups[0]["lr"], 4))
+        ...     optimizer.step(); scheduler.step()
+        >>> rates
+        [0.25, 0.5, 0.75, 1.0, 0.8536, 0.5, 0.1464, 0.0]
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {describe_value(optimizer)}")
+    warmup_epochs = check_int("warmup_epochs", warmup_epochs, minimum=0)
+    total_epochs = check_int("total_epochs", total_epochs, minimum=1)
+    if warmup_epochs >= total_epochs:
+        raise ValueError(
+            f"warmup_epochs must be less than total_epochs (the cosine needs at least one epoch), "
+            f"got warmup_epochs={warmup_epochs} and total_epochs={total_epochs}"
+        )
+    min_factor = check_probability("min_factor", min_factor, allow_one=True)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, _WarmupCosineFactor(warmup_epochs, total_epochs, min_factor))
 
 
 # --- how strongly each weight is decayed ------------------------------------------------------

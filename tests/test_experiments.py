@@ -382,3 +382,159 @@ def test_the_cosine_schedule_anneals_the_learning_rate_over_the_epochs() -> None
         ClassifierConfig(schedule="linear")
     with pytest.raises(TypeError, match="schedule must be a str"):
         ClassifierConfig(schedule=None)
+
+
+# --- the complete recipe: layer norm, GELU, AdamW groups, warm-up + cosine, clipping -----------------
+
+DEFAULT_REPR = (
+    "ClassifierConfig(hidden=(256, 256), dropout=0.0, weight_decay=0.0, optimizer='adamw', lr=0.003, "
+    "label_smoothing=0.0, epochs=30, batch_size=200, early_stopping_patience=None, schedule='constant')"
+)
+RECIPE = TINY.but(
+    hidden=(8, 8), dropout=0.1, weight_decay=0.05, label_smoothing=0.1, epochs=5, schedule="cosine", warmup_epochs=2,
+    layer_norm=True, activation="gelu", clip_grad_norm=1.0, early_stopping_patience=3,
+)
+
+
+def test_recipe_fields_default_to_the_old_behaviour_and_stay_out_of_the_repr() -> None:
+    config = ClassifierConfig()
+    assert (config.layer_norm, config.activation, config.warmup_epochs, config.clip_grad_norm) == (False, "relu", 0, None)
+    assert repr(config) == str(config) == DEFAULT_REPR  # as the chapters print it
+
+
+@pytest.mark.parametrize(
+    "config",
+    [ClassifierConfig(), TINY, RECIPE, TINY.but(activation="gelu"), TINY.but(clip_grad_norm=0.5), TINY.but(layer_norm=True)],
+)
+def test_the_repr_shows_the_set_recipe_fields_and_rebuilds_the_config(config: ClassifierConfig) -> None:
+    text = repr(config)
+    for name, default in (("layer_norm", False), ("activation", "relu"), ("warmup_epochs", 0), ("clip_grad_norm", None)):
+        assert (f"{name}=" in text) == (getattr(config, name) != default), name
+    assert eval(text, {"ClassifierConfig": ClassifierConfig}) == config
+
+
+def test_the_repr_of_the_full_recipe() -> None:
+    assert repr(RECIPE) == (
+        "ClassifierConfig(hidden=(8, 8), dropout=0.1, weight_decay=0.05, optimizer='adamw', lr=0.01, label_smoothing=0.1, "
+        "epochs=5, batch_size=20, early_stopping_patience=3, schedule='cosine', layer_norm=True, activation='gelu', "
+        "warmup_epochs=2, clip_grad_norm=1.0)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        (dict(layer_norm=1), TypeError, r"layer_norm must be a bool"),
+        (dict(activation="tanh"), ValueError, r"activation must be one of \('relu', 'gelu'\), got 'tanh'"),
+        (dict(activation=None), TypeError, r"activation must be a str"),
+        (dict(warmup_epochs=2), ValueError, r"warmup_epochs must be 0 with schedule='constant'"),
+        (dict(warmup_epochs=2, schedule="cosine", epochs=2), ValueError, r"warmup_epochs must be less than epochs .*got 2 with epochs=2"),
+        (dict(warmup_epochs=-1, schedule="cosine"), ValueError, r"warmup_epochs must be an int >= 0"),
+        (dict(warmup_epochs=1.0, schedule="cosine"), TypeError, r"warmup_epochs must be an int"),
+        (dict(clip_grad_norm=0.0), ValueError, r"clip_grad_norm must be a finite number > 0, got 0.0"),
+        (dict(clip_grad_norm=math.inf), ValueError, r"clip_grad_norm must be a finite number > 0"),
+        (dict(clip_grad_norm="1"), TypeError, r"clip_grad_norm must be a real number"),
+    ],
+)
+def test_recipe_fields_are_validated(changes, error, match) -> None:
+    with pytest.raises(error, match=match):
+        TINY.but(**changes)
+    assert TINY.but(schedule="cosine", warmup_epochs=1).warmup_epochs == 1
+    assert type(TINY.but(clip_grad_norm=2).clip_grad_norm) is float
+
+
+def _by_hand(config: ClassifierConfig, seed: int):
+    """The default recipe written out as before configure_adamw existed: make_mlp, AdamW(param_groups), fit."""
+    from course_lib.optim import param_groups
+    from course_lib.train import fit
+
+    model = make_mlp((6, *config.hidden, 3), dropout=config.dropout, seed=seed)
+    optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr)
+    scheduler = None if config.schedule == "constant" else torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    fit(model, DATA, optimizer, nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), config.epochs,
+        batch_size=config.batch_size, scheduler=scheduler, early_stopping_patience=config.early_stopping_patience,
+        progress=False, seed=seed, device="cpu")
+    return model, optimizer
+
+
+@pytest.mark.parametrize("config", [TINY.but(weight_decay=0.1, dropout=0.2), TINY.but(schedule="cosine", epochs=3)])
+def test_configs_without_the_recipe_fields_train_exactly_as_before(config: ClassifierConfig) -> None:
+    result = train_classifier(DATA, config, seed=4)
+    model, optimizer = _by_hand(config, seed=4)
+    assert all(torch.equal(a, b) for a, b in zip(result.model.state_dict().values(), model.state_dict().values(), strict=True))
+    ours = _optimizer(make_mlp((6, *config.hidden, 3), seed=4), config)
+    assert [len(g["params"]) for g in ours.param_groups] == [len(g["params"]) for g in optimizer.param_groups]
+    assert [g["weight_decay"] for g in ours.param_groups] == [config.weight_decay, 0.0]
+
+
+def test_the_recipe_builds_layer_norm_gelu_blocks_without_any_after_the_output() -> None:
+    result = train_classifier(DATA, RECIPE, seed=0)
+    kinds = [type(layer) for layer in result.model]
+    block = [nn.Linear, nn.LayerNorm, nn.GELU, nn.Dropout]
+    assert kinds == block + block + [nn.Linear]
+    assert not result.model.training and 1 <= result.history.epochs_run <= RECIPE.epochs
+    again = train_classifier(DATA, RECIPE, seed=0)
+    assert result == again and _same_weights(result, again)
+
+
+def test_the_adamw_groups_keep_layer_norm_parameters_and_biases_undecayed() -> None:
+    model = make_mlp((6, 8, 3), layer_norm=True, activation="gelu")
+    groups = _optimizer(model, RECIPE).param_groups
+    assert type(_optimizer(model, RECIPE)) is torch.optim.AdamW
+    decay = {id(p): group["weight_decay"] for group in groups for p in group["params"]}
+    for name, parameter in model.named_parameters():
+        decayed = name.endswith("weight") and parameter.ndim == 2  # "1.weight" is LayerNorm's scale
+        assert decay[id(parameter)] == (0.05 if decayed else 0.0), name
+    assert len(decay) == len(list(model.parameters()))
+
+
+def test_warmup_then_cosine_sets_the_learning_rate_of_each_epoch() -> None:
+    seen: list[float] = []
+    original = torch.optim.lr_scheduler.LambdaLR.step
+
+    def recording_step(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.optimizer.param_groups[0]["lr"])
+
+    config = TINY.but(epochs=6, schedule="cosine", warmup_epochs=2)
+    try:
+        torch.optim.lr_scheduler.LambdaLR.step = recording_step
+        warmed = train_classifier(DATA, config, seed=0)
+    finally:
+        torch.optim.lr_scheduler.LambdaLR.step = original
+    lr, warmup, total = config.lr, 2, 6
+    expected = [lr * (e + 1) / (warmup + 1) for e in range(warmup)]
+    expected += [lr / 2 * (1 + math.cos(math.pi * (e - warmup) / (total - warmup))) for e in range(warmup, total + 1)]
+    assert seen == pytest.approx(expected, rel=1e-12, abs=1e-15)  # the constructor's step, then one per epoch
+    assert not _same_weights(warmed, train_classifier(DATA, config.but(warmup_epochs=0), seed=0))
+
+
+def test_clip_grad_norm_reaches_fit_and_bounds_every_step(monkeypatch) -> None:
+    norms: list[float] = []
+    original = torch.nn.utils.clip_grad_norm_
+
+    def recording_clip(parameters, max_norm, *args, **kwargs):
+        norms.append(max_norm)
+        return original(parameters, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recording_clip)
+    config = TINY.but(clip_grad_norm=0.01)
+    clipped = train_classifier(DATA, config, seed=0)
+    batches_per_epoch = math.ceil(len(DATA.y_train) / config.batch_size)
+    assert norms == [0.01] * (config.epochs * batches_per_epoch)
+    norms.clear()
+    unclipped = train_classifier(DATA, TINY, seed=0)
+    assert norms == [] and not _same_weights(clipped, unclipped)
+
+
+@pytest.mark.parametrize(("field", "value"), [("layer_norm", True), ("activation", "gelu")])
+def test_mlp_recipe_fields_have_no_effect_with_a_model_factory_and_are_rejected(field: str, value) -> None:
+    config = ClassifierConfig(epochs=1, batch_size=20).but(**{field: value})
+    with pytest.raises(ValueError, match=rf"config.{field} describes the MLP and has no effect with a model_factory"):
+        train_classifier(DATA, config, model_factory=_factory)
+    with pytest.raises(ValueError, match=rf"config.{field} describes the MLP"):
+        run_over_seeds(DATA, config, (0,), model_factory=_factory)
+    # the training fields of the recipe do apply to a factory's network
+    trained = train_classifier(DATA, ClassifierConfig(epochs=3, batch_size=20, schedule="cosine", warmup_epochs=1, clip_grad_norm=1.0),
+                               model_factory=_factory)
+    assert trained.history.epochs_run == 3

@@ -269,3 +269,70 @@ def test_make_cnn1d_rejects_bad_arguments_by_name(kwargs, error, message):
 def test_residual_block_rejects_a_noise_that_is_not_a_module():
     with pytest.raises(TypeError, match="noise must be a torch.nn.Module or None, got builtin"):
         ResidualBlock1d(3, 3, noise=torch.relu)
+
+
+# --- layer normalization and GELU: the blocks of the complete training recipe -------------------
+
+
+def test_layer_norm_follows_every_hidden_linear_before_the_activation():
+    model = make_mlp((12, 8, 6, 3), layer_norm=True, activation="gelu", dropout=0.1)
+    kinds = [type(layer) for layer in model]
+    assert kinds == [nn.Linear, nn.LayerNorm, nn.GELU, nn.Dropout, nn.Linear, nn.LayerNorm, nn.GELU, nn.Dropout, nn.Linear]
+    assert [layer.normalized_shape for layer in model if isinstance(layer, nn.LayerNorm)] == [(8,), (6,)]
+    # unlike batch norm, layer norm keeps the hidden biases (it subtracts each example's mean over the features)
+    assert all(layer.bias is not None for layer in model if isinstance(layer, nn.Linear))
+    assert model(torch.zeros(4, 12)).shape == (4, 3)
+    # the output layer alone: no normalization, activation or dropout after it
+    assert [type(layer) for layer in make_mlp((5, 2), layer_norm=True, activation="gelu", dropout=0.5)] == [nn.Linear]
+
+
+@pytest.mark.parametrize(("activation", "module"), [("relu", nn.ReLU), ("gelu", nn.GELU)])
+def test_activation_is_chosen_by_name(activation, module):
+    model = make_mlp((6, 5, 4, 2), activation=activation)
+    assert [type(layer) for layer in model] == [nn.Linear, module, nn.Linear, module, nn.Linear]
+
+
+def test_layer_norm_and_gelu_change_no_initial_weight_and_the_defaults_are_unchanged():
+    plain = make_mlp((10, 7, 7, 3), seed=5)
+    recipe = make_mlp((10, 7, 7, 3), seed=5, layer_norm=True, activation="gelu")
+    plain_linears = [layer for layer in plain if isinstance(layer, nn.Linear)]
+    recipe_linears = [layer for layer in recipe if isinstance(layer, nn.Linear)]
+    for a, b in zip(plain_linears, recipe_linears, strict=True):
+        assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+    for norm in (layer for layer in recipe if isinstance(layer, nn.LayerNorm)):
+        assert torch.equal(norm.weight, torch.ones(7)) and torch.equal(norm.bias, torch.zeros(7))
+    explicit = make_mlp((10, 7, 7, 3), seed=5, layer_norm=False, activation="relu")
+    assert [type(layer) for layer in explicit] == [type(layer) for layer in plain]
+    assert all(torch.equal(a, b) for a, b in zip(explicit.state_dict().values(), plain.state_dict().values(), strict=True))
+
+
+def test_layer_norm_standardizes_each_example_and_makes_the_hidden_layer_scale_invariant_in_eval_mode():
+    model = make_mlp((8, 16, 3), layer_norm=True, activation="gelu", seed=0).double().eval()
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(5, 8)) * 4.0 + 2.0)
+    normalized = model[1](model[0](x))
+    torch.testing.assert_close(normalized.mean(dim=1), torch.zeros(5, dtype=torch.float64), atol=1e-12, rtol=0)
+    torch.testing.assert_close(normalized.var(dim=1, unbiased=False), torch.ones(5, dtype=torch.float64), atol=1e-4, rtol=0)
+    before = model(x)
+    with torch.no_grad():
+        model[0].weight.mul_(5.0)
+        model[0].bias.mul_(5.0)  # the whole pre-activation scaled by 5: LayerNorm divides it out, per example
+    torch.testing.assert_close(model(x), before, rtol=1e-4, atol=1e-4)  # up to LayerNorm's eps
+    with torch.no_grad():
+        model[3].weight.mul_(2.0)  # the output layer is not normalized
+    assert not torch.allclose(model(x), before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(batch_norm=True, layer_norm=True), ValueError, r"batch_norm=True and layer_norm=True cannot be combined"),
+        (dict(layer_norm=1), TypeError, r"layer_norm must be a bool, got int 1"),
+        (dict(activation="tanh"), ValueError, r"activation must be one of \('relu', 'gelu'\), got 'tanh'"),
+        (dict(activation="ReLU"), ValueError, r"activation must be one of .*got 'ReLU'"),
+        (dict(activation=nn.GELU), TypeError, r"activation must be a str"),
+        (dict(activation=None), TypeError, r"activation must be a str"),
+    ],
+)
+def test_layer_norm_and_activation_are_validated(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_mlp((4, 3, 2), **kwargs)

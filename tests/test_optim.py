@@ -817,3 +817,182 @@ def test_adam_lets_a_non_finite_gradient_through_as_torch_does() -> None:
 def test_name_substring_groups_rejects_a_dict_of_substrings() -> None:
     with pytest.raises(TypeError, match="no_decay must be a sequence of strings, got dict"):
         name_substring_groups(nn.Linear(2, 2), 0.1, no_decay={"bias": 1})
+
+
+# --- configure_adamw and warmup_cosine_schedule: the optimizer and schedule of the complete recipe ---
+
+
+def _recipe_mlp(seed: int = 0) -> nn.Sequential:
+    """Linear → LayerNorm → GELU → Dropout blocks and a bare output layer, as the recipe builds them."""
+    return make_mlp((6, 8, 8, 3), layer_norm=True, activation="gelu", dropout=0.1, seed=seed)
+
+
+def test_configure_adamw_builds_torch_adamw_on_the_two_param_groups() -> None:
+    model = _recipe_mlp()
+    optimizer = optim.configure_adamw(model, lr=2e-3, weight_decay=0.05, betas=(0.8, 0.99), eps=1e-7)
+    assert type(optimizer) is torch.optim.AdamW
+    expected = param_groups(model, 0.05)
+    assert len(optimizer.param_groups) == 2
+    for group, reference in zip(optimizer.param_groups, expected, strict=True):
+        assert len(group["params"]) == len(reference["params"])
+        assert all(a is b for a, b in zip(group["params"], reference["params"]))  # the same tensors in the same order
+        assert group["weight_decay"] == reference["weight_decay"]
+        assert (group["lr"], group["betas"], group["eps"]) == (2e-3, (0.8, 0.99), 1e-7)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    norms = [m for m in model if isinstance(m, nn.LayerNorm)]
+    assert optimizer.param_groups[0]["params"] == [m.weight for m in linears]
+    decayed = {id(p) for p in optimizer.param_groups[0]["params"]}
+    assert not decayed & {id(p) for m in norms for p in m.parameters()}  # LayerNorm's scale and shift never decayed
+    assert not decayed & {id(m.bias) for m in linears}
+    assert count_parameters(optimizer) == (6 * 8 + 8 * 8 + 8 * 3, 8 + 8 + 3 + 4 * 8)
+    assert optimizer.defaults["weight_decay"] == 0.05
+
+
+def test_configure_adamw_steps_exactly_like_torch_adamw_built_by_hand() -> None:
+    ours, theirs = _recipe_mlp(seed=1).double(), _recipe_mlp(seed=1).double()
+    mine = optim.configure_adamw(ours, lr=1e-2, weight_decay=0.1)
+    hand = torch.optim.AdamW(param_groups(theirs, 0.1), lr=1e-2)
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(5, 6)))
+    for _ in range(3):
+        for model, optimizer in ((ours, mine), (theirs, hand)):
+            optimizer.zero_grad()
+            model.eval()(x).square().sum().backward()
+            optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters(), strict=True))
+
+
+def test_configure_adamw_decays_weights_and_leaves_biases_and_norms_alone() -> None:
+    model = _recipe_mlp(seed=2).double()
+    before = copy.deepcopy(model)
+    optimizer = optim.configure_adamw(model, lr=0.1, weight_decay=0.5)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # no gradient: only the decoupled decay moves anything
+    optimizer.step()
+    for (name, after), original in zip(model.named_parameters(), before.parameters(), strict=True):
+        factor = 1 - 0.1 * 0.5 if after.ndim == 2 else 1.0
+        torch.testing.assert_close(after, original * factor, rtol=1e-15, atol=0, msg=name)
+
+
+def test_configure_adamw_skips_frozen_parameters_and_lists_a_tied_one_once() -> None:
+    model = nn.Sequential(nn.Embedding(10, 4), nn.LayerNorm(4), nn.Linear(4, 10, bias=True))
+    model[2].weight = model[0].weight  # tied head
+    model[1].bias.requires_grad_(False)
+    optimizer = optim.configure_adamw(model, 1e-3, 0.1)
+    listed = [p for group in optimizer.param_groups for p in group["params"]]
+    assert len(listed) == len({id(p) for p in listed}) == 3
+    assert optimizer.param_groups[0]["params"] == [model[0].weight]  # decayed: the Linear use decides
+    assert optimizer.param_groups[1]["params"] == [model[1].weight, model[2].bias]
+
+
+@pytest.mark.parametrize(
+    ("model", "error", "match"),
+    [
+        (lambda m: m.parameters(), TypeError, r"model must be a torch.nn.Module .*not model.parameters\(\)"),
+        (lambda m: list(m.parameters()), TypeError, r"model must be a torch.nn.Module"),
+        (lambda m: param_groups(m, 0.1), TypeError, r"model must be a torch.nn.Module"),
+        (lambda m: torch.optim.AdamW(m.parameters()), TypeError, r"model must be a torch.nn.Module, got an optimizer \(AdamW\)"),
+        (lambda m: nn.ReLU(), ValueError, r"model \(ReLU\) has no trainable parameters"),
+        (lambda m: m.requires_grad_(False), ValueError, r"model \(Sequential\) has no trainable parameters"),
+    ],
+)
+def test_configure_adamw_wants_the_module_itself(model, error, match) -> None:
+    with pytest.raises(error, match=match):
+        optim.configure_adamw(model(_recipe_mlp()), 1e-3, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(lr=0.0), ValueError, r"lr must be a finite number > 0, got 0.0"),
+        (dict(lr=-1.0), ValueError, r"lr must be a finite number >= 0, got -1.0"),
+        (dict(weight_decay=math.nan), ValueError, r"weight_decay must be a finite number"),
+        (dict(weight_decay="0.1"), TypeError, r"weight_decay must be a real number"),
+        (dict(betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be in \[0, 1\)"),
+        (dict(betas=0.9), TypeError, r"betas must be a pair"),
+        (dict(eps=0.0), ValueError, r"eps must be > 0, got 0.0"),
+        (dict(eps=math.inf), ValueError, r"eps must be a finite number"),
+    ],
+)
+def test_configure_adamw_validates_its_hyperparameters(kwargs, error, match) -> None:
+    arguments = {"lr": 1e-3, "weight_decay": 0.1, **kwargs}
+    with pytest.raises(error, match=match):
+        optim.configure_adamw(_recipe_mlp(), **arguments)
+
+
+def _warmup_cosine_factor(epoch: int, warmup: int, total: int, floor: float) -> float:
+    """The docstring's f(e), written out again."""
+    if epoch < warmup:
+        return (epoch + 1) / (warmup + 1)
+    if epoch > total:
+        return floor
+    return floor + (1 - floor) * (1 + math.cos(math.pi * (epoch - warmup) / (total - warmup))) / 2
+
+
+def _scheduled_rates(scheduler, optimizer, epochs: int) -> list[list[float]]:
+    rates = []
+    for _ in range(epochs):
+        rates.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize(("warmup", "total", "floor"), [(0, 5, 0.0), (3, 10, 0.0), (2, 6, 0.1), (4, 5, 0.5), (0, 1, 1.0)])
+def test_warmup_cosine_schedule_follows_its_formula(warmup: int, total: int, floor: float) -> None:
+    first, second = nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(3))
+    optimizer = torch.optim.AdamW([{"params": [first], "lr": 0.2}, {"params": [second], "lr": 0.05}])
+    scheduler = optim.warmup_cosine_schedule(optimizer, warmup, total, floor)
+    assert isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR)
+    rates = _scheduled_rates(scheduler, optimizer, total + 3)  # past the end the rate stays at the floor
+    for epoch, (rate_a, rate_b) in enumerate(rates):
+        factor = _warmup_cosine_factor(epoch, warmup, total, floor)
+        assert rate_a == pytest.approx(0.2 * factor, rel=1e-12, abs=1e-15), epoch
+        assert rate_b == pytest.approx(0.05 * factor, rel=1e-12, abs=1e-15), epoch
+    factors = [rate_a / 0.2 for rate_a, _ in rates]
+    if warmup:
+        assert factors[0] == pytest.approx(1 / (warmup + 1)) and factors[warmup] == pytest.approx(1.0)
+        assert all(b > a for a, b in zip(factors[: warmup + 1], factors[1 : warmup + 1]))  # rises in equal steps
+        assert np.allclose(np.diff(factors[: warmup + 1]), 1 / (warmup + 1))
+    assert factors[total] == pytest.approx(floor) and max(factors) == pytest.approx(1.0)
+    assert all(b <= a + 1e-15 for a, b in zip(factors[warmup:], factors[warmup + 1 :]))  # then never rises
+
+
+def test_warmup_cosine_schedule_without_warmup_is_cosine_annealing() -> None:
+    a, b = [nn.Parameter(torch.zeros(2))], [nn.Parameter(torch.zeros(2))]
+    ours_optimizer, torch_optimizer = torch.optim.SGD(a, lr=0.3), torch.optim.SGD(b, lr=0.3)
+    ours = optim.warmup_cosine_schedule(ours_optimizer, 0, 7)
+    reference = torch.optim.lr_scheduler.CosineAnnealingLR(torch_optimizer, T_max=7)
+    ours_rates = _scheduled_rates(ours, ours_optimizer, 8)
+    torch_rates = _scheduled_rates(reference, torch_optimizer, 8)
+    np.testing.assert_allclose(ours_rates, torch_rates, rtol=1e-12, atol=1e-15)
+
+
+def test_warmup_cosine_schedule_state_dict_resumes_the_schedule() -> None:
+    optimizer = torch.optim.AdamW([nn.Parameter(torch.zeros(2))], lr=1.0)
+    scheduler = optim.warmup_cosine_schedule(optimizer, 2, 8, 0.1)
+    _scheduled_rates(scheduler, optimizer, 3)
+    state = copy.deepcopy(scheduler.state_dict())
+    assert state["lr_lambdas"][0] == {"warmup_epochs": 2, "total_epochs": 8, "min_factor": 0.1}
+    resumed_optimizer = torch.optim.AdamW([nn.Parameter(torch.zeros(2))], lr=1.0)
+    resumed = optim.warmup_cosine_schedule(resumed_optimizer, 0, 1)  # other settings, overwritten by the state
+    resumed.load_state_dict(state)
+    resumed_optimizer.param_groups[0]["lr"] = optimizer.param_groups[0]["lr"]
+    assert _scheduled_rates(resumed, resumed_optimizer, 4) == _scheduled_rates(scheduler, optimizer, 4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(warmup_epochs=5, total_epochs=5), ValueError, r"warmup_epochs must be less than total_epochs .*got warmup_epochs=5 and total_epochs=5"),
+        (dict(warmup_epochs=-1), ValueError, r"warmup_epochs must be an int >= 0, got -1"),
+        (dict(warmup_epochs=1.0), TypeError, r"warmup_epochs must be an int"),
+        (dict(total_epochs=0), ValueError, r"total_epochs must be an int >= 1, got 0"),
+        (dict(min_factor=1.5), ValueError, r"min_factor must be in \[0, 1\], got 1.5"),
+        (dict(min_factor=math.nan), ValueError, r"min_factor must be in \[0, 1\]"),
+        (dict(optimizer=[nn.Parameter(torch.zeros(2))]), TypeError, r"optimizer must be a torch.optim.Optimizer, got list"),
+    ],
+)
+def test_warmup_cosine_schedule_validates_its_arguments(kwargs, error, match) -> None:
+    arguments = {"optimizer": torch.optim.SGD([nn.Parameter(torch.zeros(2))], lr=0.1), "warmup_epochs": 1, "total_epochs": 5, **kwargs}
+    with pytest.raises(error, match=match):
+        optim.warmup_cosine_schedule(**arguments)

@@ -36,10 +36,19 @@ def _config() -> experiments.ClassifierConfig:
     return experiments.ClassifierConfig(hidden=(4,), epochs=2, batch_size=8, lr=0.01, weight_decay=0.01)
 
 
+def _recipe_config() -> experiments.ClassifierConfig:
+    """The complete recipe: LayerNorm → GELU → dropout blocks, AdamW groups, smoothing, warm-up + cosine, clipping."""
+    return experiments.ClassifierConfig(
+        hidden=(4, 4), dropout=0.1, weight_decay=0.05, lr=0.01, label_smoothing=0.1, epochs=3, batch_size=8,
+        early_stopping_patience=2, schedule="cosine", layer_norm=True, activation="gelu", warmup_epochs=1, clip_grad_norm=1.0,
+    )
+
+
 def _config_fields() -> dict:
     return dict(
         hidden=(8, 4), dropout=0.25, weight_decay=0.01, optimizer="adamw", lr=0.01, label_smoothing=0.05,
         epochs=2, batch_size=50, early_stopping_patience=2, schedule="cosine",
+        layer_norm=True, activation="gelu", warmup_epochs=1, clip_grad_norm=1.0,
     )
 
 
@@ -54,6 +63,14 @@ def _verify_config(config, kwargs) -> None:
     patience = kwargs["early_stopping_patience"]
     assert config.early_stopping_patience == (None if patience is None else int(patience))
     assert config.schedule == kwargs["schedule"] in ("constant", "cosine")
+    assert config.layer_norm is bool(kwargs["layer_norm"]) and config.activation == kwargs["activation"] in ("relu", "gelu")
+    assert type(config.warmup_epochs) is int and config.warmup_epochs == int(kwargs["warmup_epochs"])
+    assert 0 <= config.warmup_epochs < config.epochs and (config.warmup_epochs == 0 or config.schedule == "cosine")
+    if kwargs["clip_grad_norm"] is None:  # None: no clipping
+        assert config.clip_grad_norm is None
+    else:
+        assert type(config.clip_grad_norm) is float and config.clip_grad_norm == float(kwargs["clip_grad_norm"]) > 0.0
+    assert eval(repr(config), {"ClassifierConfig": experiments.ClassifierConfig}) == config
 
 
 def _but(config, dropout):
@@ -190,6 +207,10 @@ CASES = [
     Case(
         "experiments.train_classifier", experiments.train_classifier,
         lambda: dict(data=_splits(), config=_config(), seed=0, progress=False), _verify_training, examples=6,
+    ),
+    Case(
+        "experiments.train_classifier[recipe]", experiments.train_classifier,
+        lambda: dict(data=_splits(), config=_recipe_config(), seed=0, progress=False), _verify_training, examples=6,
     ),
     Case(
         "experiments.train_classifier[dropout_layer]", experiments.train_classifier,

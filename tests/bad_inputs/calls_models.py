@@ -32,17 +32,23 @@ class _OwnDropout(nn.Dropout):
 def _verify_make_mlp(model, kwargs) -> None:
     sizes = [int(s) for s in kwargs["layer_sizes"]]
     dropout, batch_norm = float(kwargs["dropout"]), bool(kwargs["batch_norm"])
+    layer_norm = bool(kwargs.get("layer_norm", False))
+    activation = {"relu": nn.ReLU, "gelu": nn.GELU}[kwargs.get("activation", "relu")]
+    assert not (batch_norm and layer_norm)
     dropout_type = nn.Dropout if kwargs.get("dropout_layer") is None else _OwnDropout
     assert isinstance(model, nn.Sequential)
     expected: list[type] = []
     for i in range(len(sizes) - 1):
         expected.append(nn.Linear)
         if i < len(sizes) - 2:
-            expected += [nn.BatchNorm1d] * batch_norm + [nn.ReLU] + [dropout_type] * (dropout > 0)
+            expected += [nn.BatchNorm1d] * batch_norm + [nn.LayerNorm] * layer_norm + [activation] + [dropout_type] * (dropout > 0)
     assert [type(layer) for layer in model] == expected
     linears = [layer for layer in model if isinstance(layer, nn.Linear)]
     assert [(layer.in_features, layer.out_features) for layer in linears] == list(zip(sizes[:-1], sizes[1:]))
     assert [layer.bias is None for layer in linears] == [batch_norm] * (len(sizes) - 2) + [False]
+    norms = [layer for layer in model if isinstance(layer, nn.LayerNorm)]
+    assert [norm.normalized_shape for norm in norms] == [(n,) for n in sizes[1:-1]] * layer_norm
+    assert all(torch.equal(norm.weight, torch.ones_like(norm.weight)) and not norm.bias.any() for norm in norms)
     assert all(layer.p == dropout for layer in model if isinstance(layer, nn.Dropout))
     _check_numpy_init(linears, kwargs["seed"])
     assert model(torch.zeros(2, sizes[0])).shape == (2, sizes[-1])
@@ -120,6 +126,12 @@ CASES = [
         "models.make_mlp[dropout_layer]",
         models.make_mlp,
         lambda: dict(layer_sizes=(4, 5, 5, 3), dropout=0.25, batch_norm=False, seed=0, dropout_layer=_OwnDropout),
+        _verify_make_mlp,
+    ),
+    Case(
+        "models.make_mlp[layer_norm]",
+        models.make_mlp,
+        lambda: dict(layer_sizes=(4, 5, 5, 3), dropout=0.1, batch_norm=False, seed=2, layer_norm=True, activation="gelu"),
         _verify_make_mlp,
     ),
     Case(

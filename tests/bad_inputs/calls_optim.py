@@ -375,6 +375,78 @@ def _verify_meter_remove(result, kwargs) -> None:
 
 _METER = {"meter": "the RelativeStepMeter whose method is called (3 steps recorded)"}
 
+def _configure_adamw(model, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    """``configure_adamw(...)``, then one step with fixed gradients: its groups (as parameter indices) and the step."""
+    optimizer = optim.configure_adamw(model, lr, weight_decay, betas=betas, eps=eps)
+    params = list(model.parameters())
+    for index, param in enumerate(params):
+        param.grad = torch.linspace(-0.5, 0.5 + index, param.numel(), dtype=param.dtype).reshape(param.shape)
+    groups = [
+        dict(weight_decay=g["weight_decay"], lr=g["lr"], betas=tuple(g["betas"]), eps=g["eps"],
+             params=[next(i for i, p in enumerate(params) if p is q) for q in g["params"]])
+        for g in optimizer.param_groups
+    ]
+    assert type(optimizer) is torch.optim.AdamW
+    return groups, _one_step(optimizer)[1]
+
+
+def _verify_configure_adamw(result, kwargs) -> None:
+    groups, records = result
+    model = kwargs["model"]
+    params = list(model.parameters())
+    decay, no_decay = _expected_split(model, False)
+    assert len(groups) == 2
+    assert _same_tensors([params[i] for i in groups[0]["params"]], decay)
+    assert _same_tensors([params[i] for i in groups[1]["params"]], no_decay)
+    h = _adam_hyperparameters({k: kwargs[k] for k in ("lr", "betas", "eps") if k in kwargs}, decoupled=True)
+    strengths = [float(kwargs["weight_decay"]), 0.0]
+    for group, strength in zip(groups, strengths):
+        assert (group["weight_decay"], group["lr"], group["betas"], group["eps"]) == (strength, h["lr"], h["betas"], h["eps"])
+    order = [p for group in groups for p in group["params"]]  # _one_step records the parameters in group order
+    assert sorted(order) == list(range(len(params)))
+    for position, index in enumerate(order):
+        strength = strengths[0] if index in groups[0]["params"] else 0.0
+        before, grad, after = records[position]
+        _close(after, _adam_reference(before, grad, **{**h, "weight_decay": strength}), f"parameter {index}")
+
+
+def _adamw_model() -> nn.Module:
+    return _model().double()
+
+
+def _schedule(optimizer, warmup_epochs, total_epochs, min_factor=0.0):
+    """The learning rates of every group for the first epochs (at most 40) of ``warmup_cosine_schedule``."""
+    scheduler = optim.warmup_cosine_schedule(optimizer, warmup_epochs, total_epochs, min_factor)
+    assert isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR)
+    rates = []
+    for _ in range(min(int(total_epochs) + 2, 40)):
+        rates.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def _schedule_optimizer() -> torch.optim.Optimizer:
+    first, second = nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(3))
+    return torch.optim.SGD([{"params": [first], "lr": 0.2}, {"params": [second], "lr": 0.05}])
+
+
+def _verify_schedule(rates, kwargs) -> None:
+    warmup, total = int(kwargs["warmup_epochs"]), int(kwargs["total_epochs"])
+    floor = float(kwargs.get("min_factor", 0.0))
+    assert 0 <= warmup < total and 0.0 <= floor <= 1.0
+    assert len(rates) == min(total + 2, 40)
+    for epoch, row in enumerate(rates):
+        if epoch < warmup:
+            factor = (epoch + 1) / (warmup + 1)
+        elif epoch > total:
+            factor = floor
+        else:
+            factor = floor + (1 - floor) * (1 + math.cos(math.pi * ((epoch - warmup) / (total - warmup)))) / 2
+        for rate, base in zip(row, (0.2, 0.05), strict=True):
+            assert math.isclose(rate, base * factor, rel_tol=1e-12, abs_tol=1e-300), (epoch, rate, base * factor)
+
+
 CASES = [
     Case("optim.SGD", _sgd, lambda: dict(params=_parameters(), **_SGD_VALID), _verify_sgd),
     Case("optim.SGD[plain]", _sgd, lambda: dict(params=_parameters(), lr=0.1), _verify_sgd),
@@ -400,6 +472,14 @@ CASES = [
     Case(
         "optim.name_substring_groups", optim.name_substring_groups,
         lambda: dict(model=_model(), weight_decay=0.1, no_decay=("bias", "LayerNorm.weight")), _verify_name_substring_groups,
+    ),
+    Case(
+        "optim.configure_adamw", _configure_adamw,
+        lambda: dict(model=_adamw_model(), lr=1e-2, weight_decay=0.1, betas=(0.8, 0.99), eps=1e-6), _verify_configure_adamw,
+    ),
+    Case(
+        "optim.warmup_cosine_schedule", _schedule,
+        lambda: dict(optimizer=_schedule_optimizer(), warmup_epochs=2, total_epochs=6, min_factor=0.1), _verify_schedule,
     ),
     Case("optim.count_parameters", optim.count_parameters, lambda: dict(groups=_count_groups()), _verify_count_parameters),
     Case("optim.effective_decay_rates", optim.effective_decay_rates, lambda: dict(optimizer=_stepped_adam()), _verify_effective_decay_rates),

@@ -25,6 +25,7 @@ from .values import bad_inputs, generated_bad_input
 TOPIC_MODULES = (
     "book",
     "data",
+    "double_descent",
     "dropout",
     "experiments",
     "gradcheck",
@@ -38,6 +39,7 @@ TOPIC_MODULES = (
     "regularizers",
     "synthetic",
     "train",
+    "transformer",
     "variants",
 )
 
