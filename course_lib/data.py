@@ -14,6 +14,9 @@ the ones bundled inside scikit-learn (handwritten ``digits`` and the Wisconsin
 * :func:`load_mnist1d_splits` (the book's benchmark, MNIST-1D, generated locally),
   :func:`load_digits_splits` and :func:`load_breast_cancer_splits` wrap the real
   data sets, standardised with training-set statistics only.
+* :func:`load_mnist1d_shifted` draws fresh MNIST-1D signals with more noise or
+  more translation than the training data saw (a distribution shift), scaled
+  exactly as the splits of :func:`load_mnist1d_splits` they are compared with.
 * :func:`iterate_minibatches` yields reproducibly shuffled mini-batches.
 
 Why the standardisation statistics come from the training split only: the
@@ -25,6 +28,7 @@ optimistic.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from numbers import Integral
@@ -51,6 +55,9 @@ __all__ = [
     "load_digits_splits",
     "load_breast_cancer_splits",
     "load_mnist1d_splits",
+    "load_mnist1d_shifted",
+    "MNIST1D_SHIFT_KINDS",
+    "MNIST1D_MAX_SHIFTED",
     "MNIST1D_TRAIN_SIZE",
     "MNIST1D_TEST_SIZE",
     "MNIST1D_LENGTH",
@@ -460,11 +467,17 @@ def train_val_split(
 # ---------------------------------------------------------------------------
 
 
+def _standardization_statistics(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation of the training part; constant columns get a spread of 1."""
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)  # constant columns (e.g. blank pixels) are only centred
+    return mean, std
+
+
 def _standardize(parts: list[np.ndarray]) -> list[np.ndarray]:
     """Scale every part with the mean and standard deviation of the first (training) part."""
-    mean = parts[0].mean(axis=0)
-    std = parts[0].std(axis=0)
-    std = np.where(std > 0, std, 1.0)  # constant columns (e.g. blank pixels) are only centred
+    mean, std = _standardization_statistics(parts[0])
     return [(part - mean) / std for part in parts]
 
 
@@ -546,29 +559,92 @@ MNIST1D_TRAIN_SIZE, MNIST1D_TEST_SIZE, MNIST1D_LENGTH, MNIST1D_CLASSES = 4000, 1
 _mnist1d_cache: dict[str, np.ndarray] = {}
 
 
+def _mnist1d_generate(**changes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Raw MNIST-1D signals and labels: ``mnist1d.data.make_dataset`` without its final rescaling.
+
+    ``changes`` replace fields of ``mnist1d.data.get_dataset_args()`` (``num_samples``, ``seed``,
+    ``corr_noise_scale``, ``max_translation``, …). The loop is ``make_dataset``'s, step for step:
+    seed Python's and NumPy's global generators with ``args.seed``, transform each of the ten
+    templates ``num_samples // 10`` times with ``mnist1d.transform.transform``, shuffle the rows
+    with ``np.random.permutation``. What is left out is the last step, which centres and scales
+    the whole generated set by its *own* mean and spread; :func:`_mnist1d_arrays` applies it to
+    the official set (the result equals ``make_dataset``'s arrays bit for bit, a tested fact),
+    and :func:`load_mnist1d_shifted` applies the *official* map to a shifted set. The caller's
+    random states are saved and given back.
+    """
+    import random
+
+    from mnist1d.data import get_dataset_args, get_templates
+    from mnist1d.transform import transform
+    from mnist1d.utils import set_seed
+
+    args = get_dataset_args()
+    for field, value in changes.items():
+        if not hasattr(args, field):
+            raise ValueError(f"mnist1d's dataset arguments have no field {field!r}")
+        setattr(args, field, value)
+    templates = get_templates()
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        set_seed(args.seed)
+        signals, labels = [], []
+        per_class = args.num_samples // len(templates["y"])
+        for label_index in range(len(templates["y"])):
+            for _ in range(per_class):
+                signal, _ = transform(templates["x"][label_index], templates["t"], args)
+                signals.append(signal)
+                labels.append(templates["y"][label_index])
+        order = np.random.permutation(len(labels))
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+    return np.stack(signals)[order], np.stack(labels)[order]
+
+
 def _mnist1d_arrays() -> dict[str, np.ndarray]:
     """The official MNIST-1D arrays (read-only), generated once per process; global random state untouched.
 
-    ``mnist1d.data.make_dataset`` seeds Python's and NumPy's global generators (its
-    reproducibility); the caller's states are saved and given back, so loading the data never
-    changes what ``random`` or ``np.random`` draw next.
+    Keys ``x``, ``y``, ``x_test``, ``y_test``: the arrays ``mnist1d.data.make_dataset(get_dataset_args())``
+    returns (5,000 signals, seed 42, the first 80% for training), identical to the last bit. Keys
+    ``raw_mean`` and ``raw_std`` (0-d): the package's global rescaling :math:`x = (r - m) / s`,
+    with :math:`m, s` the mean and standard deviation of all 5,000 raw signals :math:`r`.
+    ``make_dataset`` seeds Python's and NumPy's global generators (its reproducibility); the
+    caller's states are saved and given back, so loading the data never changes what ``random``
+    or ``np.random`` draw next.
     """
     if not _mnist1d_cache:
-        import random
-
-        from mnist1d.data import get_dataset_args, make_dataset
-
-        python_state, numpy_state = random.getstate(), np.random.get_state()
-        try:
-            dataset = make_dataset(get_dataset_args())
-        finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
-        for key in ("x", "y", "x_test", "y_test"):
-            array = np.array(dataset[key])
+        raw, labels = _mnist1d_generate()
+        mean, std = raw.mean(), raw.std()
+        signals = (raw - mean) / std  # make_dataset's own expression, so the values match it exactly
+        split = MNIST1D_TRAIN_SIZE
+        parts = {
+            "x": signals[:split], "x_test": signals[split:], "y": labels[:split], "y_test": labels[split:],
+            "raw_mean": np.array(mean), "raw_std": np.array(std),
+        }
+        for key, array in parts.items():
+            array = np.array(array)
             array.flags.writeable = False
             _mnist1d_cache[key] = array
     return _mnist1d_cache
+
+
+def _check_mnist1d_val_fraction(val_fraction: Any) -> float:
+    val_fraction = check_real("val_fraction", val_fraction)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    smallest = min(val_fraction, 1.0 - val_fraction) * MNIST1D_TRAIN_SIZE
+    if smallest < MNIST1D_CLASSES:
+        raise ValueError(
+            f"val_fraction must leave both the training and the validation split at least one signal per class "
+            f"({MNIST1D_CLASSES} of {MNIST1D_TRAIN_SIZE}), got {val_fraction!r}"
+        )
+    return val_fraction
+
+
+def _mnist1d_split_indices(val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation rows of the official training signals (the split of :func:`load_mnist1d_splits`)."""
+    train_idx, val_idx = stratified_split_indices(_mnist1d_arrays()["y"], (1.0 - val_fraction, val_fraction), seed)
+    return train_idx, val_idx
 
 
 def load_mnist1d_splits(val_fraction: float = 0.2, seed: int = 0, standardize: bool = True) -> DataSplits:
@@ -582,6 +658,8 @@ def load_mnist1d_splits(val_fraction: float = 0.2, seed: int = 0, standardize: b
     the paper reports test accuracies of about 32% (logistic regression), 68%
     (MLP), 91% (GRU) and 94% (CNN), and an MLP fits its training set perfectly
     while generalising poorly — the over-fitting regime regularisation is for.
+    For held-out signals from a shifted distribution (more noise, more
+    translation), scaled exactly as these splits, see :func:`load_mnist1d_shifted`.
 
     Args:
         val_fraction: share of the 4,000 official training signals held out as a
@@ -608,19 +686,11 @@ def load_mnist1d_splits(val_fraction: float = 0.2, seed: int = 0, standardize: b
         >>> data.sizes, data.n_features, data.n_classes
         ((3200, 800, 1000), 40, 10)
     """
-    val_fraction = check_real("val_fraction", val_fraction)
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
-    smallest = min(val_fraction, 1.0 - val_fraction) * MNIST1D_TRAIN_SIZE
-    if smallest < MNIST1D_CLASSES:
-        raise ValueError(
-            f"val_fraction must leave both the training and the validation split at least one signal per class "
-            f"({MNIST1D_CLASSES} of {MNIST1D_TRAIN_SIZE}), got {val_fraction!r}"
-        )
+    val_fraction = _check_mnist1d_val_fraction(val_fraction)
     seed = _check_seed(seed)
     standardize = check_bool("standardize", standardize)
     arrays = _mnist1d_arrays()
-    train_idx, val_idx = stratified_split_indices(arrays["y"], (1.0 - val_fraction, val_fraction), seed)
+    train_idx, val_idx = _mnist1d_split_indices(val_fraction, seed)
     X_parts = [arrays["x"][train_idx], arrays["x"][val_idx], arrays["x_test"]]
     y_parts = [arrays["y"][train_idx], arrays["y"][val_idx], arrays["y_test"]]
     X_parts = [part.astype(np.float64) for part in X_parts]  # copies: the cached arrays stay read-only
@@ -637,6 +707,159 @@ def load_mnist1d_splits(val_fraction: float = 0.2, seed: int = 0, standardize: b
         class_names=tuple(str(c) for c in range(MNIST1D_CLASSES)),
         **tensors,
     )
+
+
+#: The shifts :func:`load_mnist1d_shifted` draws.
+MNIST1D_SHIFT_KINDS = ("noise", "translation")
+#: Most signals one call of :func:`load_mnist1d_shifted` generates (each takes about a millisecond).
+MNIST1D_MAX_SHIFTED = 20_000
+_MNIST1D_OFFICIAL_SEED = 42  # get_dataset_args()["seed"]: the seed of the official signals
+_MAX_NOISE_STRENGTH = 10.0  # at 8x the noise an MLP trained on MNIST-1D is at chance already
+_SHIFTED_CACHE_SIZE = 8
+_shifted_cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _shift_changes(kind: Any, strength: Any) -> dict[str, Any]:
+    """The fields of mnist1d's dataset arguments that ``kind`` at ``strength`` changes (validated)."""
+    from mnist1d.data import get_dataset_args
+
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a str, one of {MNIST1D_SHIFT_KINDS}, got {describe_value(kind)}")
+    if kind not in MNIST1D_SHIFT_KINDS:
+        raise ValueError(f"kind must be one of {MNIST1D_SHIFT_KINDS}, got {kind!r}")
+    strength = check_real("strength", strength)
+    defaults = get_dataset_args()
+    if kind == "noise":
+        if not 0.0 <= strength <= _MAX_NOISE_STRENGTH:
+            raise ValueError(f"strength must be in [0, {_MAX_NOISE_STRENGTH:g}] for kind='noise', got {strength!r}")
+        return {
+            "corr_noise_scale": defaults.corr_noise_scale * strength,
+            "iid_noise_scale": defaults.iid_noise_scale * strength,
+        }
+    # translate() shifts the padded template circularly by k ~ U{0, ..., max_translation - 1} points;
+    # the padded signal has template_len + padding[-1] points, so a larger maximum repeats shifts.
+    circle = defaults.template_len + defaults.padding[-1]
+    lowest, highest = 1 / defaults.max_translation, circle / defaults.max_translation
+    if not lowest <= strength <= highest:
+        raise ValueError(
+            f"strength must be in [1/{defaults.max_translation}, {highest:g}] for kind='translation' "
+            f"(a largest shift of 1 to {circle} points), got {strength!r}"
+        )
+    return {"max_translation": round(defaults.max_translation * strength)}
+
+
+def _shifted_signals(changes: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw signals and labels for ``changes`` (read-only), cached for the last few argument sets."""
+    key = tuple(sorted(changes.items()))
+    if key in _shifted_cache:
+        _shifted_cache.move_to_end(key)
+        return _shifted_cache[key]
+    raw, labels = _mnist1d_generate(**changes)
+    raw.flags.writeable = False
+    labels.flags.writeable = False
+    _shifted_cache[key] = (raw, labels)
+    while len(_shifted_cache) > _SHIFTED_CACHE_SIZE:
+        _shifted_cache.popitem(last=False)
+    return raw, labels
+
+
+def _mnist1d_features(raw: np.ndarray, val_fraction: float, split_seed: int, standardize: bool) -> np.ndarray:
+    """Raw signals scaled as :func:`load_mnist1d_splits` (``val_fraction``, ``split_seed``, ``standardize``) scales its splits."""
+    arrays = _mnist1d_arrays()
+    signals = (raw - arrays["raw_mean"]) / arrays["raw_std"]  # the package's map, with the official m and s
+    if standardize:
+        train_idx, _ = _mnist1d_split_indices(val_fraction, split_seed)
+        mean, std = _standardization_statistics(arrays["x"][train_idx].astype(np.float64))
+        signals = (signals - mean) / std
+    return signals
+
+
+def load_mnist1d_shifted(
+    kind: str,
+    strength: float,
+    n: int = 1000,
+    seed: int = 0,
+    *,
+    val_fraction: float = 0.2,
+    split_seed: int = 0,
+    standardize: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Fresh MNIST-1D signals from a shifted distribution, scaled like the splits of :func:`load_mnist1d_splits`.
+
+    The signals come from MNIST-1D's own generator (``mnist1d.transform.transform``
+    applied to the ten templates, exactly as ``mnist1d.data.make_dataset`` does)
+    with one of its arguments changed by the factor ``strength``:
+
+    * ``kind="noise"``: both noise scales, :math:`\sigma_\text{corr} = 0.25\,s`
+      (smoothed noise in the padding) and :math:`\sigma_\text{iid} = 0.02\,s`
+      (white noise everywhere), for ``strength`` :math:`s \in [0, 10]`. With the
+      same ``seed`` every random draw is the same, so a signal is
+      :math:`r(s) = r(0) + s\,\bigl(r(1) - r(0)\bigr)`: only the noise grows.
+    * ``kind="translation"``: the largest circular shift of the padded
+      72-point template, ``max_translation`` :math:`= \operatorname{round}(48\,s)`
+      for :math:`s \in [1/48, 1.5]`; the shift is uniform on
+      :math:`\{0, \dots, \text{max\_translation} - 1\}`, so at :math:`s = 1.5`
+      a third of the signals are shifted further than any training signal.
+
+    ``strength=1`` is the ordinary distribution for either kind (the two then
+    give the same signals). The seed is not the official one (42), so no
+    signal is shared with, or correlated with, the official data.
+
+    Scaling. ``make_dataset`` centres and scales each set it generates by that
+    set's own mean and spread; done to a noisier set, that would shrink its
+    signals (undoing part of the shift) and let the shifted data's statistics
+    into its pre-processing. Here the raw signals :math:`r` get the official
+    map instead, :math:`x = (r - m)/s_0` with :math:`m, s_0` the mean and
+    standard deviation of the 5,000 official raw signals, and then, with
+    ``standardize``, the per-position statistics of the **training split**
+    of ``load_mnist1d_splits(val_fraction, split_seed)``:
+    :math:`z_j = (x_j - \mu_j)/\sigma_j`. Pass the arguments of the splits the
+    model was trained on, and the shifted signals are transformed exactly as
+    their validation and test signals are.
+
+    Args:
+        kind: ``"noise"`` or ``"translation"`` (:data:`MNIST1D_SHIFT_KINDS`).
+        strength: factor on the default noise scales or largest translation,
+            in the range given above for ``kind``.
+        n: number of signals, a multiple of 10 (``n // 10`` per class) from 10
+            to :data:`MNIST1D_MAX_SHIFTED`.
+        seed: seed of the generator, in ``[0, 2**32 - 1]`` and not 42.
+        val_fraction, split_seed, standardize: those of the
+            :func:`load_mnist1d_splits` call whose scaling to reproduce (its
+            ``seed`` is ``split_seed`` here).
+
+    Returns:
+        ``(X, y)``: float32 features of shape ``(n, 40)`` and int64 labels of
+        shape ``(n,)``, in shuffled order. Generation takes about a millisecond
+        a signal; the last few argument sets are cached, and the caller's
+        Python and NumPy random states are left as they were.
+
+    Example:
+        >>> X, y = load_mnist1d_shifted("noise", 2.0, n=100)
+        >>> tuple(X.shape), X.dtype, torch.bincount(y).tolist()
+        ((100, 40), torch.float32, [10, 10, 10, 10, 10, 10, 10, 10, 10, 10])
+    """
+    changes = _shift_changes(kind, strength)
+    n = check_int("n", n, minimum=MNIST1D_CLASSES)
+    if n % MNIST1D_CLASSES or n > MNIST1D_MAX_SHIFTED:
+        raise ValueError(
+            f"n must be a multiple of {MNIST1D_CLASSES} (equal classes) and at most {MNIST1D_MAX_SHIFTED}, got {n!r}"
+        )
+    seed = _check_seed(seed)
+    if seed > 2**32 - 1:
+        raise ValueError(f"seed must be at most 2**32 - 1 (NumPy's legacy seeding), got {seed!r}")
+    if seed == _MNIST1D_OFFICIAL_SEED:
+        raise ValueError(
+            f"seed must differ from {_MNIST1D_OFFICIAL_SEED}, the seed of the official MNIST-1D signals "
+            "(the same random draws would repeat the training signals)"
+        )
+    val_fraction = _check_mnist1d_val_fraction(val_fraction)
+    split_seed = check_int("split_seed", split_seed, minimum=0)
+    standardize = check_bool("standardize", standardize)
+    raw, labels = _shifted_signals({**changes, "num_samples": n, "seed": seed})
+    features = _mnist1d_features(raw, val_fraction, split_seed, standardize)
+    # astype copies: a tensor never shares memory with the read-only cache
+    return torch.as_tensor(features, dtype=torch.float32), torch.from_numpy(labels.astype(np.int64))
 
 
 # ---------------------------------------------------------------------------

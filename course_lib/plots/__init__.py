@@ -5,7 +5,10 @@ The package holds one module per chapter, named by its ``book.toml`` id
 :mod:`~course_lib.plots.mc_dropout`, :mod:`~course_lib.plots.weight_decay`,
 :mod:`~course_lib.plots.adamw`, :mod:`~course_lib.plots.label_smoothing`,
 :mod:`~course_lib.plots.variants`: masks of the dropout variants, DropBlock's
-realised drop fraction, the stochastic-depth schedule, activation histograms),
+realised drop fraction, the stochastic-depth schedule, activation histograms;
+:mod:`~course_lib.plots.practice`: where dropout sits in a Transformer, the
+noise of batch statistics against batch size, double descent, runs with
+different learning rates, the generalization-gap monitor),
 plus :mod:`~course_lib.plots.training` for the figures of training runs that
 several chapters show (learning curves, seed comparisons, reliability
 diagrams). This module holds only what those modules

@@ -158,6 +158,21 @@ def _verify_mnist1d(splits, kwargs) -> None:
         assert torch.equal(splits.X_test, torch.from_numpy(data._mnist1d_arrays()["x_test"].astype(np.float32)))
 
 
+def _verify_mnist1d_shifted(result, kwargs) -> None:
+    X, y = result
+    n = int(kwargs["n"])
+    assert X.shape == (n, 40) and X.dtype == torch.float32 and y.shape == (n,) and y.dtype == torch.int64
+    assert torch.bincount(y, minlength=10).tolist() == [n // 10] * 10
+    if kwargs["standardize"]:  # scaled by the statistics of the requested training split, not its own
+        train = data.load_mnist1d_splits(float(kwargs["val_fraction"]), int(kwargs["split_seed"]), False).X_train.double()
+        raw, _ = data.load_mnist1d_shifted(kwargs["kind"], kwargs["strength"], n, kwargs["seed"], standardize=False)
+        expected = (raw.double() - train.mean(dim=0)) / train.std(dim=0, correction=0)
+        assert torch.allclose(X.double(), expected, atol=1e-4)
+    official = data._mnist1d_arrays()["x"].astype(np.float32)
+    raw, _ = data.load_mnist1d_shifted(kwargs["kind"], kwargs["strength"], n, kwargs["seed"], standardize=False)
+    assert not {bytes(row) for row in raw.numpy()} & {bytes(row) for row in official}  # no training signal reused
+
+
 # --- mini-batches ---------------------------------------------------------------------------
 
 
@@ -248,6 +263,14 @@ CASES = [
         _verify_mnist1d,
         examples=4,
         time_limit=30,  # the first call of a process generates the data set (a few seconds)
+    ),
+    Case(
+        "data.load_mnist1d_shifted",
+        data.load_mnist1d_shifted,
+        lambda: dict(kind="noise", strength=2.0, n=100, seed=1, val_fraction=0.2, split_seed=0, standardize=True),
+        _verify_mnist1d_shifted,
+        examples=4,
+        time_limit=40,  # the first call of a process generates the official set; n up to 20,000 takes ~15 s
     ),
     Case(
         "data.load_breast_cancer_splits",

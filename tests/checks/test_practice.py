@@ -30,6 +30,16 @@ from .checker_assertions import (
 CONFIGURE_LINES, EVALUATE_LINES = 7, 6
 
 
+def _case_id(value) -> str:
+    """A test id that is the same in every process: sets are sorted (pytest-xdist compares the ids of its workers)."""
+    name = getattr(value, "__name__", None)
+    if name:
+        return name
+    if isinstance(value, (set, frozenset)):
+        return ",".join(sorted(value))[:24]
+    return str(value)[:24]
+
+
 @functools.lru_cache(maxsize=None)
 def _checked(checker, fn):
     """``(report, printed lines)`` of one run of ``checker`` on ``fn``, shared by the tests that look at it."""
@@ -213,7 +223,7 @@ def test_configure_adamw_references_pass_every_property(fn, capsys) -> None:
         (configure_returns_none, "returns a torch.optim.AdamW", ("got None", "did you forget")),
         (configure_raises, "returns a torch.optim.AdamW", ("KeyError: 'weight'",)),
     ],
-    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+    ids=_case_id,
 )
 def test_wrong_configure_adamw_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
     report, printed = _checked(check_configure_adamw, fn)
@@ -237,7 +247,7 @@ def test_wrong_configure_adamw_is_rejected(fn, property_fragment: str, phrases: 
         (norms_left_out, "parameters left out"),
         (configure_returns_none, "the missing return"),
     ],
-    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+    ids=_case_id,
 )
 def test_each_configure_adamw_mistake_is_diagnosed_once(fn, name: str) -> None:
     report, printed = _checked(check_configure_adamw, fn)
@@ -261,7 +271,7 @@ def test_each_configure_adamw_mistake_is_diagnosed_once(fn, name: str) -> None:
         (decay_ignored, {"lr = 0.003"}),  # the decayed group gets AdamW's default 0.01: the partition is right
         (name_filter, {"frozen parameters", "decayed: exactly", "weight_decay 0", "the write-up model"}),
     ],
-    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+    ids=_case_id,
 )
 def test_a_single_configure_adamw_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
     report, _ = _checked(check_configure_adamw, fn)
@@ -397,7 +407,7 @@ def test_evaluate_references_pass_every_property(fn, capsys) -> None:
         (returns_a_dict, "two numbers", ("got a dict", "two numbers")),
         (evaluate_raises, "two numbers", ("RuntimeError: mat1 and mat2",)),
     ],
-    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+    ids=_case_id,
 )
 def test_wrong_evaluate_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
     report, printed = _checked(check_evaluate, fn)
@@ -416,7 +426,7 @@ def test_wrong_evaluate_is_rejected(fn, property_fragment: str, phrases: tuple[s
         (summed_loss, {"the mean cross-entropy"}, "the summed loss"),
         (percent_accuracy, {"the mean cross-entropy"}, "an accuracy in percent"),
     ],
-    ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
+    ids=_case_id,
 )
 def test_each_evaluate_mistake_fails_its_properties_with_its_own_diagnosis(fn, failing, name) -> None:
     report, printed = _checked(check_evaluate, fn)

@@ -16,7 +16,7 @@ import course_lib.plots as plots
 from course_lib.plots import _coordinate_name, _labels_and_legend_beside, _new_axes, _real_array
 
 CHAPTER_MODULES = ("training", "intro", "dropout", "mc_dropout", "weight_decay", "adamw", "label_smoothing",
-                   "variants")
+                   "variants", "practice")
 
 
 def _module(name: str):
@@ -63,6 +63,8 @@ def test_the_shared_colours_are_colours_and_are_the_ones_the_chapters_use():
         assert _module(name).BEST_EPOCH_COLOR is plots.BEST_EPOCH_COLOR
     for name in ("weight_decay", "adamw"):
         assert _module(name).UNREGULARIZED_COLOR is plots.UNREGULARIZED_COLOR
+    assert _module("practice").SITE_COLOR is plots.CROSS_COLOR  # a dropout site: the colour of dropped units
+    assert _module("practice").THRESHOLD_COLOR is plots.BEST_EPOCH_COLOR
 
 
 # --- _new_axes ---------------------------------------------------------------------------------
