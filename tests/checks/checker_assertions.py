@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 from typing import Any, Callable
 
 from course_lib.checks.report import CheckReport, Diagnosis
@@ -10,6 +13,15 @@ DIAGNOSIS_LINE = "Diagnosis: "
 # What a pasted solution looks like: a return statement, a validation line, an update recipe. Hints point at
 # the concept instead (a formula of the contract stated as the idea is fine).
 PASTED_FIXES = ("`return", "raise ValueError(", "←", "in this order", "rng.random(x.shape)")
+
+
+@functools.lru_cache(maxsize=None)
+def run_checker(checker: Callable[[Any], CheckReport], fn: Any) -> tuple[CheckReport, str]:
+    """``(report, printed lines)`` of one run of ``checker`` on ``fn``, cached: the tests that look at one run share it."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        report = checker(fn)
+    return report, printed.getvalue()
 
 
 def assert_every_property_holds(report: CheckReport, printed: str, count: int) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import functools
-import io
 import math
 import re
 
@@ -26,6 +23,7 @@ from course_lib.losses import label_smoothing_cross_entropy, smooth_targets
 from course_lib.models import make_mlp
 
 from .checker_assertions import (
+    run_checker,
     assert_every_property_holds,
     assert_fails_exactly,
     assert_one_root_cause,
@@ -37,15 +35,6 @@ from .checker_assertions import (
 )
 
 TARGETS_LINES, LOSS_LINES, COMPARE_LINES = 7, 6, 8
-
-
-@functools.lru_cache(maxsize=None)
-def _checked(checker, fn):
-    """``(report, printed lines)`` of one run of ``checker`` on ``fn``, shared by the tests that look at it."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        report = checker(fn)
-    return report, printed.getvalue()
 
 
 # --- smooth_targets: solutions and their wrong twins ---------------------------------------------
@@ -135,7 +124,7 @@ def test_smooth_targets_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_smooth_targets_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_smooth_targets, fn)
+    report, printed = run_checker(check_smooth_targets, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -153,7 +142,7 @@ def test_wrong_smooth_targets_is_rejected(fn, property_fragment: str, phrases: t
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_one_targets_mistake_is_diagnosed_once(fn, name: str) -> None:
-    diagnosis = assert_one_root_cause(*_checked(check_smooth_targets, fn))
+    diagnosis = assert_one_root_cause(*run_checker(check_smooth_targets, fn))
     assert diagnosis.name == name
 
 
@@ -167,7 +156,7 @@ def test_one_targets_mistake_is_diagnosed_once(fn, name: str) -> None:
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_targets_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    assert_fails_exactly(failed_names(_checked(check_smooth_targets, fn)[0]), failing)
+    assert_fails_exactly(failed_names(run_checker(check_smooth_targets, fn)[0]), failing)
 
 
 def test_the_hand_made_case_tells_the_conventions_apart() -> None:
@@ -334,7 +323,7 @@ def test_loss_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_loss_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_label_smoothing_cross_entropy, fn)
+    report, printed = run_checker(check_label_smoothing_cross_entropy, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -358,7 +347,7 @@ def test_wrong_loss_is_rejected(fn, property_fragment: str, phrases: tuple[str, 
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_one_loss_mistake_is_diagnosed_once(fn, name: str) -> None:
-    diagnosis = assert_one_root_cause(*_checked(check_label_smoothing_cross_entropy, fn))
+    diagnosis = assert_one_root_cause(*run_checker(check_label_smoothing_cross_entropy, fn))
     assert diagnosis.name == name
 
 
@@ -374,11 +363,11 @@ def test_one_loss_mistake_is_diagnosed_once(fn, name: str) -> None:
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_loss_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    assert_fails_exactly(failed_names(_checked(check_label_smoothing_cross_entropy, fn)[0]), failing)
+    assert_fails_exactly(failed_names(run_checker(check_label_smoothing_cross_entropy, fn)[0]), failing)
 
 
 def test_the_unstable_loss_is_named_on_its_line() -> None:
-    report, _ = _checked(check_label_smoothing_cross_entropy, unstable_log_softmax)
+    report, _ = run_checker(check_label_smoothing_cross_entropy, unstable_log_softmax)
     (failure,) = report.failed
     assert failure.diagnosis.name == "log(softmax) computed unstably"
 
@@ -607,13 +596,13 @@ def test_compare_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_compare_smoothing_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_compare_smoothing, fn)
+    report, printed = run_checker(check_compare_smoothing, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
 def test_the_buggy_listing_gets_one_diagnosis_per_bug() -> None:
     """Both bugs are named, each on its own ✗ line; the confidence line is a consequence of the first."""
-    report, printed = _checked(check_compare_smoothing, the_buggy_listing)
+    report, printed = run_checker(check_compare_smoothing, the_buggy_listing)
     names = {result.diagnosis.name for result in report.failed}
     assert names == {"the model re-used", "the smoothed criterion never used"}
     assert report.diagnosis is None and not printed.splitlines()[-1].startswith("Diagnosis:")
@@ -639,7 +628,7 @@ def test_the_buggy_listing_gets_one_diagnosis_per_bug() -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_one_compare_mistake_is_diagnosed_once(fn, name: str) -> None:
-    diagnosis = assert_one_root_cause(*_checked(check_compare_smoothing, fn))
+    diagnosis = assert_one_root_cause(*run_checker(check_compare_smoothing, fn))
     assert diagnosis.name == name
 
 
@@ -656,7 +645,7 @@ def test_one_compare_mistake_is_diagnosed_once(fn, name: str) -> None:
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_compare_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    assert_fails_exactly(failed_names(_checked(check_compare_smoothing, fn)[0]), failing)
+    assert_fails_exactly(failed_names(run_checker(check_compare_smoothing, fn)[0]), failing)
 
 
 def _confidence_margin(hidden) -> tuple[float, float, float]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 import math
 
 import numpy as np
@@ -18,6 +15,7 @@ from course_lib.checks.mc_dropout import check_choose_n_samples, check_mc_predic
 from course_lib.mc_dropout import DROPOUT_TYPES, expected_entropy, mc_predict, mutual_information, predictive_entropy
 
 from .checker_assertions import (
+    run_checker,
     assert_every_property_holds,
     assert_fails_exactly,
     assert_one_root_cause,
@@ -29,15 +27,6 @@ from .checker_assertions import (
 )
 
 MC_LINES, INFORMATION_LINES, CHOICE_LINES = 9, 8, 6
-
-
-@functools.lru_cache(maxsize=None)
-def _checked(checker, fn):
-    """``(report, printed lines)`` of one run of ``checker`` on ``fn``, shared by the tests that look at it."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        report = checker(fn)
-    return report, printed.getvalue()
 
 
 # --- mc_predict: a from-scratch solution and its wrong twins ------------------------------------
@@ -190,7 +179,7 @@ def test_mc_predict_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_mc_predict_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_mc_predict, fn)
+    report, printed = run_checker(check_mc_predict, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -208,7 +197,7 @@ def test_wrong_mc_predict_is_rejected(fn, property_fragment: str, phrases: tuple
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_mc_predict_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    assert_fails_exactly(failed_names(_checked(check_mc_predict, fn)[0]), failing)
+    assert_fails_exactly(failed_names(run_checker(check_mc_predict, fn)[0]), failing)
 
 
 @pytest.mark.parametrize(
@@ -226,13 +215,13 @@ def test_a_single_mc_predict_mistake_fails_only_the_properties_it_breaks(fn, fai
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_one_mc_predict_mistake_is_diagnosed_once(fn, name: str) -> None:
-    diagnosis = assert_one_root_cause(*_checked(check_mc_predict, fn))
+    diagnosis = assert_one_root_cause(*run_checker(check_mc_predict, fn))
     assert diagnosis.name == name
 
 
 def test_dropout_left_off_is_the_diagnosis_of_every_line_it_breaks() -> None:
     """With dropout off the std is 0 and the means are the deterministic network's: all of it is one mistake."""
-    report, printed = _checked(check_mc_predict, dropout_left_off)
+    report, printed = run_checker(check_mc_predict, dropout_left_off)
     lines = printed.splitlines()
     assert {"dropout on", "std within"} <= {name.split(" during")[0].split(" 5")[0] for name in failed_names(report)}
     assert lines[-1].startswith("Diagnosis: dropout left off")
@@ -240,7 +229,7 @@ def test_dropout_left_off_is_the_diagnosis_of_every_line_it_breaks() -> None:
 
 def test_the_batch_norm_network_tells_training_mode_apart() -> None:
     """The running statistics are far from the batches': in training mode, batch norm moves the mean very far."""
-    report, _ = _checked(check_mc_predict, batch_norm_in_training_mode)
+    report, _ = run_checker(check_mc_predict, batch_norm_in_training_mode)
     (line,) = [r.line for r in report.failed if r.name.startswith("batch norm in eval mode")]
     away = float(line.split("a mean ")[1].split(" standard errors")[0])
     assert away > 20 * mc_checks.Z
@@ -382,7 +371,7 @@ def test_mutual_information_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_mutual_information_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_mutual_information, fn)
+    report, printed = run_checker(check_mutual_information, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -400,7 +389,7 @@ def test_wrong_mutual_information_is_rejected(fn, property_fragment: str, phrase
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_one_information_mistake_is_diagnosed_once(fn, name: str) -> None:
-    diagnosis = assert_one_root_cause(*_checked(check_mutual_information, fn))
+    diagnosis = assert_one_root_cause(*run_checker(check_mutual_information, fn))
     assert diagnosis.name == name
 
 
@@ -410,7 +399,7 @@ def test_one_information_mistake_is_diagnosed_once(fn, name: str) -> None:
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_information_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    assert_fails_exactly(failed_names(_checked(check_mutual_information, fn)[0]), failing)
+    assert_fails_exactly(failed_names(run_checker(check_mutual_information, fn)[0]), failing)
 
 
 def test_the_random_samples_tell_every_entropy_mistake_apart() -> None:
@@ -530,7 +519,7 @@ def test_choose_n_samples_reference_passes_every_property(capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_choose_n_samples_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_choose_n_samples, fn)
+    report, printed = run_checker(check_choose_n_samples, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -547,7 +536,7 @@ def test_wrong_choose_n_samples_is_rejected(fn, property_fragment: str, phrases:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_one_choice_mistake_is_diagnosed_once(fn, name: str) -> None:
-    diagnosis = assert_one_root_cause(*_checked(check_choose_n_samples, fn))
+    diagnosis = assert_one_root_cause(*run_checker(check_choose_n_samples, fn))
     assert diagnosis.name == name
 
 
@@ -561,7 +550,7 @@ def test_one_choice_mistake_is_diagnosed_once(fn, name: str) -> None:
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_choice_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    assert_fails_exactly(failed_names(_checked(check_choose_n_samples, fn)[0]), failing)
+    assert_fails_exactly(failed_names(run_checker(check_choose_n_samples, fn)[0]), failing)
 
 
 def _pilot_spreads() -> np.ndarray:

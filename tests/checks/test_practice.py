@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 
 import pytest
 import torch
@@ -17,6 +14,7 @@ from course_lib.checks.practice import check_configure_adamw, check_evaluate
 from course_lib.optim import EMBEDDING_MODULES, NORMALIZATION_MODULES, name_substring_groups, param_groups
 
 from .checker_assertions import (
+    run_checker,
     assert_every_property_holds,
     assert_fails_exactly,
     assert_one_root_cause,
@@ -38,15 +36,6 @@ def _case_id(value) -> str:
     if isinstance(value, (set, frozenset)):
         return ",".join(sorted(value))[:24]
     return str(value)[:24]
-
-
-@functools.lru_cache(maxsize=None)
-def _checked(checker, fn):
-    """``(report, printed lines)`` of one run of ``checker`` on ``fn``, shared by the tests that look at it."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        report = checker(fn)
-    return report, printed.getvalue()
 
 
 # --- configure_adamw: solutions and their wrong twins -------------------------------------------------
@@ -226,7 +215,7 @@ def test_configure_adamw_references_pass_every_property(fn, capsys) -> None:
     ids=_case_id,
 )
 def test_wrong_configure_adamw_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_configure_adamw, fn)
+    report, printed = run_checker(check_configure_adamw, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -250,7 +239,7 @@ def test_wrong_configure_adamw_is_rejected(fn, property_fragment: str, phrases: 
     ids=_case_id,
 )
 def test_each_configure_adamw_mistake_is_diagnosed_once(fn, name: str) -> None:
-    report, printed = _checked(check_configure_adamw, fn)
+    report, printed = run_checker(check_configure_adamw, fn)
     if len(report.failed) == 1:
         assert report.diagnosis is not None and report.diagnosis.name == name
         assert_rejected(report, "", printed=printed)
@@ -274,7 +263,7 @@ def test_each_configure_adamw_mistake_is_diagnosed_once(fn, name: str) -> None:
     ids=_case_id,
 )
 def test_a_single_configure_adamw_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str]) -> None:
-    report, _ = _checked(check_configure_adamw, fn)
+    report, _ = run_checker(check_configure_adamw, fn)
     assert_fails_exactly(failed_names(report), failing)
 
 
@@ -410,7 +399,7 @@ def test_evaluate_references_pass_every_property(fn, capsys) -> None:
     ids=_case_id,
 )
 def test_wrong_evaluate_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_evaluate, fn)
+    report, printed = run_checker(check_evaluate, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -429,7 +418,7 @@ def test_wrong_evaluate_is_rejected(fn, property_fragment: str, phrases: tuple[s
     ids=_case_id,
 )
 def test_each_evaluate_mistake_fails_its_properties_with_its_own_diagnosis(fn, failing, name) -> None:
-    report, printed = _checked(check_evaluate, fn)
+    report, printed = run_checker(check_evaluate, fn)
     assert_fails_exactly(failed_names(report), failing)
     assert report.diagnosis is not None and report.diagnosis.name == name
     if len(failing) > 1:
@@ -458,7 +447,7 @@ def test_the_checkers_print_the_same_lines_on_every_run(capsys) -> None:
 
 def test_the_evaluate_checker_leaves_torchs_global_generator_as_it_was() -> None:
     state = torch.random.get_rng_state()
-    _checked(check_evaluate, no_eval)
+    run_checker(check_evaluate, no_eval)
     check_evaluate(no_eval)
     assert torch.equal(torch.random.get_rng_state(), state)
 

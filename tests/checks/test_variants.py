@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 import math
 
 import numpy as np
@@ -18,6 +15,7 @@ from course_lib.checks.variants import check_drop_path, check_expected_active_bl
 from course_lib.variants import drop_path, drop_path_rates, spatial_dropout
 
 from .checker_assertions import (
+    run_checker,
     assert_every_property_holds,
     assert_fails_exactly,
     assert_one_root_cause,
@@ -29,15 +27,6 @@ from .checker_assertions import (
 )
 
 DROP_PATH_LINES, SPATIAL_LINES, ACTIVE_LINES = 10, 10, 5
-
-
-@functools.lru_cache(maxsize=None)
-def _checked(checker, fn):
-    """``(report, printed lines)`` of one run of ``checker`` on ``fn``, shared by the tests that look at it."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        report = checker(fn)
-    return report, printed.getvalue()
 
 
 def _bernoulli(shape, keep, like):
@@ -169,7 +158,7 @@ def test_drop_path_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_drop_path_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_drop_path, fn)
+    report, printed = run_checker(check_drop_path, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -188,7 +177,7 @@ def test_wrong_drop_path_is_rejected(fn, property_fragment: str, phrases: tuple[
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_one_drop_path_mistake_is_diagnosed_once(fn, name: str) -> None:
-    diagnosis = assert_one_root_cause(*_checked(check_drop_path, fn))
+    diagnosis = assert_one_root_cause(*run_checker(check_drop_path, fn))
     assert diagnosis.name == name
 
 
@@ -204,7 +193,7 @@ def test_one_drop_path_mistake_is_diagnosed_once(fn, name: str) -> None:
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_a_single_drop_path_mistake_fails_only_the_properties_it_breaks(fn, failing: set[str], name: str) -> None:
-    report = _checked(check_drop_path, fn)[0]
+    report = run_checker(check_drop_path, fn)[0]
     assert_fails_exactly(failed_names(report), failing)
     assert report.diagnosis.name == name
 
@@ -216,7 +205,7 @@ def test_a_student_exception_fails_every_drop_path_property_and_is_explained_onc
 
 
 def test_another_exception_is_feedback_not_a_crash() -> None:
-    report, printed = _checked(check_drop_path, path_raises)
+    report, printed = run_checker(check_drop_path, path_raises)
     assert not report and len(report.failed) == DROP_PATH_LINES
     assert printed.count("read the message and the contract above") == 1
 
@@ -304,7 +293,7 @@ def test_spatial_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_spatial_dropout_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_spatial_dropout, fn)
+    report, printed = run_checker(check_spatial_dropout, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -324,7 +313,7 @@ def test_wrong_spatial_dropout_is_rejected(fn, property_fragment: str, phrases: 
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_each_spatial_mistake_has_its_own_diagnosis(fn, name: str) -> None:
-    report, printed = _checked(check_spatial_dropout, fn)
+    report, printed = run_checker(check_spatial_dropout, fn)
     if len(report.failed) > 1:
         assert_one_root_cause(report, printed)
     assert report.diagnosis is not None and report.diagnosis.name == name
@@ -451,7 +440,7 @@ def test_active_blocks_references_pass_every_property(fn, capsys) -> None:
     ids=lambda value: getattr(value, "__name__", None) or str(value)[:24],
 )
 def test_wrong_active_blocks_is_rejected(fn, property_fragment: str, phrases: tuple[str, ...]) -> None:
-    report, printed = _checked(check_expected_active_blocks, fn)
+    report, printed = run_checker(check_expected_active_blocks, fn)
     assert_rejected(report, property_fragment, *phrases, printed=printed)
 
 
@@ -471,7 +460,7 @@ def test_wrong_active_blocks_is_rejected(fn, property_fragment: str, phrases: tu
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else "",
 )
 def test_each_active_blocks_mistake_fails_its_properties_with_one_diagnosis(fn, failing, name) -> None:
-    report, printed = _checked(check_expected_active_blocks, fn)
+    report, printed = run_checker(check_expected_active_blocks, fn)
     assert_fails_exactly(failed_names(report), failing)
     if len(failing) > 1:
         assert_one_root_cause(report, printed)
@@ -505,7 +494,7 @@ def test_the_checker_leaves_torchs_global_generator_as_it_was() -> None:
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    _checked(check_expected_active_blocks, expected_active_blocks)
+    run_checker(check_expected_active_blocks, expected_active_blocks)
     check_drop_path(rand_drop_path)
     assert torch.equal(torch.rand(3), expected)
 
