@@ -132,6 +132,18 @@ def _generator_repr(generator: torch.Generator | None) -> str:
     return "" if generator is None else ", generator=torch.Generator"
 
 
+class _RateModule(nn.Module):
+    """The shared part of the modules: a validated rate ``p`` and an optional ``torch.Generator``, shown by ``repr``."""
+
+    def __init__(self, p: float, *, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.p = check_probability("p", p)
+        self.generator = _check_generator(generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}{_generator_repr(self.generator)}"
+
+
 # --- DropConnect -----------------------------------------------------------------------------
 
 
@@ -300,7 +312,7 @@ def spatial_dropout(x: torch.Tensor, p: float, training: bool = True, generator:
     return _checked(x * _keep_mask(x, (*x.shape[:2], *(1,) * (x.ndim - 2)), p, generator), ("x", x))
 
 
-class SpatialDropout(nn.Module):
+class SpatialDropout(_RateModule):
     r"""Channel dropout for ``(N, C, ...)`` inputs: a from-scratch twin of ``nn.Dropout1d/2d/3d``.
 
     In training mode each channel of each example is zeroed with probability :math:`p`, the
@@ -321,16 +333,9 @@ class SpatialDropout(nn.Module):
         [[[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]]
     """
 
-    def __init__(self, p: float, *, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.p = check_probability("p", p)
-        self.generator = _check_generator(generator)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return spatial_dropout(x, self.p, self.training, self.generator)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}{_generator_repr(self.generator)}"
 
 
 # --- DropPath / stochastic depth -------------------------------------------------------------
@@ -362,7 +367,7 @@ def drop_path(x: torch.Tensor, p: float, training: bool = True, generator: torch
     return _checked(x * _keep_mask(x, (x.shape[0], *(1,) * (x.ndim - 1)), p, generator), ("x", x))
 
 
-class DropPath(nn.Module):
+class DropPath(_RateModule):
     r"""Stochastic depth for a residual branch (Huang et al., 2016), timm's ``DropPath``.
 
     In training mode each example's branch output is zeroed with probability :math:`p` and
@@ -381,16 +386,9 @@ class DropPath(nn.Module):
         [DropPath(p=0.1), DropPath(p=0.2)]
     """
 
-    def __init__(self, p: float, *, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.p = check_probability("p", p)
-        self.generator = _check_generator(generator)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return drop_path(x, self.p, self.training, self.generator)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}{_generator_repr(self.generator)}"
 
 
 def drop_path_rates(depth: int, max_rate: float) -> list[float]:
@@ -759,7 +757,7 @@ def gaussian_dropout(x: torch.Tensor, p: float, training: bool = True, generator
     return _checked(x * noise.mul_(math.sqrt(p / (1.0 - p))).add_(1.0), ("x", x))
 
 
-class GaussianDropout(nn.Module):
+class GaussianDropout(_RateModule):
     r"""Gaussian dropout: :math:`y = \xi \odot x`, :math:`\xi \sim \mathcal N(1, p/(1-p))` in training, identity in eval.
 
     See :func:`gaussian_dropout` (Srivastava et al., 2014, §10).
@@ -776,16 +774,9 @@ class GaussianDropout(nn.Module):
         GaussianDropout(p=0.5)
     """
 
-    def __init__(self, p: float, *, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.p = check_probability("p", p)
-        self.generator = _check_generator(generator)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return gaussian_dropout(x, self.p, self.training, self.generator)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}{_generator_repr(self.generator)}"
 
 
 # --- alpha dropout ---------------------------------------------------------------------------
@@ -860,7 +851,7 @@ def alpha_dropout(x: torch.Tensor, p: float, training: bool = True, generator: t
     return _checked(torch.addcmul(shift, x, scale), ("x", x))
 
 
-class AlphaDropout(nn.Module):
+class AlphaDropout(_RateModule):
     r"""Alpha dropout for self-normalizing networks (Klambauer et al., 2017): a from-scratch ``nn.AlphaDropout``.
 
     In training mode each unit is dropped with probability :math:`p` to SELU's saturation value
@@ -883,13 +874,6 @@ class AlphaDropout(nn.Module):
         [1.0, 1.0]
     """
 
-    def __init__(self, p: float, *, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.p = check_probability("p", p)
-        self.generator = _check_generator(generator)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return alpha_dropout(x, self.p, self.training, self.generator)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}{_generator_repr(self.generator)}"
