@@ -95,6 +95,20 @@ def _finite(name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _vector(name: str, values: Any) -> np.ndarray:
+    """A non-empty, finite 1-D float64 array."""
+    array = _array(name, values)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
+    return _finite(name, array)
+
+
+def _check_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {_validation.describe_value(value)}")
+    return value
+
+
 def _check_labels(name: str, mapping: Any) -> list[str]:
     """The keys of a non-empty mapping label -> data, each a non-empty string."""
     if not isinstance(mapping, Mapping):

@@ -38,7 +38,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from course_lib._validation import _is_tensor, check_bool, check_int, check_real, describe_value
-from course_lib.plots import BEST_EPOCH_COLOR, _array, _check_labels, _finite, _new_axes
+from course_lib.plots import BEST_EPOCH_COLOR, _array, _check_labels, _check_str, _finite, _new_axes, _vector
 
 __all__ = [
     "LOGIT_GAP_GROWTH_FIGSIZE", "SMOOTHED_TARGETS_FIGSIZE", "MAX_BAR_CLASSES", "CONFIDENCE_HISTOGRAMS_FIGSIZE",
@@ -70,18 +70,8 @@ _SUM_TOLERANCE = 1e-6  # how far from 1 a target distribution may sum (float32 i
 # --- argument checks -------------------------------------------------------------------------
 
 
-def _vector(name: str, values: Any) -> np.ndarray:
-    """A non-empty, finite 1-D float64 array."""
-    array = _array(name, values)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
-    return _finite(name, array)
 
 
-def _check_str(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {describe_value(value)}")
-    return value
 
 
 def _check_bins(bins: Any) -> int:

@@ -41,7 +41,7 @@ from matplotlib.ticker import NullLocator
 
 from course_lib._validation import check_bool, check_int, check_positive, check_probability, describe_value
 from course_lib.double_descent import DoubleDescentCurve
-from course_lib.plots import BEST_EPOCH_COLOR, CROSS_COLOR, _array, _check_labels, _finite, _new_axes
+from course_lib.plots import BEST_EPOCH_COLOR, CROSS_COLOR, _check_labels, _check_str, _new_axes, _vector
 from course_lib.plots.training import plot_history
 from course_lib.train import History
 from course_lib.transformer import DROPOUT_KINDS
@@ -72,17 +72,8 @@ THRESHOLD_COLOR = BEST_EPOCH_COLOR
 _LINE_COLOR = "0.3"
 
 
-def _check_str(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {describe_value(value)}")
-    return value
 
 
-def _vector(name: str, values: Any) -> np.ndarray:
-    array = _array(name, values)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
-    return _finite(name, array)
 
 
 def _positive(name: str, values: np.ndarray) -> np.ndarray:

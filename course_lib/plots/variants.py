@@ -40,7 +40,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from course_lib._validation import check_bool, check_int, check_real, describe_value
-from course_lib.plots import BEST_EPOCH_COLOR, CROSS_COLOR, _array, _check_labels, _finite, _new_axes
+from course_lib.plots import BEST_EPOCH_COLOR, CROSS_COLOR, _array, _check_labels, _check_str, _finite, _new_axes, _vector
 
 __all__ = [
     "MASK_PANEL_FIGSIZE", "DROPBLOCK_RATES_FIGSIZE", "DROP_PATH_SCHEDULE_FIGSIZE", "ACTIVATION_HISTOGRAMS_FIGSIZE",
@@ -120,10 +120,6 @@ def mask_gallery_figsize(n_panels: int, ncols: int = 3) -> tuple[float, float]:
     return (round(width * columns + _GALLERY_EXTRA[0], 6), round(height * rows + _GALLERY_EXTRA[1], 6))
 
 
-def _check_str(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {describe_value(value)}")
-    return value
 
 
 def _check_panels(panels: Any) -> dict[str, tuple[np.ndarray, MaskPanel]]:
@@ -256,11 +252,6 @@ def plot_mask_gallery(
 # --- DropBlock's realised drop fraction -------------------------------------------------------
 
 
-def _vector(name: str, values: Any) -> np.ndarray:
-    array = _array(name, values)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
-    return _finite(name, array)
 
 
 def _check_fractions(name: str, values: np.ndarray, *, upper_open: bool) -> np.ndarray:
