@@ -1,9 +1,14 @@
-"""The one set-up call at the top of every chapter and exercise notebook."""
+"""The one set-up call at the top of every chapter and exercise notebook, and the listing helper chapters use."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import random
+import textwrap
+from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -11,7 +16,7 @@ import torch
 
 from course_lib import _random
 
-__all__ = ["setup_notebook", "PLOT_STYLE"]
+__all__ = ["setup_notebook", "function_code", "PLOT_STYLE"]
 
 #: The book's plot style: fixed figure sizes and resolution so stored figures
 #: are reproducible, light grids, no top/right spines.
@@ -74,3 +79,30 @@ def _use_png_inline_figures() -> None:
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("png")
+
+
+def function_code(function: Callable[..., Any]) -> str:
+    """The source of a Python function as it is, without its docstring: the code a chapter shows and then checks.
+
+    The ``def`` line(s) and the body after the docstring, dedented, so a chapter prints the
+    library's own implementation instead of a copy that could drift from it.
+
+    Raises ``TypeError`` naming ``function`` for anything but a function defined in Python
+    source (a builtin, a class or a lambda has no ``def`` to show).
+
+    Example:
+        >>> from course_lib.variants import drop_path_rates
+        >>> print(function_code(drop_path_rates).splitlines()[0])
+        def drop_path_rates(depth: int, max_rate: float) -> list[float]:
+    """
+    if not inspect.isfunction(function) or function.__name__ == "<lambda>":
+        raise TypeError(f"function must be a Python function defined with def, got {type(function).__name__} {function!r}")
+    source = textwrap.dedent(inspect.getsource(function))
+    node = ast.parse(source).body[0]
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        raise TypeError(f"function must be a Python function defined with def, got {function!r}")
+    lines = source.splitlines()
+    body = node.body[1:] if ast.get_docstring(node) is not None and len(node.body) > 1 else node.body
+    first_statement = node.body[0].lineno - 1  # the def line(s), decorators included, end before it
+    header = lines[: first_statement]
+    return "\n".join(header + lines[body[0].lineno - 1 : node.end_lineno])

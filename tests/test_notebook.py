@@ -66,3 +66,37 @@ def test_threads_determinism_and_plot_style_are_set() -> None:
 def test_bad_arguments_are_named_in_the_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         setup_notebook(**kwargs)
+
+
+def _documented(x: float, *, scale: float = 2.0) -> float:
+    """Scale x.
+
+    A docstring of several lines, which the listing leaves out.
+    """
+    y = x * scale
+    return y
+
+
+def _undocumented(x):
+    return x + 1
+
+
+def test_function_code_shows_the_definition_without_its_docstring() -> None:
+    from course_lib.notebook import function_code
+
+    assert function_code(_documented) == (
+        "def _documented(x: float, *, scale: float = 2.0) -> float:\n    y = x * scale\n    return y"
+    )
+    assert function_code(_undocumented) == "def _undocumented(x):\n    return x + 1"
+    from course_lib.variants import spatial_dropout
+
+    listing = function_code(spatial_dropout)
+    assert listing.startswith("def spatial_dropout(") and '"""' not in listing and "_keep_mask" in listing
+
+
+@pytest.mark.parametrize("value", [len, int, lambda x: x, "spatial_dropout"])
+def test_function_code_names_a_value_that_is_not_a_def_function(value) -> None:
+    from course_lib.notebook import function_code
+
+    with pytest.raises(TypeError, match="function must be a Python function defined with def"):
+        function_code(value)
