@@ -40,6 +40,7 @@ from course_lib._validation import (
     check_finite,
     check_finite_real,
     check_int,
+    check_non_negative,
     check_positive,
     check_probability,
     describe_value,
@@ -220,8 +221,8 @@ class History:
             each epoch.
         best_epoch: epoch with the lowest validation loss (the first one if
             tied); with early stopping, the epoch whose weights were restored.
-        stopped_epoch: epoch after which early stopping (or divergence) ended
-            training, or ``None`` if all requested epochs ran.
+        stopped_epoch: epoch after which early stopping (or divergence, or
+            :func:`fit`'s ``target_train_loss``) ended training, or ``None`` if all requested epochs ran.
         diverged: True if a loss became NaN or infinite; training stopped there.
 
     The constructor checks the record is one :func:`fit` could have written
@@ -703,6 +704,7 @@ def fit(
     batch_size: int | None = None,
     early_stopping_patience: int | None = None,
     restore_best: bool = True,
+    target_train_loss: float | None = None,
     clip_grad_norm: float | None = None,
     scheduler: Any = None,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
@@ -736,6 +738,11 @@ def fit(
         restore_best: with early stopping, end with the weights (and buffers)
             of :attr:`History.best_epoch`, whether or not training stopped
             early. Without early stopping the model keeps its final weights.
+        target_train_loss: stop after the first epoch whose training loss
+            (evaluation mode, ``history.train_loss``) is at most this (a
+            finite number >= 0), e.g. to compare runs at equal training loss;
+            the model keeps that epoch's weights unless early stopping
+            restores an earlier best one. ``None``: no such rule.
         clip_grad_norm: rescale the gradient before each step so its global
             L2 norm is at most this (> 0), via ``nn.utils.clip_grad_norm_``.
         scheduler: a ``torch.optim.lr_scheduler`` scheduler on ``optimizer``,
@@ -786,6 +793,8 @@ def fit(
         early_stopping_patience, "early_stopping_patience"
     )
     restore_best = check_bool("restore_best", restore_best)
+    if target_train_loss is not None:
+        target_train_loss = check_non_negative("target_train_loss", target_train_loss)
     if clip_grad_norm is not None:
         clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
     _check_scheduler(scheduler, optimizer)
@@ -845,7 +854,8 @@ def fit(
                     scheduler.step(val_loss)
                 else:
                     scheduler.step()
-            if tracker.should_stop and epoch < epochs - 1:
+            reached = target_train_loss is not None and train_loss <= target_train_loss
+            if (tracker.should_stop or reached) and epoch < epochs - 1:
                 history.stopped_epoch = epoch
                 break
         if history.stopped_epoch is not None:
@@ -856,3 +866,97 @@ def fit(
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+MAX_OVERFIT_STEPS = 100_000
+"""The most steps :func:`overfit_one_batch` takes (the test needs a few hundred)."""
+
+MAX_OVERFIT_LR = 10.0
+"""The largest Adam learning rate :func:`overfit_one_batch` takes (Adam's step is about ``lr`` per weight)."""
+
+
+def overfit_one_batch(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: LossFunction,
+    *,
+    steps: int = 200,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> list[float]:
+    r"""The overfit-one-batch test: train ``model`` on the single batch ``(X, y)`` with Adam; the loss of every step.
+
+    Before tuning a regularizer, check that the network can fit at all: a
+    model, loss and data pipeline without bugs drive the loss of a few dozen
+    examples to nearly zero within a few hundred Adam steps (the network has
+    far more parameters than the batch has labels). A loss that stalls well
+    above zero points at a bug (a softmax before ``nn.CrossEntropyLoss``,
+    detached outputs, mismatched labels, a frozen layer), which no amount of
+    regularization tuning will fix. Switch dropout and other noise off for
+    the test (``p = 0``), or the loss cannot reach zero.
+
+    ``model`` is trained in place, in training mode, with
+    ``torch.optim.Adam(model.parameters(), lr)``; it is left in evaluation mode.
+
+    Args:
+        model: the network to test.
+        X, y: one batch: features ``(B, ...)`` and class indices or regression
+            targets with ``B`` rows.
+        loss_fn: ``loss_fn(outputs, y)`` -> a scalar loss (e.g. ``nn.CrossEntropyLoss()``).
+        steps: number of full-batch steps, an int in ``[1, MAX_OVERFIT_STEPS]``.
+        lr: Adam's learning rate, in ``(0, MAX_OVERFIT_LR]``.
+        seed: seeds torch's global generators for the run (dropout masks), restored afterwards.
+
+    Returns:
+        The loss before each of the ``steps`` updates (training mode), as floats.
+
+    Example:
+        >>> torch.manual_seed(0)                                    # doctest: +SKIP
+        >>> X, y = torch.randn(32, 40), torch.randint(0, 10, (32,))
+        >>> model = nn.Sequential(nn.Linear(40, 64), nn.ReLU(), nn.Linear(64, 10))
+        >>> overfit_one_batch(model, X, y, nn.CrossEntropyLoss())[-1] < 0.01
+        True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    X, y = _check_features(model, X, "X"), _check_targets(y, "y")
+    if X.ndim == 0 or y.ndim == 0:
+        name, value = ("X", X) if X.ndim == 0 else ("y", y)
+        raise ValueError(f"{name} must have a batch dimension (one row per example), got a 0-d tensor {value.item()!r}")
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
+    if len(X) == 0:
+        raise ValueError("X must hold at least one example, got 0 rows")
+    _check_loss_fn(loss_fn)
+    _check_input_width(model, X, "X")
+    steps = check_int("steps", steps, minimum=1)
+    if steps > MAX_OVERFIT_STEPS:
+        raise ValueError(f"steps must be an int in [1, {MAX_OVERFIT_STEPS}], got {steps}")
+    lr = check_positive("lr", lr)
+    if lr > MAX_OVERFIT_LR:
+        raise ValueError(f"lr must be a number in (0, {MAX_OVERFIT_LR:g}] (Adam's step size), got {lr!r}")
+    seed = _check_seed(seed)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    if not parameters:
+        raise ValueError("model has no trainable parameters (every requires_grad is False)")
+    optimizer = torch.optim.Adam(parameters, lr=lr)
+    losses = []
+    device = next(iter(parameters)).device
+    with _training_randomness(seed, device):
+        model.train()
+        for _ in range(steps):
+            optimizer.zero_grad(set_to_none=True)
+            outputs = _call_model(model, X, "X")
+            if _is_classification(y):
+                _check_label_range(outputs, y, ("X", "y"))
+            else:
+                _check_target_shape(outputs, y, ("X", "y"))
+            loss = _call_loss(loss_fn, outputs, y, "y")
+            if not loss.requires_grad:
+                raise ValueError("loss_fn must return a loss computed from the model's outputs (a tensor that requires grad)")
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    model.eval()
+    return losses

@@ -16,7 +16,16 @@ from torch import nn
 
 from course_lib.data import DataSplits
 from course_lib.synthetic import make_gap_regression, make_two_moons
-from course_lib.train import PROGRESS_BAR_FORMAT, Evaluation, History, best_epoch, early_stop_epoch, evaluate, fit
+from course_lib.train import (
+    PROGRESS_BAR_FORMAT,
+    Evaluation,
+    History,
+    best_epoch,
+    early_stop_epoch,
+    evaluate,
+    fit,
+    overfit_one_batch,
+)
 
 # --- early_stop_epoch and best_epoch --------------------------------------------------------
 
@@ -295,6 +304,84 @@ def test_without_early_stopping_the_final_weights_are_kept(small_moons):
     assert _same_parameters(_parameters(a), _parameters(b))
 
 
+
+def test_target_train_loss_stops_at_the_first_epoch_that_reaches_it(small_moons):
+    initial = _mlp(hidden=128, seed=3)
+    full = _fit(copy.deepcopy(initial), small_moons, 60, lr=0.03, batch_size=16)
+    target = full.train_loss[20]
+    expected = next(e for e, loss in enumerate(full.train_loss) if loss <= target)
+    stopped_model = copy.deepcopy(initial)
+    stopped = _fit(stopped_model, small_moons, 60, lr=0.03, batch_size=16, target_train_loss=target)
+    assert stopped.epochs_run == expected + 1 and stopped.stopped_epoch == expected
+    assert stopped.train_loss == full.train_loss[: expected + 1]
+    assert stopped.train_loss[-1] <= target < min(stopped.train_loss[:-1], default=float("inf"))
+    # the stopped model is the one of that epoch: the same as training exactly that many epochs
+    same = copy.deepcopy(initial)
+    _fit(same, small_moons, expected + 1, lr=0.03, batch_size=16)
+    assert _same_parameters(_parameters(stopped_model), _parameters(same))
+    assert "early stop after epoch" in stopped.summary()
+
+
+def test_an_unreached_target_train_loss_runs_every_epoch(small_moons):
+    history = _fit(_mlp(), small_moons, 3, lr=0.001, target_train_loss=0.0)
+    assert history.epochs_run == 3 and history.stopped_epoch is None
+
+
+
+def test_overfit_one_batch_drives_a_correct_model_to_zero_loss_and_exposes_a_double_softmax():
+    X = torch.tensor(np.random.default_rng(0).normal(size=(32, 10)), dtype=torch.float32)
+    y = torch.arange(32) % 4
+    correct = _mlp(inputs=10, hidden=64, outputs=4, seed=1)
+    losses = overfit_one_batch(correct, X, y, nn.CrossEntropyLoss(), steps=300, lr=0.01)
+    assert len(losses) == 300 and losses[-1] < 0.01 and not correct.training
+    # the classic bug: probabilities fed to a loss that applies log-softmax itself. Even with every
+    # example classified correctly and confidently the loss cannot fall below log(1 + (K-1)/e).
+    buggy = nn.Sequential(_mlp(inputs=10, hidden=64, outputs=4, seed=1), nn.Softmax(dim=1))
+    stalled = overfit_one_batch(buggy, X, y, nn.CrossEntropyLoss(), steps=300, lr=0.01)
+    floor = math.log(1 + 3 / math.e)
+    assert min(stalled) > floor - 1e-6 and stalled[-1] < floor + 0.05
+    assert (buggy(X).argmax(1) == y).all()
+
+
+def test_overfit_one_batch_is_reproducible_and_restores_the_random_state():
+    X = torch.tensor(np.random.default_rng(0).normal(size=(16, 10)), dtype=torch.float32)
+    y = torch.arange(16) % 2
+    models = [_mlp(inputs=10, dropout=0.5, seed=2) for _ in range(3)]
+    state = torch.random.get_rng_state()
+    first, again, other = (overfit_one_batch(m, X, y, nn.CrossEntropyLoss(), steps=5, seed=s)
+                           for m, s in zip(models, (7, 7, 8)))
+    assert first == again and first != other
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"steps": 0}, ValueError, "steps must be an int >= 1, got 0"),
+        ({"lr": 0.0}, ValueError, "lr must be a finite number > 0, got 0.0"),
+        ({"lr": 100.0}, ValueError, r"lr must be a number in \(0, 10\] \(Adam's step size\), got 100.0"),
+        ({"steps": 10**6}, ValueError, r"steps must be an int in \[1, 100000\], got 1000000"),
+        ({"X": torch.tensor(1.0)}, ValueError, "X must have a batch dimension"),
+        ({"y": torch.zeros(5, dtype=torch.long)}, ValueError, "X and y must have the same number of rows, got 8 and 5"),
+        ({"loss_fn": None}, TypeError, "loss_fn must be callable"),
+        ({"model": "mlp"}, TypeError, "model must be a torch.nn.Module, got str"),
+    ],
+)
+def test_overfit_one_batch_rejects_bad_arguments_by_name(kwargs, error, message):
+    X = torch.zeros(8, 2)
+    arguments = {"model": _mlp(), "X": X, "y": torch.zeros(8, dtype=torch.long), "loss_fn": nn.CrossEntropyLoss(), **kwargs}
+    with pytest.raises(error, match=message):
+        overfit_one_batch(**arguments)
+
+
+def test_overfit_one_batch_rejects_a_model_without_trainable_parameters():
+    model = _mlp()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="model has no trainable parameters"):
+        overfit_one_batch(model, torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), nn.CrossEntropyLoss())
+
+
 # --- gradient clipping, schedulers, penalty, divergence --------------------------------------
 
 
@@ -494,6 +581,9 @@ def test_history_gap_summary_and_repr():
         ({"clip_grad_norm": 0.0}, ValueError, "clip_grad_norm must be a finite number > 0, got 0.0"),
         ({"clip_grad_norm": -1}, ValueError, "clip_grad_norm must be a finite number > 0"),
         ({"restore_best": 1}, TypeError, "restore_best must be a bool"),
+        ({"target_train_loss": -0.1}, ValueError, "target_train_loss must be a finite number >= 0, got -0.1"),
+        ({"target_train_loss": float("nan")}, ValueError, "target_train_loss must be a finite number >= 0"),
+        ({"target_train_loss": "0.1"}, TypeError, "target_train_loss must be a"),
         ({"progress": "no"}, TypeError, "progress must be a bool"),
         ({"seed": -1}, ValueError, "seed must be an int >= 0"),
         ({"loss_fn": "cross-entropy"}, TypeError, "loss_fn must be callable"),

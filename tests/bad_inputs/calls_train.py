@@ -179,7 +179,7 @@ def _fit_valid() -> dict:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.5)
     return dict(
         model=model, data=_splits(), optimizer=optimizer, loss_fn=nn.CrossEntropyLoss(), epochs=2,
-        batch_size=4, early_stopping_patience=1, restore_best=True, clip_grad_norm=1.0,
+        batch_size=4, early_stopping_patience=1, restore_best=True, target_train_loss=0.0, clip_grad_norm=1.0,
         scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5),
         penalty=lambda m: 1e-3 * sum((p**2).sum() for p in m.parameters()),
         on_epoch_end=lambda epoch, m: None, device="cpu", progress=False, desc="training", seed=0,
@@ -214,6 +214,17 @@ def _verify_fit(history, kwargs) -> None:
     assert math.isclose(val_loss, expected, rel_tol=1e-5, abs_tol=1e-7), (val_loss, expected)
 
 
+def _overfit_valid() -> dict:
+    X = _features(8, 4)
+    return dict(model=_mlp(), X=X, y=_labels(X), loss_fn=nn.CrossEntropyLoss(), steps=3, lr=0.01, seed=0)
+
+
+def _verify_overfit(losses, kwargs) -> None:
+    assert isinstance(losses, list) and len(losses) == int(kwargs["steps"])
+    assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in losses)
+    assert not kwargs["model"].training
+
+
 CASES = [
     Case("train.early_stop_epoch", train.early_stop_epoch, lambda: dict(val_losses=[1.0, 0.8, 0.9, 0.85, 0.7], patience=2), _verify_early_stop_epoch),
     Case("train.best_epoch", train.best_epoch, lambda: dict(val_losses=[1.0, 0.8, 0.9, 0.85, 0.7], patience=2), _verify_best_epoch),
@@ -229,4 +240,8 @@ CASES = [
     ),
     Case("train.evaluate[regression]", train.evaluate, lambda: _evaluate_valid(False), _verify_evaluate),
     Case("train.fit", train.fit, _fit_valid, _verify_fit, examples=6),
+    Case(
+        "train.overfit_one_batch", train.overfit_one_batch, _overfit_valid, _verify_overfit,
+        fixed={"y": "class labels, as for train.evaluate: float64 targets are regression targets"},
+    ),
 ]
