@@ -641,6 +641,24 @@ def _training_randomness(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
+def _training_loss(
+    model: nn.Module, loss_fn: LossFunction, X: torch.Tensor, y: torch.Tensor, names: tuple[str, str]
+) -> torch.Tensor:
+    """The loss of one training batch, with the outputs checked against the targets and a gradient required."""
+    outputs = _call_model(model, X, names[0])
+    if _is_classification(y):
+        _check_label_range(outputs, y, names)
+    else:
+        _check_target_shape(outputs, y, names)
+    loss = _call_loss(loss_fn, outputs, y, names[1])
+    if not loss.requires_grad:
+        raise ValueError(
+            "loss_fn must return a loss computed from the model's outputs (a tensor that requires grad), "
+            "got one without a gradient"
+        )
+    return loss
+
+
 def _train_one_epoch(
     model: nn.Module,
     X: torch.Tensor,
@@ -658,17 +676,7 @@ def _train_one_epoch(
     batch_losses, batch_sizes = [], []
     for xb, yb in _minibatches(X, y, batch_size, True, generator):
         optimizer.zero_grad(set_to_none=True)
-        outputs = _call_model(model, xb, "data.X_train")
-        if _is_classification(yb):
-            _check_label_range(outputs, yb, ("data.X_train", "data.y_train"))
-        else:
-            _check_target_shape(outputs, yb, ("data.X_train", "data.y_train"))
-        loss = _call_loss(loss_fn, outputs, yb, "data.y_train")
-        if not loss.requires_grad:
-            raise ValueError(
-                "loss_fn must return a loss computed from the model's outputs (a tensor that requires grad), "
-                "got one without a gradient"
-            )
+        loss = _training_loss(model, loss_fn, xb, yb, ("data.X_train", "data.y_train"))
         objective = loss if penalty is None else loss + _penalty_value(penalty, model, loss)
         objective.backward()
         if clip_grad_norm is not None:
@@ -947,14 +955,7 @@ def overfit_one_batch(
         model.train()
         for _ in range(steps):
             optimizer.zero_grad(set_to_none=True)
-            outputs = _call_model(model, X, "X")
-            if _is_classification(y):
-                _check_label_range(outputs, y, ("X", "y"))
-            else:
-                _check_target_shape(outputs, y, ("X", "y"))
-            loss = _call_loss(loss_fn, outputs, y, "y")
-            if not loss.requires_grad:
-                raise ValueError("loss_fn must return a loss computed from the model's outputs (a tensor that requires grad)")
+            loss = _training_loss(model, loss_fn, X, y, ("X", "y"))
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
