@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.book import load_book
 from course_lib.data import load_digits_splits
 from course_lib.dropout import InvertedDropout, dropout_forward
 from course_lib.linear_models import lasso_fit
@@ -40,6 +41,22 @@ from course_lib.train import fit
 from course_lib.variants import _window_max, alpha_dropout, drop_block2d, drop_path, spatial_dropout
 
 REPEATS = 15
+
+# Every ratio the run measures, for the one table printed at the end:
+# (chapter, what is compared, measured, target, verdict).
+SUMMARY: list[tuple[str, str, str, str, str]] = []
+
+
+def record(chapter: str, name: str, measured: str, target: str, verdict: str) -> None:
+    SUMMARY.append((chapter, name, measured, target, verdict))
+
+
+def print_summary() -> None:
+    """All the run's ratios as one Markdown table, chapter by chapter in book.toml order."""
+    order = [chapter.title for chapter in load_book().chapters]
+    print("\n| chapter | benchmark | measured | target | verdict |\n|---|---|---|---|---|")
+    for row in sorted(SUMMARY, key=lambda row: order.index(row[0]) if row[0] in order else len(order)):
+        print("| " + " | ".join(row) + " |")
 
 
 def median_seconds_alternating(first: Callable[[], object], second: Callable[[], object], repeats: int = REPEATS) -> tuple[float, float]:
@@ -314,10 +331,13 @@ def report_mc_dropout() -> None:
             f"{speedup:5.2f}x (target >= {target:g}x, {verdict})  mc_samples batched vs looped, N = {n_queries:,} "
             f"query point{'s' * (n_queries > 1)}; dropout masks take {share:.0%} of the batched time"
         )
+        record("Monte-Carlo dropout", f"mc_samples batched vs looped speed-up, N = {n_queries:,}", f"{speedup:.2f}x",
+               f">= {target:g}x", verdict)
     working = {}
     for n_samples, n_queries, max_batch in MC_MEMORY_CASES:
         measured = measure_peak_memory(n_samples, n_queries, max_batch)
         if measured is None:
+            record("Monte-Carlo dropout", "mc_samples peak memory", "not measured", "-", "needs Linux /proc")
             return
         peak, result = measured
         working[(n_samples, max_batch)] = peak - result
@@ -334,6 +354,10 @@ def report_mc_dropout() -> None:
         f"{by_batch:5.2f}x working memory for {large // small}x max_batch ({'ok' if grows_with_batch else 'DOES NOT GROW'}); "
         f"{by_samples:.2f}x for {m_big // m_small}x the passes ({'ok, bounded by the chunk' if bounded_in_m else 'GROWS WITH M'})"
     )
+    record("Monte-Carlo dropout", f"mc_samples working memory, {large // small}x max_batch", f"{by_batch:.2f}x", "> 4x",
+           "ok" if grows_with_batch else "DOES NOT GROW")
+    record("Monte-Carlo dropout", f"mc_samples working memory, {m_big // m_small}x the passes", f"{by_samples:.2f}x", "< 2x",
+           "ok" if bounded_in_m else "GROWS WITH M")
     per_row = working[(m_big, large)] / large
     print(f"  all {m_big * n_big:,} rows in one forward pass would need about {per_row * m_big * n_big / 2**30:.1f} GiB of working memory")
 
@@ -457,12 +481,16 @@ def spatial_dropout_forward_parts() -> dict[str, float]:
     })
 
 
-def _ratio_row(name: str, ours: float, reference: float, target: float | None, no_target: str = "") -> None:
+def _ratio_row(name: str, ours: float, reference: float, target: float | None, no_target: str = "",
+               chapter: str = "Dropout variants") -> None:
     ratio = ours / reference
     if target is None:
         print(f"{ratio:5.2f}x (no target: {no_target})  {name}")
+        record(chapter, name, f"{ratio:.2f}x", "none", no_target)
     else:
-        print(f"{ratio:5.2f}x (target <= {target}x, {'ok' if ratio <= target else 'SLOWER THAN TARGET'})  {name}")
+        verdict = "ok" if ratio <= target else "SLOWER THAN TARGET"
+        print(f"{ratio:5.2f}x (target <= {target}x, {verdict})  {name}")
+        record(chapter, name, f"{ratio:.2f}x", f"<= {target}x", verdict)
 
 
 def report_variants() -> None:
@@ -494,20 +522,21 @@ def report_variants() -> None:
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, numpy {np.__version__}; median of {REPEATS} alternating runs")
     rows = [
-        ("InvertedDropout fwd+bwd vs F.dropout, 4096x4096 float32", bench_inverted_dropout_module(), 1.5),
-        ("NumPy dropout_forward vs vectorised baseline, 2048x2048 float64", bench_numpy_dropout_forward(), 1.5),
-        ("fit vs hand-written loop, MLP on digits, 4 epochs of 34 mini-batches", bench_fit_against_a_hand_written_loop(), 1.10),
-        ("AdamW.step vs torch.optim.AdamW(foreach=False), 0.9M-parameter MLP, float32", bench_adamw_step(), 2.0),
-        ("lasso_fit vs sklearn Lasso, 200x1000, both within 1e-6 of the reference, 1 thread", bench_lasso_against_sklearn(), 3.0),
-        ("label_smoothing_cross_entropy fwd+bwd vs F.cross_entropy(label_smoothing=0.1), 8192x1000 float32",
+        ("Dropout", "InvertedDropout fwd+bwd vs F.dropout, 4096x4096 float32", bench_inverted_dropout_module(), 1.5),
+        ("Dropout", "NumPy dropout_forward vs vectorised baseline, 2048x2048 float64", bench_numpy_dropout_forward(), 1.5),
+        ("Why regularize", "fit vs hand-written loop, MLP on digits, 4 epochs of 34 mini-batches",
+         bench_fit_against_a_hand_written_loop(), 1.10),
+        ("Adam vs AdamW", "AdamW.step vs torch.optim.AdamW(foreach=False), 0.9M-parameter MLP, float32", bench_adamw_step(), 2.0),
+        ("Weight decay, L2 and L1", "lasso_fit vs sklearn Lasso, 200x1000, both within 1e-6 of the reference, 1 thread",
+         bench_lasso_against_sklearn(), 3.0),
+        ("Label smoothing", "label_smoothing_cross_entropy fwd+bwd vs F.cross_entropy(label_smoothing=0.1), 8192x1000 float32",
          bench_label_smoothing_cross_entropy(), 1.5),
     ]
-    for name, (ours, reference), target in rows:
-        ratio = ours / reference
-        verdict = "ok" if ratio <= target else "SLOWER THAN TARGET"
-        print(f"{ratio:5.2f}x (target <= {target}x, {verdict})  {name}")
+    for chapter, name, (ours, reference), target in rows:
+        _ratio_row(name, ours, reference, target, chapter=chapter)
     report_mc_dropout()
     report_variants()
+    print_summary()
 
 
 if __name__ == "__main__":
@@ -515,5 +544,6 @@ if __name__ == "__main__":
         peak_memory_of_one_call(*(int(value) for value in sys.argv[2:5]))
     elif sys.argv[1:] == ["variants"]:
         report_variants()
+        print_summary()
     else:
         main()

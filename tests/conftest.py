@@ -86,3 +86,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for name, seconds, budget in sorted(_timings):
         flag = "" if seconds <= budget else "  over budget (fails at 3x)"
         terminalreporter.write_line(f"{seconds:7.1f} s / {budget:4.0f} s  {name}{flag}")
+    # The whole book, one notebook after another (xdist runs them side by side, so the wall time is less).
+    for label, part in (("chapters", [t for t in _timings if "/exercises/" not in t[0]]),
+                        ("exercises", [t for t in _timings if "/exercises/" in t[0]]), ("whole book", _timings)):
+        if part:
+            seconds, budget = sum(t[1] for t in part), sum(t[2] for t in part)
+            flag = "" if seconds <= budget else "  over the sum of the budgets"
+            terminalreporter.write_line(f"{seconds:7.1f} s / {budget:4.0f} s  {label}: {len(part)} notebooks in sequence{flag}")
