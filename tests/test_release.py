@@ -1,30 +1,32 @@
-"""course_lib.release and the nbgrader round trip: release the exercises, then autograde a solved and an untouched submission.
+"""course_lib.release: the instructor sources are valid nbgrader notebooks and the student release holds none of their solutions.
 
-Runs once for every chapter that book.toml marks written. This runs nbgrader for
-real (generate_assignment, then autograde, which executes the notebooks in the
-course kernel), so it takes tens of seconds per chapter.
+Runs once for every chapter that book.toml marks written. nbgrader runs for real
+(generate_assignment, once for all chapters). Grading a class's submissions through
+nbgrader's exchange is tested in tests/test_instructor_pipeline.py.
 """
 
 from __future__ import annotations
 
+import json
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from course_lib import checks
 from course_lib.book import Book, Chapter, load_book
 from course_lib.execution import KERNELSPEC, ensure_kernel
 from course_lib.release import (
     SOLUTION_MARKERS,
+    GradedCell,
     ReleaseError,
+    build_course,
     generate_assignment,
+    graded_cells,
     make_course_directory,
     release_exercises,
-    run_nbgrader,
+    run_nbgrader_commands,
 )
 
 STUB = "raise NotImplementedError()"
@@ -39,11 +41,11 @@ def chapter(request: pytest.FixtureRequest, book: Book) -> Chapter:
 
 
 @pytest.fixture(scope="module")
-def released(chapter: Chapter, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A course directory where generate_assignment has run: (course_dir, student notebook)."""
+def released(book: Book, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """release_exercises run once for the whole book: (its output folder, the paths it returned)."""
     ensure_kernel()
-    course_dir = tmp_path_factory.mktemp(f"course-{chapter.id}")
-    return course_dir, generate_assignment(course_dir, chapter)
+    out_dir = tmp_path_factory.mktemp("release")
+    return out_dir, release_exercises(out_dir, book)
 
 
 def _nbgrader(cell: nbformat.NotebookNode) -> dict:
@@ -67,10 +69,6 @@ def _is_code_solution(cell: nbformat.NotebookNode) -> bool:
 def _is_written_answer(cell: nbformat.NotebookNode) -> bool:
     """A hand-graded answer: a graded markdown solution cell."""
     return bool(_nbgrader(cell).get("grade")) and bool(_nbgrader(cell).get("solution")) and cell.cell_type == "markdown"
-
-
-def _points(cells: dict[str, nbformat.NotebookNode], kind) -> dict[str, float]:
-    return {grade_id: _nbgrader(cell)["points"] for grade_id, cell in cells.items() if kind(cell)}
 
 
 def _solution_lines(cell: nbformat.NotebookNode) -> list[str]:
@@ -122,8 +120,31 @@ def test_instructor_source_is_valid_nbgrader(chapter: Chapter) -> None:
     assert "course_lib.setup_notebook()" in first_code.source
 
 
+def test_graded_cells_are_the_test_cells_and_the_written_answers(chapter: Chapter) -> None:
+    cells = _cells_by_grade_id(nbformat.read(chapter.exercises, as_version=4))
+    expected = [
+        GradedCell(grade_id, float(_nbgrader(cell)["points"]), _is_test(cell))
+        for grade_id, cell in cells.items()
+        if _is_test(cell) or _is_written_answer(cell)
+    ]
+    assert graded_cells(chapter.exercises) == expected
+    assert any(c.autograded for c in expected) and all(c.points > 0 for c in expected)
+
+
+def test_graded_cells_rejects_a_file_that_is_not_a_notebook(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="notebook .*missing.ipynb"):
+        graded_cells(tmp_path / "missing.ipynb")
+    (tmp_path / "text.ipynb").write_text("not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="notebook .*text.ipynb.* is not a Jupyter notebook"):
+        graded_cells(tmp_path / "text.ipynb")
+    (tmp_path / "list.ipynb").write_text(json.dumps([1, 2]), encoding="utf-8")
+    with pytest.raises(ValueError, match="is not a Jupyter notebook"):
+        graded_cells(tmp_path / "list.ipynb")
+
+
 def test_student_version_has_stubs_locked_tests_and_no_solutions(chapter: Chapter, released) -> None:
-    _, student_path = released
+    out_dir, _ = released
+    student_path = out_dir / chapter.id / chapter.exercises.name
     student_text = student_path.read_text(encoding="utf-8")
     for marker in SOLUTION_MARKERS:
         assert marker not in student_text
@@ -151,48 +172,12 @@ def test_student_version_has_stubs_locked_tests_and_no_solutions(chapter: Chapte
     assert all(not cell.get("outputs") for cell in nbformat.read(student_path, as_version=4).cells)
 
 
-def _submit(course_dir: Path, chapter: Chapter, student_id: str, notebook: Path) -> None:
-    target = course_dir / "submitted" / student_id / chapter.id / chapter.exercises.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(notebook, target)
-
-
-def test_autograde_gives_full_points_to_the_solution_and_none_to_the_stubs(chapter: Chapter, released) -> None:
-    course_dir, student_path = released
-    _submit(course_dir, chapter, "solver", chapter.exercises)
-    _submit(course_dir, chapter, "untouched", student_path)
-    run_nbgrader(course_dir, "autograde", chapter.id, "--force", chapter_id=chapter.id)
-
-    instructor = _cells_by_grade_id(nbformat.read(chapter.exercises, as_version=4))
-    tests, answers = _points(instructor, _is_test), _points(instructor, _is_written_answer)
-    notebook_id = chapter.exercises.stem
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
-        solved = gradebook.find_submission_notebook(notebook_id, chapter.id, "solver")
-        untouched = gradebook.find_submission_notebook(notebook_id, chapter.id, "untouched")
-        assert solved.max_code_score == untouched.max_code_score == sum(tests.values()) > 0
-        assert solved.code_score == sum(tests.values())
-        assert untouched.code_score == 0
-        assert solved.max_written_score == sum(answers.values())  # written answers wait for a human grader
-        assert not solved.failed_tests and untouched.failed_tests
-        for test_cell, points in tests.items():
-            assert gradebook.find_grade(test_cell, notebook_id, chapter.id, "solver").auto_score == points
-            assert gradebook.find_grade(test_cell, notebook_id, chapter.id, "untouched").auto_score == 0
-
-    graded = nbformat.read(course_dir / "autograded" / "untouched" / chapter.id / chapter.exercises.name, as_version=4)
-    for test_cell in tests:
-        test_outputs = "".join(
-            output.get("text", "") + output.get("evalue", "")
-            for cell in graded.cells
-            if _nbgrader(cell).get("grade_id") == test_cell
-            for output in cell.get("outputs", [])
-        )
-        assert "✗ " in test_outputs and "NotImplementedError" in test_outputs, test_cell  # feedback, not a crash
-
-
-def test_release_exercises_writes_one_student_notebook_per_written_chapter(book: Book, tmp_path: Path) -> None:
-    ensure_kernel()
-    paths = release_exercises(tmp_path / "release", book)
-    assert paths == [tmp_path / "release" / c.id / c.exercises.name for c in book.written_chapters]
+def test_release_exercises_writes_one_student_notebook_per_written_chapter(book: Book, released) -> None:
+    out_dir, paths = released
+    assert paths == [out_dir / c.id / c.exercises.name for c in book.written_chapters]
+    assert sorted(p.relative_to(out_dir) for p in out_dir.rglob("*") if p.is_file()) == sorted(
+        p.relative_to(out_dir) for p in paths
+    )  # only the student versions: the throw-away course directory (with the solutions) is gone
     for path in paths:
         text = path.read_text(encoding="utf-8")
         assert STUB in text and not any(marker in text for marker in SOLUTION_MARKERS)
@@ -215,12 +200,39 @@ def test_a_missing_exercises_notebook_is_an_error_naming_the_chapter(book: Book,
         release_exercises(tmp_path / "out", book)
 
 
-def test_an_nbgrader_failure_is_an_error_naming_the_chapter(book: Book, tmp_path: Path) -> None:
-    chapter = book.written_chapters[0]
+def _broken_chapter(book: Book, tmp_path: Path) -> Chapter:
     broken = tmp_path / "broken.ipynb"
     broken.write_text("not a notebook", encoding="utf-8")
-    bad = Chapter(
+    chapter = book.written_chapters[0]
+    return Chapter(
         id="broken", title="Broken", notebook=chapter.notebook, exercises=broken, budget_seconds=1.0, status="written"
     )
+
+
+def test_an_nbgrader_failure_is_an_error_naming_the_chapter(book: Book, tmp_path: Path) -> None:
+    bad = _broken_chapter(book, tmp_path)
     with pytest.raises(ReleaseError, match="chapter 'broken': `nbgrader generate_assignment broken --force` failed"):
         generate_assignment(tmp_path / "course", bad)
+
+
+def test_build_course_stops_at_the_failing_chapter_and_names_it(book: Book, tmp_path: Path) -> None:
+    good = book.written_chapters[0]
+    chapters = (good, _broken_chapter(book, tmp_path), book.written_chapters[1])
+    with pytest.raises(ReleaseError, match="chapter 'broken': `nbgrader generate_assignment broken --force` failed") as error:
+        build_course(tmp_path / "course", Book(title="t", chapters=chapters, root=tmp_path))
+    assert error.value.command == ("generate_assignment", "broken", "--force")
+    release = tmp_path / "course" / "release"
+    assert (release / good.id / good.exercises.name).is_file()  # the chapter before ran
+    assert not (release / book.written_chapters[1].id).exists()  # the chapter after did not
+
+
+def test_run_nbgrader_commands_rejects_malformed_commands(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="working_dir .*nowhere"):
+        run_nbgrader_commands(tmp_path / "nowhere", [["--version"]])
+    for commands in ("autograde dropout", [["autograde", 3]], [[]], ["autograde"]):
+        with pytest.raises(TypeError, match="commands must"):
+            run_nbgrader_commands(tmp_path, commands)
+    with pytest.raises(ValueError, match="commands must hold at least one"):
+        run_nbgrader_commands(tmp_path, [])
+    with pytest.raises(TypeError, match="env must be a mapping"):
+        run_nbgrader_commands(tmp_path, [["--version"]], env={"HOME": 1})
