@@ -55,7 +55,10 @@ __all__ = [
     "evaluate",
     "early_stop_epoch",
     "best_epoch",
+    "overfit_one_batch",
     "PROGRESS_BAR_FORMAT",
+    "MAX_OVERFIT_STEPS",
+    "MAX_OVERFIT_LR",
 ]
 
 #: tqdm ``bar_format`` of :func:`fit`: counts only, never elapsed time,
@@ -920,10 +923,12 @@ def overfit_one_batch(
         The loss before each of the ``steps`` updates (training mode), as floats.
 
     Example:
-        >>> torch.manual_seed(0)                                    # doctest: +SKIP
-        >>> X, y = torch.randn(32, 40), torch.randint(0, 10, (32,))
+        >>> _ = torch.manual_seed(0)  # the initial weights
+        >>> generator = torch.Generator().manual_seed(0)
+        >>> X, y = torch.randn(32, 40, generator=generator), torch.arange(32) % 10
         >>> model = nn.Sequential(nn.Linear(40, 64), nn.ReLU(), nn.Linear(64, 10))
-        >>> overfit_one_batch(model, X, y, nn.CrossEntropyLoss())[-1] < 0.01
+        >>> losses = overfit_one_batch(model, X, y, nn.CrossEntropyLoss(), steps=300, lr=0.01)
+        >>> losses[0] > 1.0 and losses[-1] < 0.01
         True
     """
     if not isinstance(model, nn.Module):
