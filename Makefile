@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := regularization-course
 READY := $(VENV)/.ready
+NPM_INSTALLED := node_modules/.package-lock.json
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600
 # Every core (pytest-xdist); tests/conftest.py keeps each notebook's cells together on one worker.
 PYTEST_PARALLEL := --numprocesses=auto
@@ -18,7 +19,7 @@ KERNEL_ENV := --env MKL_CBWR $(MKL_CBWR) --env ATEN_CPU_CAPABILITY $(ATEN_CPU_CA
 # Jupyter refuses to run as root unless told to (containers often run as root).
 LAB_FLAGS := --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: venv lab test execute bench experiments release pins clean
+.PHONY: venv lab test execute bench experiments release grade book pins clean
 
 venv: $(READY)
 
@@ -50,9 +51,24 @@ experiments: venv
 	$(BIN)/python experiments/adamw_grid_mnist1d.py
 	$(BIN)/python experiments/mc_dropout_ensembles_mnist1d.py
 
-## release: student versions of the written exercises via nbgrader, into release/
+## release: the nbgrader course directory release/course/ (it holds the solutions) and the student versions in release/<chapter id>/
 release: venv
 	$(BIN)/python -m course_lib.release release
+
+## grade: autograde SUBMISSIONS (nbgrader's submitted/<student>/<chapter id>/ layout, or an exchange inbound folder) into release/course/grades.csv
+grade: venv
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [CSV=file]" >&2; exit 2; }
+	$(BIN)/python -m course_lib.release grade "$(SUBMISSIONS)" $(if $(CSV),--csv "$(CSV)")
+
+## book: the HTML book of every written chapter from the stored outputs, offline, into build/book/html
+book: venv $(NPM_INSTALLED)
+	$(BIN)/python -m course_lib.site
+
+# MathJax for the HTML book from the npm registry (the exact version of package-lock.json), served by the
+# site itself; npm ci runs again only when node_modules is missing or the lock has changed.
+$(NPM_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
 
 ## pins: re-resolve constraints.txt from pyproject.toml in a scratch venv
 pins:
@@ -62,4 +78,4 @@ pins:
 	mv constraints.new constraints.txt && rm -rf build/pins
 
 clean:
-	rm -rf $(VENV) build release .pytest_cache .hypothesis
+	rm -rf $(VENV) build release node_modules .pytest_cache .hypothesis

@@ -20,7 +20,11 @@ __all__ = ["BookError", "Chapter", "Book", "load_book", "contents", "DEFAULT_BOO
 
 DEFAULT_BOOK_PATH = Path(__file__).resolve().parents[1] / "book.toml"
 STATUSES = ("planned", "written")
-CHAPTER_KEYS = ("id", "title", "notebook", "exercises", "budget_seconds", "status")
+CHAPTER_KEYS = ("id", "title", "notebook", "exercises", "budget_seconds", "status", "objectives")
+# A chapter states between 2 and 4 learning objectives (the landing page of the HTML book lists them),
+# each one short sentence.
+OBJECTIVES_COUNT = (2, 4)
+OBJECTIVE_MAX_CHARS = 120
 
 
 class BookError(ValueError):
@@ -33,8 +37,11 @@ class Chapter:
 
     The constructor checks the fields: ``id`` and ``title`` strings, ``notebook`` and
     ``exercises`` paths to ``.ipynb`` files (a ``str`` is converted to a ``Path``),
-    ``budget_seconds`` a finite number > 0 and ``status`` one of :data:`STATUSES`;
-    a wrong field is a ``TypeError``/``ValueError`` naming it.
+    ``budget_seconds`` a finite number > 0, ``status`` one of :data:`STATUSES` and
+    ``objectives`` the chapter's learning objectives: a tuple (or list, stored as a tuple)
+    of 2 to 4 non-empty strings of at most :data:`OBJECTIVE_MAX_CHARS` characters, or the
+    default ``()`` for a record that states none (:func:`load_book` requires them in the
+    manifest); a wrong field is a ``TypeError``/``ValueError`` naming it.
     """
 
     id: str
@@ -43,6 +50,7 @@ class Chapter:
     exercises: Path
     budget_seconds: float
     status: Literal["planned", "written"]
+    objectives: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("id", "title", "status"):
@@ -54,6 +62,7 @@ class Chapter:
         for name in ("notebook", "exercises"):
             object.__setattr__(self, name, _notebook_path(name, getattr(self, name)))
         object.__setattr__(self, "budget_seconds", check_positive("budget_seconds", self.budget_seconds))
+        object.__setattr__(self, "objectives", _objectives(self.objectives))
 
     @property
     def written(self) -> bool:
@@ -69,6 +78,26 @@ def _notebook_path(name: str, value: Any) -> Path:
     if not value.name.endswith(".ipynb"):
         raise ValueError(f"{name} must be the path of an .ipynb file, got {str(value)!r}")
     return value
+
+
+def _objectives(value: Any) -> tuple[str, ...]:
+    """A chapter's learning objectives as a tuple of short, non-empty strings: none, or 2 to 4 of them."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+        raise TypeError(f"objectives must be a tuple or list of str, got {type(value).__name__} {value!r}")
+    for index, objective in enumerate(value):
+        if not isinstance(objective, str):
+            raise TypeError(f"objectives[{index}] must be a str, got {type(objective).__name__} {objective!r}")
+        if not objective.strip():
+            raise ValueError(f"objectives[{index}] must be a non-empty str, got {objective!r}")
+        if len(objective) > OBJECTIVE_MAX_CHARS:
+            raise ValueError(
+                f"objectives[{index}] must be at most {OBJECTIVE_MAX_CHARS} characters (one short sentence), "
+                f"got {len(objective)}: {objective[:40]!r}..."
+            )
+    low, high = OBJECTIVES_COUNT
+    if value and not low <= len(value) <= high:
+        raise ValueError(f"objectives must hold {low} to {high} learning objectives (or none), got {len(value)}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -116,7 +145,8 @@ def load_book(path: str | Path | None = None) -> Book:
     Every problem is a :class:`BookError` naming the path (a missing file, an
     empty path, a directory, a file that is not UTF-8 or not TOML) or the
     chapter and key (e.g. ``budget_seconds`` must be a finite number > 0;
-    TOML's ``nan`` and ``inf`` are rejected).
+    TOML's ``nan`` and ``inf`` are rejected; ``objectives`` must be an array of
+    2 to 4 short strings).
     """
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or pathlib.Path naming a manifest file, got {type(path).__name__} {path!r}")
@@ -157,6 +187,14 @@ def load_book(path: str | Path | None = None) -> Book:
         for key, value in (("notebook", notebook), ("exercises", exercises)):
             if not value.endswith(".ipynb") or Path(value).is_absolute():
                 raise BookError(f"{where}: key {key!r} must be a relative path to an .ipynb file, got {value!r}")
+        objectives = _get(raw, "objectives", list, where)
+        low, high = OBJECTIVES_COUNT
+        if not low <= len(objectives) <= high:
+            raise BookError(f"{where}: key 'objectives' must list {low} to {high} learning objectives, got {len(objectives)}")
+        try:
+            objectives = _objectives(objectives)
+        except (TypeError, ValueError) as error:
+            raise BookError(f"{where}: key 'objectives': {error}") from None
         chapters.append(
             Chapter(
                 id=chapter_id,
@@ -165,6 +203,7 @@ def load_book(path: str | Path | None = None) -> Book:
                 exercises=root / exercises,
                 budget_seconds=float(budget),
                 status=status,
+                objectives=objectives,
             )
         )
 

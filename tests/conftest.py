@@ -35,13 +35,15 @@ settings.load_profile("course")
 
 
 def _scheduling_unit(nodeid: str) -> str:
-    """What one pytest-xdist worker runs as a whole: a notebook, the nbgrader round trip, or a single test.
+    """What one pytest-xdist worker runs as a whole: a notebook, a file of tests sharing one expensive fixture, or a single test.
 
     nbval's cells of one notebook share one kernel and must run in order on one worker; the
-    round trip's tests share module-scoped releases. Every other test is scheduled on its own.
+    release tests share module-scoped releases, the site tests one built site, the browser tests
+    one JupyterLab server. Every other test is scheduled on its own.
     """
     path = nodeid.split("::", 1)[0]
-    return path if path.endswith((".ipynb", "tests/test_release.py")) else nodeid
+    grouped = (".ipynb", "tests/test_release.py", "tests/test_site.py", "tests/browser/test_first_day.py")
+    return path if path.endswith(grouped) else nodeid
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):

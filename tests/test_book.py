@@ -28,6 +28,14 @@ def test_all_planned_chapters_in_order(book: Book) -> None:
     assert book.chapter("dropout").written
 
 
+def test_every_chapter_states_two_to_four_learning_objectives(book: Book) -> None:
+    """The HTML book's landing page lists them; each is one short line of its own."""
+    for chapter in book.chapters:
+        assert 2 <= len(chapter.objectives) <= 4, chapter.id
+        assert len(set(chapter.objectives)) == len(chapter.objectives), f"{chapter.id}: an objective is repeated"
+        assert all(o == o.strip() and not o.endswith(".") for o in chapter.objectives), chapter.id
+
+
 def test_written_chapters_have_their_notebooks(book: Book) -> None:
     assert book.written_chapters, "no chapter is written yet"
     for chapter in book.written_chapters:
@@ -77,7 +85,11 @@ notebook = "notebooks/01_dropout.ipynb"
 exercises = "notebooks/exercises/01_dropout_exercises.ipynb"
 budget_seconds = 30
 status = "written"
+objectives = ["Implement inverted dropout", "Use nn.Dropout's two modes"]
 """
+
+
+OBJECTIVES_LINE = """objectives = ["Implement inverted dropout", "Use nn.Dropout's two modes"]"""
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -91,6 +103,7 @@ def test_a_minimal_manifest_loads(tmp_path: Path) -> None:
     (chapter,) = book.chapters
     assert chapter.notebook == tmp_path / "notebooks/01_dropout.ipynb"
     assert chapter.budget_seconds == 30.0
+    assert chapter.objectives == ("Implement inverted dropout", "Use nn.Dropout's two modes")
 
 
 @pytest.mark.parametrize(
@@ -105,6 +118,13 @@ def test_a_minimal_manifest_loads(tmp_path: Path) -> None:
         ('title = "T"\n' + GOOD_CHAPTER.replace("01_dropout.ipynb\"\ne", "01_dropout.py\"\ne"), "'notebook' must be a relative path to an .ipynb"),
         ('title = "T"\n' + GOOD_CHAPTER + GOOD_CHAPTER, "duplicate chapter key 'id'"),
         ('title = "T"\n' + GOOD_CHAPTER.replace("status", "budget = 3\nstatus"), r"unknown key\(s\) \['budget'\]"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace(OBJECTIVES_LINE + "\n", ""), "chapter 'dropout': missing key 'objectives'"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace(OBJECTIVES_LINE, 'objectives = "Dropout"'), "key 'objectives' must be a non-empty list"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace(OBJECTIVES_LINE, 'objectives = ["Dropout"]'), "key 'objectives' must list 2 to 4 learning objectives, got 1"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace(OBJECTIVES_LINE, f"objectives = {['o'] * 5}"), "key 'objectives' must list 2 to 4 learning objectives, got 5"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace(OBJECTIVES_LINE, 'objectives = ["Dropout", 3]'), r"chapter 'dropout': key 'objectives': objectives\[1\] must be a str, got int 3"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace(OBJECTIVES_LINE, 'objectives = ["Dropout", " "]'), r"key 'objectives': objectives\[1\] must be a non-empty str"),
+        ('title = "T"\n' + GOOD_CHAPTER.replace(OBJECTIVES_LINE, f'objectives = ["Dropout", "{"x" * 121}"]'), r"objectives\[1\] must be at most 120 characters"),
         ('title = "T"\nauthor = "x"\n' + GOOD_CHAPTER, r"unknown top-level key\(s\) \['author'\]"),
         ('title = "T\n', "not valid TOML"),
     ],
@@ -176,7 +196,7 @@ def test_every_written_chapter_with_exercises_has_its_checks_and_plots_modules(b
 
 
 def _chapter_fields(chapter: Chapter) -> dict:
-    return {name: getattr(chapter, name) for name in ("id", "title", "notebook", "exercises", "budget_seconds", "status")}
+    return {name: getattr(chapter, name) for name in ("id", "title", "notebook", "exercises", "budget_seconds", "status", "objectives")}
 
 
 def test_a_chapter_built_from_valid_fields_is_the_one_load_book_returns(book: Book) -> None:
@@ -185,13 +205,16 @@ def test_a_chapter_built_from_valid_fields_is_the_one_load_book_returns(book: Bo
     again = Chapter(**fields)
     assert again == chapter and all(getattr(again, name) is value for name, value in fields.items())
     text = repr(again)
-    assert text.startswith("Chapter(id='dropout', title=") and "status='written')" in text
+    assert text.startswith("Chapter(id='dropout', title=") and f"status='written', objectives={chapter.objectives!r})" in text
     from_strings = Chapter("x", "X", "nb/x.ipynb", "nb/ex/x.ipynb", 3, "planned")
     assert from_strings.notebook == Path("nb/x.ipynb") and from_strings.budget_seconds == 3.0
+    assert from_strings.objectives == ()  # a record built in code may state none; the manifest may not
     assert repr(from_strings) == (
         f"Chapter(id='x', title='X', notebook={Path('nb/x.ipynb')!r}, exercises={Path('nb/ex/x.ipynb')!r}, "
-        "budget_seconds=3.0, status='planned')"
+        "budget_seconds=3.0, status='planned', objectives=())"
     )
+    from_list = Chapter(**{**fields, "objectives": ["Learn a", "Learn b"]})
+    assert from_list.objectives == ("Learn a", "Learn b")
 
 
 @pytest.mark.parametrize(
@@ -206,6 +229,13 @@ def test_a_chapter_built_from_valid_fields_is_the_one_load_book_returns(book: Bo
         ({"budget_seconds": None}, TypeError, "budget_seconds must be a real number, got NoneType None"),
         ({"budget_seconds": 0}, ValueError, "budget_seconds must be a finite number > 0, got 0.0"),
         ({"budget_seconds": float("inf")}, ValueError, "budget_seconds must be a finite number > 0, got inf"),
+        ({"objectives": None}, TypeError, "objectives must be a tuple or list of str, got NoneType None"),
+        ({"objectives": "Learn dropout"}, TypeError, "objectives must be a tuple or list of str, got str 'Learn dropout'"),
+        ({"objectives": ("Learn a", b"Learn b")}, TypeError, r"objectives\[1\] must be a str, got bytes b'Learn b'"),
+        ({"objectives": ("Learn a", "")}, ValueError, r"objectives\[1\] must be a non-empty str, got ''"),
+        ({"objectives": ("x" * 121, "Learn b")}, ValueError, r"objectives\[0\] must be at most 120 characters .*got 121"),
+        ({"objectives": ("Learn a",)}, ValueError, r"objectives must hold 2 to 4 learning objectives \(or none\), got 1"),
+        ({"objectives": ("a", "b", "c", "d", "e")}, ValueError, "objectives must hold 2 to 4 learning objectives .*got 5"),
     ],
 )
 def test_a_chapter_rejects_a_bad_field_by_name(book: Book, fields: dict, error: type, message: str) -> None:

@@ -17,6 +17,7 @@ def _chapter_fields() -> dict:
         exercises=Path("notebooks/exercises/01_dropout_exercises.ipynb"),
         budget_seconds=30.0,
         status="written",
+        objectives=("Implement inverted dropout", "Use nn.Dropout's two modes"),
     )
 
 
@@ -28,6 +29,9 @@ def _verify_chapter(chapter, kwargs) -> None:
         assert getattr(chapter, name) == Path(kwargs[name]) and getattr(chapter, name).suffix == ".ipynb"
     assert chapter.budget_seconds == float(kwargs["budget_seconds"]) > 0
     assert chapter.status in book.STATUSES
+    assert isinstance(chapter.objectives, tuple) and chapter.objectives == tuple(kwargs["objectives"])
+    assert all(isinstance(o, str) and o.strip() for o in chapter.objectives)
+    assert len(chapter.objectives) == 0 or book.OBJECTIVES_COUNT[0] <= len(chapter.objectives) <= book.OBJECTIVES_COUNT[1]
 
 
 def _verify_book(result, kwargs) -> None:
