@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 KERNEL := regularization-course
 READY := $(VENV)/.ready
 NPM_INSTALLED := node_modules/.package-lock.json
+# Debian's Chromium for tests/browser (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600
 # Every core (pytest-xdist); tests/conftest.py keeps each notebook's cells together on one worker.
 PYTEST_PARALLEL := --numprocesses=auto
@@ -35,7 +38,7 @@ lab: venv
 	$(BIN)/jupyter lab $(LAB_FLAGS)
 
 ## test: unit and property tests, the docstring examples, nbval (strict) over every notebook, the nbgrader round trip
-test: venv
+test: venv $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_NBVAL) --doctest-modules tests course_lib notebooks
 
 ## execute: re-run every written notebook in place, storing fresh outputs
@@ -69,6 +72,10 @@ book: venv $(NPM_INSTALLED)
 $(NPM_INSTALLED): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 ## pins: re-resolve constraints.txt from pyproject.toml in a scratch venv
 pins:
