@@ -334,6 +334,8 @@ def sphinx_configuration(book: Book) -> str:
             "use_repository_button": False,
             "use_source_button": False,
         },
+        # pydata-sphinx-theme logs a console error ("invalid theme mode") when no default mode is set
+        "html_context": {"default_mode": "light"},
         "html_static_path": ["_static"],
         "html_copy_source": False,
         "html_show_sourcelink": False,

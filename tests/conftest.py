@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from pathlib import Path
 
 from course_lib.execution import PORTABLE_CPU_ENV
 
@@ -18,6 +20,7 @@ matplotlib.use("Agg")  # tests never open windows
 import pytest
 
 from course_lib.book import Book, load_book
+from course_lib.site import build_book
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +98,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             seconds, budget = sum(t[1] for t in part), sum(t[2] for t in part)
             flag = "" if seconds <= budget else "  over the sum of the budgets"
             terminalreporter.write_line(f"{seconds:7.1f} s / {budget:4.0f} s  {label}: {len(part)} notebooks in sequence{flag}")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, book: Book) -> Path:
+    """The build folder of one session's `make book` build (tests/test_site.py, tests/browser); pytest-xdist workers share it (the first one builds)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        out_dir = tmp_path_factory.getbasetemp().parent / "html-book"  # one folder per test session
+        with open(out_dir.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (out_dir / "built").is_file():
+                build_book(out_dir, book)
+                (out_dir / "built").touch()
+        return out_dir
+    out_dir = tmp_path_factory.mktemp("html-book")
+    build_book(out_dir, book)
+    return out_dir

@@ -8,10 +8,8 @@ from another host. Small separate builds show that a broken internal link or a m
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -25,22 +23,6 @@ from course_lib.release import SOLUTION_MARKERS
 from course_lib.site import HIDDEN_TEST_MARKERS, MATHJAX_COMPONENT, PROJECT_ROOT, SiteError, build_book, check_offline
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory, book: Book) -> Path:
-    """The build folder of one session's build; pytest-xdist workers share it (the first one builds)."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        out_dir = tmp_path_factory.getbasetemp().parent / "html-book"  # one folder per test session
-        with open(out_dir.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not (out_dir / "built").is_file():
-                build_book(out_dir, book)
-                (out_dir / "built").touch()
-        return out_dir
-    out_dir = tmp_path_factory.mktemp("html-book")
-    build_book(out_dir, book)
-    return out_dir
 
 
 @pytest.fixture(scope="session")
