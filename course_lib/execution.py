@@ -12,8 +12,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 from nbclient import NotebookClient
@@ -29,6 +31,8 @@ __all__ = [
     "ensure_kernel",
     "execute_notebook",
     "book_notebooks",
+    "ExecutionTotal",
+    "execution_totals",
 ]
 
 KERNEL_NAME = "regularization-course"
@@ -127,18 +131,82 @@ def book_notebooks(book: Book) -> list[tuple[Path, float]]:
     return paths
 
 
+class ExecutionTotal(NamedTuple):
+    """The time of a part of the book executed notebook after notebook, against the sum of its budgets."""
+
+    label: str  #: "chapters", "exercises" or "whole book"
+    notebooks: int
+    seconds: float
+    budget: float
+
+    @property
+    def within_budget(self) -> bool:
+        return self.seconds <= self.budget
+
+    def __str__(self) -> str:
+        verdict = "within" if self.within_budget else "OVER"
+        return (f"{self.seconds:7.1f} s / {self.budget:4.0f} s  {self.label}: {self.notebooks} notebooks in sequence, "
+                f"{verdict} the sum of their budgets")
+
+
+def execution_totals(book: Book, seconds: Mapping[Path, float]) -> tuple[ExecutionTotal, ExecutionTotal, ExecutionTotal]:
+    r"""The chapters, the exercises and the whole book executed one notebook after another.
+
+    For each part :math:`P` of :func:`book_notebooks`, the total
+    :math:`\sum_{n \in P} t_n` of the measured times against
+    :math:`\sum_{n \in P} b_n`, the budgets of book.toml (an exercises
+    notebook has its chapter's budget). The whole book is within its budget
+    when the total of all notebooks is at most the sum of all budgets, however
+    the time is shared among them.
+
+    Args:
+        book: the manifest (:func:`course_lib.book.load_book`).
+        seconds: notebook path (as in :func:`book_notebooks`) -> measured
+            seconds, one finite time >= 0 for every notebook of the book and
+            for nothing else.
+
+    Returns:
+        ``(chapters, exercises, whole book)``.
+    """
+    if not isinstance(book, Book):
+        raise TypeError(f"book must be a course_lib.book.Book, got {type(book).__name__}")
+    if not isinstance(seconds, Mapping):
+        raise TypeError(f"seconds must be a mapping of notebook paths to seconds, got {type(seconds).__name__}")
+    budgets = dict(book_notebooks(book))
+    times = {}
+    for path, value in seconds.items():
+        if Path(path) not in budgets:
+            raise ValueError(f"seconds has a time for {str(path)!r}, which is not a notebook of the book")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise ValueError(f"seconds[{str(path)!r}] must be a finite number of seconds >= 0, got {value!r}")
+        times[Path(path)] = float(value)
+    missing = [str(path) for path in budgets if path not in times]
+    if missing:
+        raise ValueError(f"seconds has no time for {len(missing)} notebook(s) of the book: {', '.join(missing)}")
+    exercises = {chapter.exercises for chapter in book.written_chapters}
+    parts = (("chapters", [p for p in budgets if p not in exercises]), ("exercises", [p for p in budgets if p in exercises]),
+             ("whole book", list(budgets)))
+    return tuple(ExecutionTotal(label, len(paths), sum(times[p] for p in paths), sum(budgets[p] for p in paths))
+                 for label, paths in parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to execute (default: all in book.toml)")
     args = parser.parse_args(argv)
     book = load_book()
     targets = [(p, None) for p in args.notebooks] or book_notebooks(book)
+    times = {}
     for path, budget in targets:
         result = execute_notebook(path)
+        times[path] = result.seconds
         note = ""
         if budget is not None:
             note = f"  (budget {budget:.0f} s{', OVER BUDGET' if result.seconds > budget else ''})"
         print(f"{result.seconds:6.1f} s  {path}{note}", flush=True)
+    if not args.notebooks:  # the whole book: how long it took, one notebook after another
+        for total in execution_totals(book, times):
+            print(total)
     return 0
 
 

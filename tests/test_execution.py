@@ -8,7 +8,15 @@ import nbformat
 import pytest
 
 from course_lib.book import Book
-from course_lib.execution import KERNELSPEC, PORTABLE_CPU_ENV, WIDGET_VIEW, book_notebooks, execute_notebook
+from course_lib.execution import (
+    KERNELSPEC,
+    PORTABLE_CPU_ENV,
+    WIDGET_VIEW,
+    ExecutionTotal,
+    book_notebooks,
+    execute_notebook,
+    execution_totals,
+)
 
 CELLS = [
     "import os\nprint({name: os.environ.get(name) for name in %r})" % sorted(PORTABLE_CPU_ENV),
@@ -77,3 +85,55 @@ def test_book_notebooks_lists_each_written_chapter_then_its_exercises(book: Book
     expected = [(path, chapter.budget_seconds) for chapter in book.written_chapters
                 for path in (chapter.notebook, chapter.exercises)]
     assert listed == expected and len(listed) == 2 * len(book.written_chapters)
+
+
+def test_every_written_chapter_has_its_notebook_exercises_and_a_budget(book: Book) -> None:
+    """What the whole-book check sums over: two notebooks per written chapter, each on disk, each with a budget > 0."""
+    listed = book_notebooks(book)
+    assert len(listed) == 2 * len(book.written_chapters) >= 2
+    for path, budget in listed:
+        assert path.is_file(), f"{path} is listed in book.toml but missing"
+        assert 0 < budget < float("inf"), f"{path}: budget {budget!r}"
+
+
+def _times(book: Book, chapter_seconds: float, exercise_seconds: float) -> dict[Path, float]:
+    exercises = {chapter.exercises for chapter in book.written_chapters}
+    return {path: exercise_seconds if path in exercises else chapter_seconds for path, _ in book_notebooks(book)}
+
+
+def test_execution_totals_sum_the_times_and_the_budgets_per_part(book: Book) -> None:
+    chapters, exercises, whole = execution_totals(book, _times(book, 10.0, 2.5))
+    n = len(book.written_chapters)
+    budgets = sum(chapter.budget_seconds for chapter in book.written_chapters)
+    assert chapters == ExecutionTotal("chapters", n, 10.0 * n, budgets)
+    assert exercises == ExecutionTotal("exercises", n, 2.5 * n, budgets)
+    assert whole == ExecutionTotal("whole book", 2 * n, 12.5 * n, 2 * budgets)
+    assert whole.within_budget
+    assert str(whole) == f"{12.5 * n:7.1f} s / {2 * budgets:4.0f} s  whole book: {2 * n} notebooks in sequence, within the sum of their budgets"
+
+
+def test_the_whole_book_is_over_its_budget_only_when_the_total_is(book: Book) -> None:
+    """One notebook far over its own budget is fine while the total stays within the sum; the total over it is not."""
+    budgets = dict(book_notebooks(book))
+    first, *rest = budgets
+    times = {path: 0.0 for path in rest} | {first: sum(budgets.values())}  # one slow notebook, all the slack used
+    assert execution_totals(book, times)[-1].within_budget
+    times[first] += 0.1
+    whole = execution_totals(book, times)[-1]
+    assert not whole.within_budget and "OVER the sum of their budgets" in str(whole)
+
+
+def test_execution_totals_reject_missing_unknown_and_bad_times(book: Book, tmp_path: Path) -> None:
+    times = _times(book, 1.0, 1.0)
+    first = next(iter(times))
+    with pytest.raises(ValueError, match=r"seconds has no time for 1 notebook\(s\) of the book: .*" + first.name):
+        execution_totals(book, {path: t for path, t in times.items() if path != first})
+    with pytest.raises(ValueError, match="which is not a notebook of the book"):
+        execution_totals(book, times | {tmp_path / "other.ipynb": 1.0})
+    for bad in (-1.0, float("nan"), float("inf"), True, "3"):
+        with pytest.raises(ValueError, match=r"must be a finite number of seconds >= 0, got"):
+            execution_totals(book, times | {first: bad})
+    with pytest.raises(TypeError, match="book must be a course_lib.book.Book, got str"):
+        execution_totals("book.toml", times)
+    with pytest.raises(TypeError, match="seconds must be a mapping of notebook paths to seconds, got list"):
+        execution_totals(book, list(times.items()))

@@ -4,10 +4,11 @@ For every chapter whose notebook displays a widget, as a student would: start
 ``jupyter lab`` on 127.0.0.1 with a token, open the chapter in Chromium, see
 that the notebook runs the course kernel ("Python 3 (regularization
 course)"), run the cells the widget needs with the keyboard (Ctrl+Enter, cell
-by cell), then move a slider and flip a toggle of the widget (a widget without
-a toggle gets its second slider moved instead) and check after each move that
-both its readout and its picture (the PNG bytes of the ``Image`` widget)
-change. No request may leave this machine, and the page may log no error.
+by cell), then move a slider and flip a toggle of the widget and check after
+each move that both its readout and its picture (the PNG bytes of the
+``Image`` widget) change; a checkbox, where a widget has one, is ticked too
+and must change the picture. No request may leave this machine, and the page
+may log no error.
 
 Running every cell above a widget would train the chapter's experiments
 first (up to a minute a chapter). The widget needs far less: the set-up cell,
@@ -74,6 +75,7 @@ DEMO_IMAGE = ":scope > img.widget-image"
 DEMO_READOUT = ":scope > .widget-html .widget-html-content"
 SLIDERS = ".widget-slider"
 TOGGLES = ".widget-toggle-buttons"
+CHECKBOXES = ".widget-checkbox"
 
 #: SHA-256 and length of the bytes behind an ``<img>`` (the ``Image`` widget's ``blob:`` URL).
 IMAGE_DIGEST_JS = """async image => {
@@ -399,14 +401,28 @@ def flip_toggle(toggle: Locator) -> str:
     return f"toggle button {label!r} selected"
 
 
-def assert_demo_responds(page: Page, demo: Locator, interact, chapter_id: str) -> None:
-    """Run ``interact()`` (a slider move or a toggle flip) and check that the demo's readout and picture both change."""
+def tick_checkbox(checkbox: Locator) -> str:
+    """Click a ``Checkbox`` widget's box; returns what was done."""
+    from playwright.sync_api import expect
+
+    box = checkbox.locator("input[type=checkbox]")
+    was_checked = box.is_checked()
+    box.click()
+    expect(box).to_be_checked(checked=not was_checked)
+    label = checkbox.inner_text().strip()
+    return f"checkbox {label!r} {'un' if was_checked else ''}ticked"
+
+
+def assert_demo_responds(page: Page, demo: Locator, interact, chapter_id: str, *, readout_changes: bool = True) -> None:
+    """Run ``interact()`` (a slider move, a toggle flip, a tick) and check that the demo's picture (and readout) change."""
     from playwright.sync_api import expect
 
     image, readout = demo.locator(DEMO_IMAGE), demo.locator(DEMO_READOUT)
     text, source, digest = readout.inner_text(), image.get_attribute("src"), image_digest(image)
     action = interact()
-    expect(readout, f"{chapter_id}: {action}, but the readout did not change").not_to_have_text(text, timeout=WIDGET_MS)
+    if readout_changes:
+        expect(readout, f"{chapter_id}: {action}, but the readout did not change").not_to_have_text(
+            text, timeout=WIDGET_MS)
     expect(image, f"{chapter_id}: {action}, but the picture was not redrawn").not_to_have_attribute(
         "src", source, timeout=WIDGET_MS)
     assert image_digest(image) != digest, f"{chapter_id}: {action}, but the picture's PNG bytes are the same"
@@ -446,14 +462,13 @@ def test_a_student_runs_a_chapter_widget_in_jupyterlab(
     page.wait_for_function("image => image.complete && image.naturalWidth > 0",
                            arg=demo.locator(DEMO_IMAGE).element_handle())
     sliders = demo.locator(SLIDERS).filter(has=page.locator(".noUi-target:not([disabled])"))
-    toggles = demo.locator(TOGGLES)
+    toggles, checkboxes = demo.locator(TOGGLES), demo.locator(CHECKBOXES)
     assert sliders.count() >= 1, f"{name}: the widget has no slider"
+    assert toggles.count() >= 1, f"{name}: the widget has no toggle"
     assert_demo_responds(page, demo, lambda: move_slider(sliders.first), chapter_id)
-    if toggles.count():
-        assert_demo_responds(page, demo, lambda: flip_toggle(toggles.first), chapter_id)
-    else:  # nothing to flip (all the demo's controls are sliders): move another one
-        assert sliders.count() >= 2, f"{name}: the widget has neither a toggle nor a second slider"
-        assert_demo_responds(page, demo, lambda: move_slider(sliders.nth(1)), chapter_id)
+    assert_demo_responds(page, demo, lambda: flip_toggle(toggles.first), chapter_id)
+    for index in range(checkboxes.count()):  # a display option such as "show the kept scale": the picture changes
+        assert_demo_responds(page, demo, lambda: tick_checkbox(checkboxes.nth(index)), chapter_id, readout_changes=False)
 
     sessions = lab.sessions()
     assert [(s["path"], s["kernel"]["name"]) for s in sessions] == [(name, KERNEL_NAME)], (
