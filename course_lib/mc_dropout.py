@@ -18,7 +18,9 @@ and the spread of the passes measures how much the sub-networks disagree.
   run as one batched forward pass in memory-bounded chunks, no gradients are
   recorded, and every module's mode is restored afterwards.
 * :func:`mc_predict` (regression) returns the predictive mean and standard
-  deviation, optionally with the model precision :math:`\tau`.
+  deviation, optionally with the model precision :math:`\tau`;
+  :func:`eval_predict` is the usual prediction it replaces, one deterministic
+  pass with dropout off, whose only standard deviation is the :math:`\tau^{-1}` floor.
 * :func:`predictive_entropy`, :func:`expected_entropy` and
   :func:`mutual_information` (classification) split the uncertainty of
   :math:`(T, N, C)` probability samples into total, aleatoric and epistemic
@@ -52,6 +54,7 @@ __all__ = [
     "mc_dropout_mode",
     "mc_samples",
     "mc_predict",
+    "eval_predict",
     "mc_probabilities",
     "ensemble_probabilities",
     "predictive_entropy",
@@ -102,6 +105,22 @@ def dropout_modules(model: nn.Module, dropout_types: tuple[type, ...] = DROPOUT_
 
 
 @contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Every module of ``model`` in eval mode inside the ``with`` block; each module's own flag back afterwards.
+
+    ``model.train(was_training)`` would set every submodule to one flag; saving each module's
+    ``training`` restores mixed modes too, also when the block raises.
+    """
+    saved = [(module, module.training) for module in model.modules()]
+    try:
+        model.eval()
+        yield model
+    finally:
+        for module, training in saved:
+            module.training = training
+
+
+@contextmanager
 def mc_dropout_mode(model: nn.Module, dropout_types: tuple[type, ...] = DROPOUT_TYPES) -> Iterator[nn.Module]:
     """Inside the ``with`` block only the dropout modules are in training mode; afterwards every module's mode is back.
 
@@ -132,15 +151,10 @@ def mc_dropout_mode(model: nn.Module, dropout_types: tuple[type, ...] = DROPOUT_
             "MC dropout needs dropout layers to keep active at test time; train the model with dropout "
             "(or pass dropout_types for your own dropout class)"
         )
-    saved = [(module, module.training) for module in model.modules()]
-    try:
-        model.eval()
+    with _eval_mode(model):
         for module in dropouts:
             module.train()
         yield model
-    finally:
-        for module, training in saved:
-            module.training = training
 
 
 def _check_inputs(model: nn.Module, x: Any) -> torch.Tensor:
@@ -335,19 +349,75 @@ def mc_predict(
     mean = samples.mean(dim=0)
     variance = samples.var(dim=0, correction=0)
     if tau is not None:
-        noise = 1.0 / tau
-        if not noise <= torch.finfo(variance.dtype).max:
-            raise ValueError(
-                f"tau must be large enough that the noise variance 1/tau fits the outputs' dtype {variance.dtype}, "
-                f"got tau = {tau!r} (1/tau = {noise:g})"
-            )
-        variance = variance + noise
+        variance = variance + _noise_variance(tau, variance.dtype)
     if not bool(variance.isfinite().all()):
         raise ValueError(
             f"the spread of the passes overflows the outputs' dtype {variance.dtype}: the magnitudes of x and "
             "the model's outputs are beyond its range"
         )
     return mean, variance.sqrt()
+
+
+def _noise_variance(tau: float, dtype: torch.dtype) -> float:
+    """The observation noise variance 1/τ the model assumes, checked to fit the outputs' ``dtype``."""
+    noise = 1.0 / tau
+    if not noise <= torch.finfo(dtype).max:
+        raise ValueError(
+            f"tau must be large enough that the noise variance 1/tau fits the outputs' dtype {dtype}, "
+            f"got tau = {tau!r} (1/tau = {noise:g})"
+        )
+    return noise
+
+
+def eval_predict(model: nn.Module, x: torch.Tensor, tau: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The usual prediction of a regression network, dropout off, and the only standard deviation it has.
+
+    ``model.eval()`` keeps every unit (inverted dropout needs no rescaling at
+    test time), so one deterministic pass gives :math:`f(x; \theta)`, the
+    weight-scaling stand-in for the MC mean
+    :math:`\mathbb E_m[f(x; \theta \odot m)]` of :func:`mc_predict`: equal to it
+    when dropout feeds a linear output layer, close to it but not the same
+    behind a non-linearity. One pass has no spread, so of
+    :math:`\operatorname{Var}[y] \approx \tau^{-1} + \frac1T\sum_t \hat y_t^2 - \bar y^2`
+    only the floor is left:
+
+    .. math::
+
+        \mu(x) = f(x; \theta), \qquad \sigma(x) = \tau^{-1/2}
+        \quad (\sigma = 0 \text{ with } \texttt{tau=None}),
+
+    the same everywhere, on the data and far from it: predicting with dropout
+    off is how a network trained with dropout loses its epistemic uncertainty.
+
+    Every module is in eval mode for the pass (batch norm uses its running
+    statistics), no autograd graph is recorded, and each module's mode is
+    restored afterwards, also when the pass raises.
+
+    Args:
+        model: a regression network (dropout modules or not).
+        x: finite inputs ``(N, ...)``, as for :func:`mc_samples`.
+        tau: the model precision :math:`\tau > 0`, or ``None``.
+
+    Returns:
+        ``(mean, std)``, each of the model's output shape ``(N, ...)``, in its floating-point dtype.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 1))
+        >>> mean, std = eval_predict(net, torch.ones(3, 2), tau=4.0)
+        >>> std.flatten().tolist(), net.training  # σ = τ^(-1/2) everywhere; the mode is back
+        ([0.5, 0.5, 0.5], True)
+        >>> torch.equal(mean, net.eval()(torch.ones(3, 2)).detach())
+        True
+    """
+    model = _check_model(model)
+    x = _check_inputs(model, x)
+    tau = None if tau is None else check_positive("tau", tau)
+    with _eval_mode(model), torch.no_grad():
+        mean = _forward(model, x)
+    if not mean.is_floating_point():
+        raise TypeError(f"model must return floating-point outputs for a regression prediction, got {mean.dtype}")
+    noise = 0.0 if tau is None else _noise_variance(tau, mean.dtype)
+    return mean, torch.full_like(mean, noise).sqrt()  # as mc_predict's sqrt(0 + 1/tau), in the outputs' dtype
 
 
 def mc_probabilities(
@@ -391,14 +461,8 @@ def ensemble_probabilities(models: Sequence[nn.Module], x: torch.Tensor) -> torc
     stacked = []
     for index, member in enumerate(models):
         member_x = _check_inputs(member, x)
-        saved = [(module, module.training) for module in member.modules()]
-        try:
-            member.eval()
-            with torch.no_grad():
-                logits = _forward(member, member_x)
-        finally:
-            for module, training in saved:
-                module.training = training
+        with _eval_mode(member), torch.no_grad():
+            logits = _forward(member, member_x)
         if logits.ndim != 2:
             raise ValueError(
                 f"every member of models must return logits of shape (N, C), got shape {tuple(logits.shape)} "

@@ -8,6 +8,7 @@ and variance ``p / (1 - p) Σ_j W2_kj² h_j²`` per output ``k``. Seeds are fixe
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -25,6 +26,7 @@ from course_lib.mc_dropout import (
     MAX_SAMPLES,
     dropout_modules,
     ensemble_probabilities,
+    eval_predict,
     expected_entropy,
     mc_dropout_mode,
     mc_predict,
@@ -426,6 +428,8 @@ def test_mc_predict_estimates_the_exact_moments() -> None:
     np.testing.assert_allclose(predicted_std.double().numpy() ** 2, variance + 0.1, rtol=0.1)
 
 
+@pytest.mark.parametrize("predict", [lambda net, x, tau: mc_predict(net, x, 3, tau), eval_predict],
+                         ids=["mc_predict", "eval_predict"])
 @pytest.mark.parametrize(("tau", "error", "pattern"), [
     (0.0, ValueError, r"tau must be a finite number > 0, got 0.0"),
     (-1.0, ValueError, r"tau must be a finite number > 0, got -1.0"),
@@ -435,9 +439,89 @@ def test_mc_predict_estimates_the_exact_moments() -> None:
     ("1", TypeError, r"tau must be a real number"),
     (1e-300, ValueError, r"tau must be large enough that the noise variance 1/tau fits the outputs' dtype torch.float32, got tau = 1e-300"),
 ])
-def test_bad_tau_is_named(tau, error: type, pattern: str) -> None:
+def test_bad_tau_is_named(predict, tau, error: type, pattern: str) -> None:
     with pytest.raises(error, match=pattern):
-        mc_predict(_last_layer_net(), _x(), 3, tau)
+        predict(_last_layer_net(), _x(), tau)
+
+
+# --- eval_predict: the deterministic prediction it replaces -----------------------------------------------
+
+
+def test_eval_predict_is_one_eval_mode_pass_with_only_the_tau_floor_and_restores_mixed_modes() -> None:
+    net = _batch_norm_net()
+    net[3].eval()  # a dropout the user had switched off: its flag must come back as it was
+    before = _modes(net)
+    x = _x(5).requires_grad_(True)
+    mean, std = eval_predict(net, x, tau=4.0)
+    assert _modes(net) == before
+    assert mean.shape == std.shape == (5, 3) and mean.dtype == std.dtype == torch.float32
+    assert not mean.requires_grad and not std.requires_grad
+    assert torch.equal(std, torch.full((5, 3), 0.5))  # sqrt(1/4) on every input and output
+    assert torch.equal(eval_predict(net, x)[1], torch.zeros(5, 3))  # no τ: no spread at all
+    net.eval()
+    with torch.no_grad():
+        assert torch.equal(mean, net(x))  # batch norm's running statistics, every unit kept
+    assert torch.equal(mean, eval_predict(net, x, tau=4.0)[0])  # deterministic: no mask drawn
+
+
+def test_the_eval_std_is_the_std_of_one_mc_pass() -> None:
+    net, x = _last_layer_net(), _x()
+    for tau in (None, 0.3, 1e4):
+        _, one_pass = mc_predict(net, x, 1, tau, seed=0)
+        assert torch.equal(eval_predict(net, x, tau)[1], one_pass)
+
+
+def test_the_eval_mean_is_the_exact_mc_mean_only_when_dropout_feeds_the_linear_output() -> None:
+    exact_mean, _ = _exact_moments(last := _last_layer_net(), x := _x())
+    np.testing.assert_allclose(eval_predict(last, x)[0].double().numpy(), exact_mean, rtol=1e-5, atol=1e-6)
+    # dropout (p = 1/2) before a tanh: the MC mean is the mean over the 8 masks of the 3 units
+    net = _seeded(lambda: nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5), nn.Tanh(), nn.Linear(3, 1)))
+    masks = torch.tensor(list(itertools.product([0.0, 2.0], repeat=3)))  # kept units scaled by 1/(1-p)
+    with torch.no_grad():
+        hidden = net[0](x)
+        sub_networks = torch.stack([net[3](torch.tanh(hidden * mask)) for mask in masks])
+    mc_mean, mc_std = sub_networks.mean(dim=0), sub_networks.std(dim=0, correction=0)
+    eval_mean = eval_predict(net, x)[0]
+    assert not torch.allclose(eval_mean, mc_mean, atol=1e-3)  # weight scaling only approximates the average ...
+    assert bool(((eval_mean - mc_mean).abs() < mc_std).all())  # ... well within the spread of the sub-networks
+    assert all(_modes(net))
+
+
+def test_eval_predict_needs_no_dropout_and_restores_the_modes_when_the_pass_raises() -> None:
+    plain = nn.Linear(4, 2)
+    mean, std = eval_predict(plain, _x())
+    with torch.no_grad():
+        assert torch.equal(mean, plain(_x())) and not std.any()
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), _ExplodesOnCall(_Explosion), nn.Linear(8, 2))
+    net.train()
+    net[1].eval()
+    before = _modes(net)
+    with pytest.raises(_Explosion):
+        eval_predict(net, _x())
+    assert _modes(net) == before
+
+
+@pytest.mark.parametrize(("model", "x", "error", "pattern"), [
+    ("net", _x(), TypeError, r"model must be a torch.nn.Module, got str 'net'"),
+    (nn.Linear(4, 2), _x().numpy(), TypeError, r"x must be a torch.Tensor"),
+    (nn.Linear(4, 2), torch.zeros(0, 4), ValueError, r"x must have a batch dimension with at least one input"),
+    (nn.Sequential(nn.Linear(3, 2)), _x(), ValueError, r"x must have 3 features in its last dimension"),
+    (_ExplodesOnCall(RuntimeError), _x(), ValueError, r"model\(x\) raised RuntimeError"),
+    (nn.Sequential(nn.Linear(4, 2), nn.Flatten(0)), _x(), ValueError, r"model must return one output row per input row"),
+])
+def test_eval_predict_names_bad_models_and_inputs(model, x, error: type, pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        eval_predict(model, x)
+
+
+class _RoundsToIntegers(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.round().long()
+
+
+def test_eval_predict_needs_floating_point_outputs() -> None:
+    with pytest.raises(TypeError, match=r"model must return floating-point outputs .*torch.int64"):
+        eval_predict(_RoundsToIntegers(), _x())
 
 
 # --- mc_probabilities and ensemble_probabilities ---------------------------------------------------------

@@ -1,4 +1,4 @@
-r"""Monte-Carlo dropout chapter demo: the predictive band of a regression network, with p, τ and M sliders.
+r"""Monte-Carlo dropout chapter demo: a regression network's predictive band, with p, τ, M sliders and an eval toggle.
 
 Built as described in :mod:`course_lib.widgets`, on the figure of
 :mod:`course_lib.plots.mc_dropout`:
@@ -7,9 +7,11 @@ Built as described in :mod:`course_lib.widgets`, on the figure of
   :math:`\pm 2\sigma` band (:func:`course_lib.mc_dropout.mc_predict`) of
   networks trained with several dropout rates p on the gap-regression data
   (:func:`course_lib.synthetic.make_gap_regression`), with sliders for p, the
-  model precision τ and the number of passes M, and a readout of the mean σ on
-  the training range, in the gap and beyond the data
-  (:func:`mean_std_by_region`).
+  model precision τ and the number of passes M, a toggle between MC dropout
+  and the usual ``model.eval()`` prediction
+  (:func:`course_lib.mc_dropout.eval_predict`: one pass, only the τ⁻¹ floor as
+  σ), and a readout of the mean σ on the training range, in the gap and beyond
+  the data (:func:`mean_std_by_region`).
 
 The demo trains nothing: the notebook trains one network per p and hands them
 over.
@@ -31,11 +33,11 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course_lib._validation import check_int, check_probability, describe_value, real_array
-from course_lib.mc_dropout import MAX_SAMPLES, dropout_modules, mc_predict
+from course_lib.mc_dropout import MAX_SAMPLES, dropout_modules, eval_predict, mc_predict
 from course_lib.plots import mc_dropout as mc_dropout_plots
 from course_lib.synthetic import GAP_REGRESSION_INTERVALS
 from course_lib.train import _check_seed
-from course_lib.widgets import _demo_figure, _readout_panel, _show_figure
+from course_lib.widgets import _demo_figure, _labelled_row, _readout_panel, _show_figure
 
 __all__ = [
     "DEFAULT_N_SAMPLES",
@@ -50,6 +52,17 @@ __all__ = [
 DEFAULT_N_SAMPLES = 100
 #: The τ slider's value for "no τ⁻¹ term" (τ = ∞: the observation noise the model assumes is 0).
 NO_TAU = math.inf
+#: The two ways the demo predicts (the values of its ``mode`` and of ``mode_toggle``), with their labels:
+#: ``"mc"``, dropout on and M stochastic passes; ``"eval"``, dropout off and one deterministic pass.
+_MODE_LABELS = {"mc": "MC dropout", "eval": "model.eval()"}
+
+
+def _check_mode(mode: Any) -> str:
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be 'mc' (MC dropout) or 'eval' (model.eval()), got {describe_value(mode)}")
+    if mode not in _MODE_LABELS:
+        raise ValueError(f"mode must be 'mc' (MC dropout) or 'eval' (model.eval()), got {mode!r}")
+    return mode
 
 
 class RegionStd(NamedTuple):
@@ -128,20 +141,34 @@ def _format_sigma(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 
-def band_readout_text(p: float, tau: float | None, n_samples: int, region_std: RegionStd) -> str:
-    """The readout of :class:`MCRegressionDemo` for a setting and its :func:`mean_std_by_region`.
+def band_readout_text(
+    p: float, tau: float | None, n_samples: int, region_std: RegionStd, *, mode: str = "mc"
+) -> str:
+    r"""The readout of :class:`MCRegressionDemo` for a setting and its :func:`mean_std_by_region`.
+
+    ``mode`` is how the network predicted: ``"mc"`` (MC dropout, M passes) or
+    ``"eval"`` (``model.eval()``: one pass, so ``n_samples`` is not shown, and
+    σ is only the τ⁻¹ floor :math:`\sqrt{1/\tau}`, or 0 without τ).
 
     Example:
         >>> band_readout_text(0.1, 100.0, 100, RegionStd(0.08, 0.171, math.nan))
         'p = 0.1, τ = 100, M = 100: mean σ on the training range 0.080, in the gap 0.171, beyond the data n/a'
+        >>> band_readout_text(0.1, 100.0, 100, RegionStd(0.1, 0.1, 0.1), mode="eval")  # doctest: +NORMALIZE_WHITESPACE
+        'model.eval(), p = 0.1, τ = 100, M not used (one pass, dropout off): mean σ on the training range 0.100,
+        in the gap 0.100, beyond the data 0.100 (only the τ⁻¹ floor √(1/τ): no epistemic uncertainty)'
     """
     if not isinstance(region_std, RegionStd):
         raise TypeError(f"region_std must be a RegionStd (from mean_std_by_region), got {describe_value(region_std)}")
-    return (
-        f"p = {p:g}, τ = {_format_tau(tau)}, M = {n_samples}: mean σ on the training range "
-        f"{_format_sigma(region_std.training)}, in the gap {_format_sigma(region_std.gap)}, "
-        f"beyond the data {_format_sigma(region_std.beyond)}"
+    mode = _check_mode(mode)
+    sigmas = (
+        f"mean σ on the training range {_format_sigma(region_std.training)}, "
+        f"in the gap {_format_sigma(region_std.gap)}, beyond the data {_format_sigma(region_std.beyond)}"
     )
+    if mode == "mc":
+        return f"p = {p:g}, τ = {_format_tau(tau)}, M = {n_samples}: {sigmas}"
+    floor = "σ = 0: no τ⁻¹ term and" if tau is None else "only the τ⁻¹ floor √(1/τ):"
+    return (f"model.eval(), p = {p:g}, τ = {_format_tau(tau)}, M not used (one pass, dropout off): {sigmas} "
+            f"({floor} no epistemic uncertainty)")
 
 
 # --- argument checks of the demo ---------------------------------------------------------------
@@ -222,7 +249,7 @@ def _check_truth(truth: Any, x_grid: np.ndarray) -> np.ndarray | None:
 
 
 class MCRegressionDemo:
-    r"""The MC-dropout predictive band of a regression network, with sliders for p, τ and M.
+    r"""The MC-dropout predictive band of a regression network, with sliders for p, τ and M and an eval toggle.
 
     The picture is :func:`course_lib.plots.mc_dropout.draw_predictive_band` of
     ``mc_predict(models[p], x_grid, M, tau, seed=seed)``
@@ -240,17 +267,27 @@ class MCRegressionDemo:
     Foong et al., 2019); M only makes the estimate less noisy (its standard
     error shrinks as :math:`1/\sqrt M`).
 
-    Controls (all ``SelectionSlider``, so the browser hands back exactly one
-    of the listed values): ``p_slider`` over the keys of ``models``;
-    ``tau_slider`` over "none" followed by ``tau_values`` (value
-    :data:`NO_TAU`: no τ⁻¹ term, only the spread of the passes);
-    ``n_samples_slider`` over ``n_samples_values`` (with
-    :data:`DEFAULT_N_SAMPLES` added if it is not among them). ``readout``
-    shows :meth:`readout_text`; ``image`` the picture. Display ``demo.widget``.
+    The toggle shows the most common mistake: predicting with dropout off.
+    "model.eval()" draws ``eval_predict(models[p], x_grid, tau)``
+    (:func:`course_lib.mc_dropout.eval_predict`): one deterministic pass, whose
+    σ is only the τ⁻¹ floor :math:`\sqrt{1/\tau}` (0 with τ "none") on the data
+    and far from it alike -- no epistemic uncertainty at all; its mean is close
+    to the MC mean, but not the same.
+
+    Controls: ``p_slider`` over the keys of ``models``; ``tau_slider`` over
+    "none" followed by ``tau_values`` (value :data:`NO_TAU`: no τ⁻¹ term, only
+    the spread of the passes); ``n_samples_slider`` over ``n_samples_values``
+    (with :data:`DEFAULT_N_SAMPLES` added if it is not among them), all
+    ``SelectionSlider``, so the browser hands back exactly one of the listed
+    values; ``mode_toggle`` (``ToggleButtons``: "MC dropout" ``"mc"`` or
+    "model.eval()" ``"eval"``; in eval mode M does not matter, and
+    ``n_samples_slider`` is disabled). ``readout`` shows :meth:`readout_text`;
+    ``image`` the picture. Display ``demo.widget``.
 
     The default state: the middle p (``sorted(models)[len(models) // 2]``),
-    ``tau`` (default "none": the spread of the passes alone) and
-    M = :data:`DEFAULT_N_SAMPLES`. :meth:`static_figure` draws that state.
+    ``tau`` (default "none": the spread of the passes alone),
+    M = :data:`DEFAULT_N_SAMPLES` and ``mode`` (default MC dropout).
+    :meth:`static_figure` draws that state.
 
     Args:
         models: dropout rate p in (0, 1) -> a network trained with that rate
@@ -266,6 +303,7 @@ class MCRegressionDemo:
             a function of the ``(m,)`` NumPy grid (e.g.
             :func:`course_lib.synthetic.gap_regression_function`).
         seed: the seed of the passes (an int >= 0).
+        mode: the prediction of the default state: ``"mc"`` (MC dropout) or ``"eval"`` (``model.eval()``).
     """
 
     def __init__(
@@ -279,6 +317,7 @@ class MCRegressionDemo:
         tau: float | None = None,
         truth: Any = None,
         seed: int = 0,
+        mode: str = "mc",
     ) -> None:
         self.models = _check_models(models)
         self.x_train, self.y_train = _check_data(data)
@@ -290,10 +329,11 @@ class MCRegressionDemo:
         self.n_samples_values = _check_n_samples_values(n_samples_values)
         self.truth = _check_truth(truth, grid)
         self.seed = _check_seed(seed)
+        mode = _check_mode(mode)
         rates = list(self.models)
         if tau is not None and tau not in self.tau_values:
             raise ValueError(f"tau must be None or one of tau_values {self.tau_values}, got {describe_value(tau)}")
-        self.default_setting = (rates[len(rates) // 2], None if tau is None else float(tau), DEFAULT_N_SAMPLES)
+        self.default_setting = (rates[len(rates) // 2], None if tau is None else float(tau), DEFAULT_N_SAMPLES, mode)
         self.p_slider = widgets.SelectionSlider(
             options=[(f"{p:g}", p) for p in rates], value=self.default_setting[0], description="dropout p")
         self.tau_slider = widgets.SelectionSlider(
@@ -301,10 +341,15 @@ class MCRegressionDemo:
             value=NO_TAU if self.default_setting[1] is None else self.default_setting[1], description="τ")
         self.n_samples_slider = widgets.SelectionSlider(
             options=[(str(m), m) for m in self.n_samples_values], value=DEFAULT_N_SAMPLES, description="passes M")
-        self.readout, self.image, self.widget = _readout_panel(
-            (self.p_slider, self.tau_slider, self.n_samples_slider), self._on_change
-        )
-        self._predictions: dict[tuple[float, float | None, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.mode_toggle = widgets.ToggleButtons(
+            options=[(label, value) for value, label in _MODE_LABELS.items()], value=mode,
+            tooltips=["dropout on: the mean and spread of M stochastic passes",
+                      "dropout off: one deterministic pass, the usual prediction"])
+        sliders = (self.p_slider, self.tau_slider, self.n_samples_slider)
+        rows = [widgets.HBox(list(sliders)), _labelled_row("predict", self.mode_toggle)]
+        self.readout, self.image, self.widget = _readout_panel((*sliders, self.mode_toggle), self._on_change, rows)
+        # (p, tau, M or None in eval mode, mode) -> (mean, std)
+        self._predictions: dict[tuple[float, float | None, int | None, str], tuple[np.ndarray, np.ndarray]] = {}
         self._update()
 
     # --- the current setting --------------------------------------------------------------
@@ -324,31 +369,44 @@ class MCRegressionDemo:
         return int(self.n_samples_slider.value)
 
     @property
-    def setting(self) -> tuple[float, float | None, int]:
-        """``(p, tau, n_samples)`` of the sliders."""
-        return self.p, self.tau, self.n_samples
+    def mode(self) -> str:
+        """``"mc"`` (MC dropout) or ``"eval"`` (``model.eval()``), as the toggle says."""
+        return str(self.mode_toggle.value)
 
-    def prediction(self, setting: tuple[float, float | None, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``(mean, std)`` on ``x_grid`` for ``setting`` (default: the sliders'), as ``(m,)`` float64 arrays."""
-        p, tau, n_samples = self.setting if setting is None else setting
-        key = (p, tau, n_samples)
+    @property
+    def setting(self) -> tuple[float, float | None, int, str]:
+        """``(p, tau, n_samples, mode)`` of the controls."""
+        return self.p, self.tau, self.n_samples, self.mode
+
+    def prediction(self, setting: tuple[float, float | None, int, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, std)`` on ``x_grid`` for ``setting`` (default: the controls'), as ``(m,)`` float64 arrays.
+
+        MC dropout: :func:`course_lib.mc_dropout.mc_predict` with M passes and the demo's seed;
+        ``model.eval()``: :func:`course_lib.mc_dropout.eval_predict`, the same for every M.
+        """
+        p, tau, n_samples, mode = self.setting if setting is None else setting
+        mode = _check_mode(mode)
+        key = (p, tau, n_samples if mode == "mc" else None, mode)
         if key not in self._predictions:
             model = self.models[p]
             parameter = next(model.parameters(), None)
             dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else torch.float32
             inputs = torch.as_tensor(self.x_grid[:, None], dtype=dtype)
-            mean, std = mc_predict(model, inputs, n_samples, tau, seed=self.seed)
+            if mode == "mc":
+                mean, std = mc_predict(model, inputs, n_samples, tau, seed=self.seed)
+            else:
+                mean, std = eval_predict(model, inputs, tau)
             self._predictions[key] = tuple(t.detach().double().reshape(-1).numpy() for t in (mean, std))
         return self._predictions[key]
 
-    def region_std(self, setting: tuple[float, float | None, int] | None = None) -> RegionStd:
+    def region_std(self, setting: tuple[float, float | None, int, str] | None = None) -> RegionStd:
         """:func:`mean_std_by_region` of the setting's σ on ``x_grid``."""
         return mean_std_by_region(self.x_grid, self.prediction(setting)[1])
 
-    def readout_text(self, setting: tuple[float, float | None, int] | None = None) -> str:
-        """The readout of ``setting`` (default: the sliders'), as plain text (what ``readout`` shows)."""
-        p, tau, n_samples = self.setting if setting is None else setting
-        return band_readout_text(p, tau, n_samples, self.region_std((p, tau, n_samples)))
+    def readout_text(self, setting: tuple[float, float | None, int, str] | None = None) -> str:
+        """The readout of ``setting`` (default: the controls'), as plain text (what ``readout`` shows)."""
+        p, tau, n_samples, mode = self.setting if setting is None else setting
+        return band_readout_text(p, tau, n_samples, self.region_std((p, tau, n_samples, mode)), mode=mode)
 
     # --- drawing ----------------------------------------------------------------------------
 
@@ -358,12 +416,15 @@ class MCRegressionDemo:
         self._draw(ax, self.default_setting)
         return fig
 
-    def _title(self, setting: tuple[float, float | None, int]) -> str:
-        p, tau, n_samples = setting
+    def _title(self, setting: tuple[float, float | None, int, str]) -> str:
+        p, tau, n_samples, mode = setting
+        if mode == "eval":
+            floor = "σ = 0 (no τ⁻¹ term)" if tau is None else f"σ = √(1/τ) (τ = {tau:g})"
+            return f"model.eval(), p = {p:g}: one pass ± 2σ, {floor}"
         noise = "no τ⁻¹ term" if tau is None else f"τ = {tau:g}"
         return f"MC dropout, p = {p:g}: mean ± 2σ of M = {n_samples} passes ({noise})"
 
-    def _draw(self, ax: Axes, setting: tuple[float, float | None, int]) -> None:
+    def _draw(self, ax: Axes, setting: tuple[float, float | None, int, str]) -> None:
         mean, std = self.prediction(setting)
         gap = (GAP_REGRESSION_INTERVALS[0][1], GAP_REGRESSION_INTERVALS[1][0])  # (-1, 1)
         mc_dropout_plots.draw_predictive_band(
@@ -375,6 +436,7 @@ class MCRegressionDemo:
         self._update()
 
     def _update(self) -> None:
+        self.n_samples_slider.disabled = self.mode == "eval"  # one deterministic pass: M does not matter
         text = html.escape(self.readout_text())
         setting, numbers = text.split(": ", 1)
         self.readout.value = f"<b>{setting}</b>: {numbers}"

@@ -184,6 +184,23 @@ def _verify_predict(result, kwargs) -> None:
     _check_untouched(net)
 
 
+def _verify_eval_predict(result, kwargs) -> None:
+    mean, std = result
+    model, x, tau = kwargs["model"], _inputs(kwargs), kwargs.get("tau")
+    assert all(module.training for module in model.modules())  # built in training mode, and back in it
+    if isinstance(model, nn.Sequential) and len(model) == 5:
+        expected = _eval_outputs(model, x)  # dropout off, batch norm's running statistics
+        _check_untouched(model)
+    else:  # a network without dropout that the catalogue passes (a ReLU, an empty Sequential): its own eval pass
+        with torch.no_grad():
+            expected = _array(model.eval()(x)).astype(LD)
+    assert isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor)
+    assert mean.shape == std.shape == expected.shape and not mean.requires_grad and not std.requires_grad
+    np.testing.assert_allclose(_array(mean).astype(LD), expected, rtol=1e-5, atol=1e-6)
+    floor = LD(0) if tau is None else 1 / np.sqrt(LD(float(tau)))  # only the τ⁻¹ floor: one pass has no spread
+    np.testing.assert_allclose(_array(std).astype(LD), np.full(expected.shape, floor), rtol=1e-6, atol=1e-12)
+
+
 def _verify_probabilities(probs, kwargs) -> None:
     net, x, n = kwargs["model"], _inputs(kwargs), int(kwargs["n_samples"])
     classes = net[4].out_features
@@ -311,6 +328,9 @@ CASES = [
          lambda: dict(model=_network(), x=_x(), n_samples=6, tau=4.0, batched=True, max_batch=5, seed=0), _verify_predict),
     Case("mc_dropout.mc_predict[no tau]", mc_dropout.mc_predict,
          lambda: dict(model=_network(1), x=_x(), n_samples=4, tau=None, batched=False, seed=1), _verify_predict),
+    Case("mc_dropout.eval_predict", mc_dropout.eval_predict, lambda: dict(model=_network(), x=_x(), tau=4.0), _verify_eval_predict),
+    Case("mc_dropout.eval_predict[no tau]", mc_dropout.eval_predict,
+         lambda: dict(model=_network(1), x=_x(), tau=None), _verify_eval_predict),
     Case("mc_dropout.mc_probabilities", mc_dropout.mc_probabilities,
          lambda: dict(model=_network(3), x=_x(), n_samples=5, batched=True, max_batch=4, seed=0), _verify_probabilities),
     Case("mc_dropout.ensemble_probabilities", mc_dropout.ensemble_probabilities, _ensemble_valid, _verify_ensemble),
