@@ -27,6 +27,8 @@ so the smoothed cross-entropy splits into
   (finite, unlike plain cross-entropy, whose optimum is at infinity), under
   this convention and under the other one found in the literature, where the
   off-target classes get :math:`\varepsilon/(K-1)` each;
+* :func:`optimal_logits` is the whole minimising logit vector for any target
+  distribution with no zero entry, :math:`\log q` centred at mean 0;
 * :func:`temperature_scale` fits the post-hoc alternative, one temperature
   on held-out logits (Guo et al., 2017).
 """
@@ -59,6 +61,7 @@ __all__ = [
     "label_smoothing_cross_entropy",
     "LabelSmoothingCrossEntropy",
     "optimal_logit_gap",
+    "optimal_logits",
     "temperature_scale",
 ]
 
@@ -70,6 +73,7 @@ CONVENTIONS = ("uniform", "others")
 MAX_CLASSES = 10_000_000
 _TEMPERATURE_RANGE = (1e-3, 1e3)  # temperature_scale searches log T in this range
 _INT64_RANGE = (-(2**63), 2**63 - 1)  # ignore_index is compared with int64 targets
+_SUM_TOLERANCE = 1e-6  # how far from 1 a target distribution may sum (float32 input is accepted)
 
 
 def _check_num_classes(num_classes: Any) -> int:
@@ -345,6 +349,65 @@ def optimal_logit_gap(num_classes: int, smoothing: float, convention: str = "uni
     if math.isfinite(ratio):
         return math.log(ratio)
     return math.log(num_classes - 1) + math.log1p(-smoothing) - math.log(smoothing)
+
+
+def optimal_logits(targets: Any) -> np.ndarray:
+    r"""The logits that minimise the cross-entropy against a target distribution :math:`q`, centred at mean 0.
+
+    The cross-entropy :math:`-\sum_c q_c \log \operatorname{softmax}(z)_c` is
+    convex in :math:`z`, with gradient :math:`\operatorname{softmax}(z) - q`: it is
+    minimised exactly where :math:`\operatorname{softmax}(z) = q`, i.e. at
+    :math:`z = \log q + b` for any shift :math:`b` (softmax is shift-invariant).
+    Centring at mean 0 picks one representative,
+
+    .. math::
+
+        z^*_c = \log q_c - \frac1K \sum_{k=1}^{K} \log q_k ,
+
+    so :math:`\sum_c z^*_c = 0`, :math:`\operatorname{softmax}(z^*) = q`, and every
+    gap :math:`z^*_y - z^*_c = \log(q_y / q_c)`: for a smoothed target this is
+    :func:`optimal_logit_gap` (:math:`\log 91` for PyTorch's :math:`K = 10`,
+    :math:`\varepsilon = 0.1`). For the target class :math:`y` and a wrong class
+    :math:`c` of such a target, :math:`z^*_y = \tfrac{K-1}{K}\,\mathrm{gap}` and
+    :math:`z^*_c = -\tfrac{1}{K}\,\mathrm{gap}`. A class with :math:`q_c = 0` (every
+    wrong class of a one-hot target) is matched only as :math:`z_c \to -\infty`:
+    there is no finite optimum, and such a target is a ``ValueError``.
+
+    Args:
+        targets: ``(..., K)`` distributions over :math:`K \ge 2` classes on the last axis (NumPy, a
+            sequence or a torch tensor, e.g. :func:`smooth_targets`), every entry in ``(0, 1]`` and
+            every row summing to 1 (within ``1e-6``).
+
+    Returns:
+        A float64 NumPy array of the shape of ``targets``, each row summing to 0.
+
+    Example:
+        >>> optimal_logits([0.1, 0.8, 0.1]).round(4)  # -log 2, log 4, -log 2: the gap is log 8
+        array([-0.6931,  1.3863, -0.6931])
+    """
+    q = real_array("targets", targets)
+    if q.ndim < 1 or q.shape[-1] < 2:
+        raise ValueError(f"targets must have shape (..., K) with K >= 2 classes on the last axis, got shape {q.shape}")
+    check_finite("targets", q)
+    outside = (q < 0.0) | (q > 1.0)
+    if outside.any():
+        index = int(np.argmax(outside.reshape(-1)))
+        raise ValueError(f"targets must hold probabilities in [0, 1], got {q.reshape(-1)[index].item()!r} "
+                         f"at flat index {index}")
+    sums = q.sum(axis=-1)
+    off = np.abs(sums - 1.0) > _SUM_TOLERANCE
+    if off.any():
+        row = tuple(int(i) for i in np.argwhere(off)[0])
+        where = f" in row {row}" if row else ""
+        raise ValueError(f"targets must sum to 1 over the last axis (one distribution per row), got sum "
+                         f"{sums[row].item()!r}{where}")
+    zeros = q == 0.0
+    if zeros.any():
+        index = int(np.argmax(zeros.reshape(-1)))
+        raise ValueError(f"targets must be > 0 in every class for a finite optimum, got 0.0 at flat index {index} "
+                         "(a class with q_c = 0 is matched only as z_c → −∞: a one-hot target's z_y − z_c → ∞)")
+    log_q = np.log(q)
+    return log_q - log_q.mean(axis=-1, keepdims=True)
 
 
 def _temperature_nll(log_temperature: float, logits: np.ndarray, labels: np.ndarray) -> float:

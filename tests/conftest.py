@@ -6,13 +6,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from course_lib.execution import PORTABLE_CPU_ENV, ExecutionTotal, book_notebooks, execution_totals
-
-# Before torch computes anything in this process or in a notebook kernel it starts: the same CPU
-# kernels on every machine, so stored outputs and reference values do not depend on the processor.
-for _name, _value in PORTABLE_CPU_ENV.items():
-    os.environ.setdefault(_name, _value)
-
+# The portable CPU settings are set by the repository's conftest.py, which pytest loads first.
 import matplotlib
 
 matplotlib.use("Agg")  # tests never open windows
@@ -20,6 +14,7 @@ matplotlib.use("Agg")  # tests never open windows
 import pytest
 
 from course_lib.book import Book, load_book
+from course_lib.execution import ExecutionTotal, book_notebooks, execution_totals
 from course_lib.site import build_book
 
 

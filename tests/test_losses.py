@@ -23,6 +23,7 @@ from course_lib.losses import (
     LabelSmoothingCrossEntropy,
     label_smoothing_cross_entropy,
     optimal_logit_gap,
+    optimal_logits,
     smooth_targets,
     temperature_scale,
 )
@@ -328,6 +329,58 @@ def test_the_gap_grows_as_smoothing_shrinks_and_with_the_number_of_classes() -> 
     assert optimal_logit_gap(100, 0.1) > optimal_logit_gap(10, 0.1)
 
 
+# --- optimal_logits: the whole minimising logit vector ----------------------------------------------
+
+
+@pytest.mark.parametrize("convention", ["uniform", "others"])
+@pytest.mark.parametrize(("classes", "smoothing"), [(2, 0.1), (3, 0.3), (10, 0.1), (20, 0.01), (100, 0.5)])
+def test_optimal_logits_are_centred_log_q_with_the_optimal_gap(convention: str, classes: int, smoothing: float) -> None:
+    q = _target_distribution(classes, smoothing, convention).numpy()
+    z = optimal_logits(q)
+    assert z.shape == (classes,) and z.dtype == np.float64
+    np.testing.assert_allclose(z, np.log(q) - np.log(q).mean(), rtol=1e-13, atol=1e-13)
+    assert abs(z.sum()) < 1e-12  # centred at mean 0
+    np.testing.assert_allclose(np.exp(z) / np.exp(z).sum(), q, rtol=1e-12)  # softmax(z*) = q
+    gap = optimal_logit_gap(classes, smoothing, convention)
+    np.testing.assert_allclose(z[0] - z[1:], gap, rtol=1e-12)  # z*_y - z*_c for every wrong class c
+    assert z[0] == pytest.approx((classes - 1) / classes * gap, rel=1e-12)
+    np.testing.assert_allclose(z[1:], -gap / classes, rtol=1e-12)
+
+
+def test_optimal_logits_for_k_10_eps_0_1_give_log_91_and_log_81() -> None:
+    pytorch = optimal_logits(smooth_targets(torch.tensor([3]), 10, 0.1, dtype=torch.float64)[0])
+    others = optimal_logits(_target_distribution(10, 0.1, "others"))
+    assert pytorch[3] - pytorch[0] == pytest.approx(math.log(91), rel=1e-13)
+    assert others[0] - others[1] == pytest.approx(math.log(81), rel=1e-13)
+    assert (round(pytorch[3], 3), round(pytorch[0], 3)) == (4.06, -0.451)
+
+
+def test_optimal_logits_minimise_the_loss_and_match_numerical_minimisation() -> None:
+    target = torch.tensor([1])
+    q = smooth_targets(target, 5, 0.2, dtype=torch.float64)
+    z = torch.from_numpy(optimal_logits(q)).requires_grad_(True)
+    loss = label_smoothing_cross_entropy(z, target, 0.2)
+    loss.backward()
+    assert float(z.grad.abs().max()) < 1e-15  # softmax(z*) - q = 0
+    entropy = -float((q * q.log()).sum())
+    assert loss.item() == pytest.approx(entropy, rel=1e-13)  # the minimum of the cross-entropy is the entropy of q
+    numerical = _minimised_logits(lambda v: label_smoothing_cross_entropy(v[None], target, 0.2), 5)
+    np.testing.assert_allclose((numerical - numerical.mean()).numpy(), z.detach().numpy()[0], atol=1e-6)
+
+
+def test_optimal_logits_of_a_batch_are_row_by_row_and_any_target_without_zeros_works() -> None:
+    batch = smooth_targets(torch.tensor([[0, 2], [1, 1]]), 3, 0.3)  # float32, shape (2, 2, 3)
+    z = optimal_logits(batch)
+    assert z.shape == (2, 2, 3) and z.dtype == np.float64
+    np.testing.assert_allclose(z[0, 1], optimal_logits(batch[0, 1]), rtol=0, atol=0)
+    np.testing.assert_allclose(z.sum(axis=-1), 0.0, atol=1e-12)
+    uneven = np.array([0.5, 0.3, 0.2])
+    np.testing.assert_allclose(optimal_logits(uneven), np.log(uneven) - np.log(uneven).mean(), rtol=1e-14)
+    assert optimal_logits([0.5, 0.5]).tolist() == [0.0, 0.0]
+    tiny = optimal_logits([1 - 5e-324, 5e-324])  # the smallest positive probability still has a finite optimum
+    assert np.isfinite(tiny).all() and tiny[0] - tiny[1] == pytest.approx(-math.log(5e-324), rel=1e-12)
+
+
 # --- temperature_scale against a grid search -----------------------------------------------------------
 
 
@@ -493,3 +546,21 @@ def test_non_finite_logits_reduction_ignore_index_and_convention_are_named() -> 
     # finite, but divided by the smallest temperature searched (1e-3) beyond float64's range
     with pytest.raises(ValueError, match="the magnitudes of logits_val are beyond float64's range"):
         temperature_scale(np.array([[1e306, 0.0], [0.0, 1e306]]), [0, 1])
+
+
+def test_optimal_logits_reject_one_hot_targets_and_non_distributions() -> None:
+    with pytest.raises(ValueError, match=r"targets must be > 0 in every class for a finite optimum, got 0.0 at flat index 0 "
+                                         r"\(a class with q_c = 0 is matched only as z_c → −∞: a one-hot target's z_y − z_c → ∞\)"):
+        optimal_logits(smooth_targets(torch.tensor([2]), 4, 0.0)[0])
+    with pytest.raises(ValueError, match=r"targets must sum to 1 over the last axis \(one distribution per row\), got sum 0.5 in row \(1,\)"):
+        optimal_logits([[0.5, 0.5], [0.25, 0.25]])
+    with pytest.raises(ValueError, match=r"targets must sum to 1 over the last axis \(one distribution per row\), got sum 1.25$"):
+        optimal_logits([0.75, 0.5])
+    with pytest.raises(ValueError, match="targets must hold probabilities in \\[0, 1\\], got -0.5 at flat index 1"):
+        optimal_logits([1.0, -0.5, 0.5])
+    with pytest.raises(ValueError, match=r"targets must have shape \(..., K\) with K >= 2 classes on the last axis, got shape \(3, 1\)"):
+        optimal_logits(np.ones((3, 1)))
+    with pytest.raises(ValueError, match="targets must be finite, got nan at flat index 1"):
+        optimal_logits([0.5, math.nan])
+    with pytest.raises(TypeError, match="targets must hold real numbers"):
+        optimal_logits(torch.tensor([True, False]))

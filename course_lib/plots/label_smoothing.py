@@ -6,6 +6,10 @@ What the smoothed target asks of a network, and what the trained networks do:
   (one-hot and :func:`course_lib.losses.smooth_targets`, under PyTorch's
   :math:`\varepsilon/K` convention or the :math:`\varepsilon/(K-1)` one), as
   grouped bars;
+* :func:`plot_optimal_logits` -- the logits that minimise the cross-entropy
+  against each of those targets (:func:`course_lib.losses.optimal_logits`),
+  as grouped bars; a target without a finite optimum (one-hot) is named,
+  not drawn;
 * :func:`plot_logit_gap_growth` -- the logit gap :math:`z_y - z_c` against the
   training step: without smoothing it keeps growing, with smoothing it levels
   off near :func:`course_lib.losses.optimal_logit_gap`;
@@ -36,6 +40,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from course_lib._validation import _is_tensor, check_bool, check_int, check_real, describe_value
 from course_lib.plots import BEST_EPOCH_COLOR, _array, _check_labels, _check_str, _finite, _new_axes, _vector
@@ -43,12 +48,13 @@ from course_lib.plots import BEST_EPOCH_COLOR, _array, _check_labels, _check_str
 __all__ = [
     "LOGIT_GAP_GROWTH_FIGSIZE", "SMOOTHED_TARGETS_FIGSIZE", "MAX_BAR_CLASSES", "CONFIDENCE_HISTOGRAMS_FIGSIZE",
     "LOGIT_GAPS_FIGSIZE", "PROJECTION_PANEL_FIGSIZE", "PROJECTION_CLASS_COLORS", "GAP_LABEL",
-    "plot_logit_gap_growth", "plot_smoothed_targets", "plot_confidence_histograms", "plot_logit_gaps",
-    "plot_penultimate_projection",
+    "OPTIMAL_LOGITS_FIGSIZE", "plot_logit_gap_growth", "plot_smoothed_targets", "plot_optimal_logits",
+    "plot_confidence_histograms", "plot_logit_gaps", "plot_penultimate_projection",
 ]
 
 LOGIT_GAP_GROWTH_FIGSIZE = (7.0, 3.6)
 SMOOTHED_TARGETS_FIGSIZE = (7.2, 3.4)  # also the widget's picture: 864 CSS pixels wide
+OPTIMAL_LOGITS_FIGSIZE = SMOOTHED_TARGETS_FIGSIZE  # the widget's other view: the picture keeps its size
 #: The most classes :func:`plot_smoothed_targets` draws bars for (beyond that the bars are unreadable).
 MAX_BAR_CLASSES = 30
 CONFIDENCE_HISTOGRAMS_FIGSIZE = (6.4, 3.4)
@@ -65,6 +71,7 @@ GAP_LABEL = r"logit gap $z_y - z_c$"
 TARGET_CLASS_COLOR = "0.92"
 OPTIMAL_COLOR = BEST_EPOCH_COLOR
 _SUM_TOLERANCE = 1e-6  # how far from 1 a target distribution may sum (float32 input)
+_CENTRED_TOLERANCE = 1e-6  # how far from 0 centred logits may average, relative to their largest magnitude (float32)
 
 
 # --- argument checks -------------------------------------------------------------------------
@@ -287,6 +294,147 @@ def plot_smoothed_targets(
     ax.set_ylabel(r"target probability $q_c$")
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8, frameon=True, framealpha=0.9, edgecolor="none")
+    return fig
+
+
+def _check_optimal_logits(logits: Any, num_classes: int) -> dict[str, np.ndarray | None]:
+    """label -> centred ``(K,)`` logits, or ``None`` for a target without a finite optimum."""
+    checked: dict[str, np.ndarray | None] = {}
+    for label in _check_labels("logits", logits):
+        name = f"logits[{label!r}]"
+        if logits[label] is None:
+            checked[label] = None
+            continue
+        values = _vector(name, logits[label])
+        if values.size != num_classes:
+            raise ValueError(f"{name} must have num_classes = {num_classes} entries, got {values.size}")
+        mean = float(values.mean())
+        if abs(mean) > _CENTRED_TOLERANCE * max(1.0, float(np.abs(values).max())):
+            raise ValueError(f"{name} must be centred at mean 0 (as course_lib.losses.optimal_logits gives them), "
+                             f"got mean {mean!r}")
+        checked[label] = values
+    return checked
+
+
+def _check_ylim(ylim: Any, drawn: dict[str, np.ndarray]) -> tuple[float, float]:
+    if not isinstance(ylim, (tuple, list)) or len(ylim) != 2:
+        raise TypeError(f"ylim must be None or a pair (low, high) of numbers, got {describe_value(ylim)}")
+    low, high = (check_real("ylim", value) for value in ylim)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"ylim must be two finite numbers, low < high, got {tuple(ylim)!r}")
+    if drawn:
+        everything = np.concatenate(list(drawn.values()))
+        smallest, largest = float(everything.min()), float(everything.max())
+        if smallest < low or largest > high:
+            raise ValueError(f"ylim must hold every logit drawn ({smallest:.3f} to {largest:.3f}), got {tuple(ylim)!r}")
+    return low, high
+
+
+def plot_optimal_logits(
+    logits: Mapping[str, Any],
+    *,
+    target_class: int,
+    num_classes: int,
+    ylim: tuple[float, float] | None = None,
+    ax: Axes | None = None,
+    title: str = "Optimal logits: the minimisers of the cross-entropy against each target",
+) -> Figure:
+    r"""Grouped bars: the centred logits that minimise the cross-entropy against each target, the target class shaded.
+
+    Against a target :math:`q` with no zero entry the cross-entropy is
+    minimised where :math:`\operatorname{softmax}(z) = q`, i.e. at
+    :math:`z^*_c = \log q_c - \frac1K \sum_k \log q_k` (centred at mean 0;
+    :func:`course_lib.losses.optimal_logits`): for a smoothed target,
+    :math:`z^*_y - z^*_c` is :func:`course_lib.losses.optimal_logit_gap`. A
+    one-hot target has no finite optimum (:math:`z_y - z_c \to \infty`): give it
+    as ``None``, and it is named in the legend instead of drawn.
+
+    Drawn (each artist has a gid): the target class's column shaded
+    (``target-class``) and its tick label in bold, a line at 0 (``zero``); per
+    finite entry, one bar per class (every bar has gid ``bars-<label>``, in class
+    order) and the target class's logit written at the end of its bar, inside a
+    long one, beyond a short one (``target-value-<label>``, 3 decimals); per
+    ``None`` entry a legend line "<label>: no finite optimum
+    (:math:`z_y - z_c \to \infty`)". Colours follow the order of ``logits``
+    (``C0``, ``C1``, …, ``None`` entries included), so the same
+    mapping order as :func:`plot_smoothed_targets` gives each target its colour
+    there. When every entry is ``None`` no bar is drawn and the axes say so
+    (``no-finite-optimum``).
+
+    Args:
+        logits: label -> ``(K,)`` centred optimal logits, or ``None`` for a target without a finite
+            optimum, e.g. ``{"one-hot": None, "ε = 0.1 (PyTorch: ε/K to every class)": …}``.
+        target_class: :math:`y`, an int in ``[0, K)``.
+        num_classes: :math:`2 \le K \le` :data:`MAX_BAR_CLASSES`, the classes on the x-axis (drawn
+            even when no entry is finite).
+        ylim: ``None`` (fitted to the bars and 0) or a fixed ``(low, high)`` holding every logit, e.g.
+            one range for every setting of a widget, so that shrinking logits are seen to shrink.
+        ax: draw here instead of opening a new figure.
+        title: the axes title.
+
+    Example:
+        >>> fig = plot_optimal_logits({"one-hot": None, "ε = 0.3": [-0.693, 1.386, -0.693]}, target_class=1,
+        ...                           num_classes=3, ax=Figure().add_subplot())
+        >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        ['ε = 0.3', 'one-hot: no finite optimum ($z_y - z_c \\to \\infty$)']
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=2)
+    if num_classes > MAX_BAR_CLASSES:
+        raise ValueError(f"num_classes must be between 2 and MAX_BAR_CLASSES = {MAX_BAR_CLASSES}, got {num_classes}")
+    entries = _check_optimal_logits(logits, num_classes)
+    target_class = check_int("target_class", target_class, minimum=0)
+    if target_class >= num_classes:
+        raise ValueError(f"target_class must be in [0, {num_classes}) (one of the K = {num_classes} classes), "
+                         f"got {target_class}")
+    drawn = {label: values for label, values in entries.items() if values is not None}
+    if ylim is None and not drawn:
+        low, high = -1.0, 1.0
+    elif ylim is None:
+        everything = np.concatenate([np.zeros(1), *drawn.values()])
+        low, high = _fitted_limits(float(everything.min()), float(everything.max()), margin=0.08)
+    else:
+        low, high = _check_ylim(ylim, drawn)
+    _check_str("title", title)
+
+    fig, ax = _new_axes(ax, OPTIMAL_LOGITS_FIGSIZE)
+    classes = np.arange(num_classes)
+    ax.axvspan(target_class - 0.5, target_class + 0.5, color=TARGET_CLASS_COLOR, linewidth=0, zorder=0,
+               gid="target-class")
+    ax.axhline(0.0, color="0.35", lw=0.8, zorder=1, gid="zero")
+    width = 0.8 / max(len(drawn), 1)
+    fontsize = 7 if num_classes * len(drawn) <= 36 else 6
+    pad = 0.02 * (high - low)
+    handles, unbounded = [], []  # the legend: the drawn targets, then those without a finite optimum
+    for j, (label, values) in enumerate(entries.items()):
+        if values is None:  # a hatched outline in its colour stands for the bars that cannot be drawn
+            unbounded.append(Patch(facecolor="none", edgecolor=f"C{j}", hatch="///", linewidth=0.8,
+                                   label=f"{label}: no finite optimum ($z_y - z_c \\to \\infty$)"))
+            continue
+        offset = (list(drawn).index(label) - (len(drawn) - 1) / 2) * width
+        bars = ax.bar(classes + offset, values, width=width, color=f"C{j}", label=label, zorder=2)
+        for bar in bars:
+            bar.set_gid(f"bars-{label}")
+        handles.append(bars)
+        value = float(values[target_class])
+        inside = abs(value) > 0.25 * (high - low)  # written inside the end of a long bar, beyond a short one
+        outward = 1.0 if (value >= 0) != inside else -1.0
+        ax.text(target_class + offset, value + outward * pad, f"{value:.3f}", rotation=90, ha="center",
+                va="bottom" if outward > 0 else "top", fontsize=fontsize, zorder=3, gid=f"target-value-{label}",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    handles += unbounded
+    if not drawn:
+        ax.text(0.5, 0.5, "no finite optimum: the cross-entropy keeps pushing $z_y - z_c$ towards $\\infty$",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9, gid="no-finite-optimum")
+    ax.set_xticks(classes, [str(c) for c in classes], fontsize=8)
+    ax.get_xticklabels()[target_class].set_fontweight("bold")
+    ax.set_xlim(-0.5, num_classes - 0.5)
+    ax.set_ylim(low, high)
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel(f"class $c$ (shaded: the target class $y$ = {target_class})")
+    ax.set_ylabel("optimal logit $z^*_c$ (mean 0)")
+    ax.set_title(title)
+    ax.legend(handles=handles, loc="best" if drawn else "upper left", fontsize=8, frameon=True, framealpha=0.9,
+              edgecolor="none")
     return fig
 
 

@@ -20,7 +20,8 @@ and readers without a kernel. Display ``demo.widget``.
 * :mod:`course_lib.widgets.mc_dropout` -- Monte-Carlo dropout chapter:
   :class:`~course_lib.widgets.mc_dropout.MCRegressionDemo`, the predictive
   band of a regression network with sliders for the dropout rate, the model
-  precision τ and the number of passes M.
+  precision τ and the number of passes M, and a toggle between MC dropout and
+  ``model.eval()`` (dropout off: no band beyond the τ⁻¹ floor).
 * :mod:`course_lib.widgets.weight_decay` -- weight decay chapter:
   :class:`~course_lib.widgets.weight_decay.ConstraintGeometryDemo`, a penalty
   is a constraint: loss ellipses, the L2 disc or L1 diamond, and the exact
@@ -28,11 +29,13 @@ and readers without a kernel. Display ``demo.widget``.
   the prior variance σ², what is λ?", with a hint per typical mistake.
 * :mod:`course_lib.widgets.adamw` -- Adam vs AdamW chapter:
   :class:`~course_lib.widgets.adamw.AdamPathsDemo`, Adam + L2 and AdamW paths
-  on one loss whose weights have gradient scales 100 apart, with λ and η sliders.
+  on one loss whose weights have gradient scales 100 apart, with λ and η
+  sliders and a toggle for 300 or 3,000 steps.
 * :mod:`course_lib.widgets.label_smoothing` -- label-smoothing chapter:
   :class:`~course_lib.widgets.label_smoothing.SmoothingDemo`, the one-hot and
   the two smoothed targets (ε/K to every class, PyTorch's, or ε/(K − 1) to the
-  others) with ε and K sliders, and both optimal logit gaps.
+  others) with ε and K sliders, and both optimal logit gaps; a toggle shows
+  the optimal logits instead of the targets.
 * :mod:`course_lib.widgets.variants` -- dropout-variants chapter:
   :class:`~course_lib.widgets.variants.MaskDemo`, the masks of dropout,
   spatial dropout and DropBlock on a (channels × H × W) map, with p, block

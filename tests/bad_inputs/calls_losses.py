@@ -168,6 +168,24 @@ def _verify_gap(gap, kwargs) -> None:
     assert math.isclose(gap, expected, rel_tol=1e-12, abs_tol=1e-12), (gap, expected)
 
 
+# --- optimal_logits ------------------------------------------------------------------------------
+
+
+def _verify_optimal_logits(z, kwargs) -> None:
+    """``log q`` minus each row's mean of ``log q``, computed row by row with ``math``; rows sum to 0, softmax is q."""
+    targets = kwargs["targets"]
+    q = targets.detach().double().numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets, dtype=np.float64)
+    assert isinstance(z, np.ndarray) and z.dtype == np.float64 and z.shape == q.shape, (type(z), getattr(z, "shape", None))
+    rows, logit_rows = q.reshape(-1, q.shape[-1]).tolist(), z.reshape(-1, q.shape[-1])
+    for row, logits in zip(rows, logit_rows):
+        logs = [math.log(value) for value in row]
+        mean = math.fsum(logs) / len(logs)
+        np.testing.assert_allclose(logits, [value - mean for value in logs], rtol=1e-12, atol=1e-12)
+        assert abs(math.fsum(logits.tolist())) <= 1e-12 * max(1.0, float(np.abs(logits).max())) * len(row), logits
+        softmax = np.exp(logits - logits.max())
+        np.testing.assert_allclose(softmax / softmax.sum(), np.array(row) / math.fsum(row), rtol=1e-9)
+
+
 # --- temperature_scale ---------------------------------------------------------------------------
 
 _VAL_LOGITS = np.array([[2.0, 0.5, -1.0], [0.25, 1.5, 0.0], [1.0, -0.5, 0.75], [-1.0, 0.5, 2.5], [0.0, 1.0, -0.25], [3.0, -1.0, 0.5]])
@@ -215,6 +233,11 @@ CASES = [
          _verify_gap, non_finite="without smoothing the optimal gap is infinite: math.inf exactly when smoothing is 0"),
     Case("losses.optimal_logit_gap[others]", losses.optimal_logit_gap, lambda: dict(num_classes=5, smoothing=0.25, convention="others"),
          _verify_gap, non_finite="without smoothing the optimal gap is infinite: math.inf exactly when smoothing is 0"),
+    # dyadic probabilities: the float16, bfloat16 and float32 copies of the targets are the same numbers
+    Case("losses.optimal_logits", losses.optimal_logits, lambda: dict(targets=np.array([0.125, 0.5, 0.25, 0.125])),
+         _verify_optimal_logits),
+    Case("losses.optimal_logits[torch, (N, K)]", losses.optimal_logits,
+         lambda: dict(targets=losses.smooth_targets(torch.tensor([2, 0, 3]), 4, 0.25)), _verify_optimal_logits),
     Case("losses.temperature_scale", losses.temperature_scale, _temperature_valid, _verify_temperature),
     Case("losses.temperature_scale[torch]", losses.temperature_scale, lambda: _temperature_valid(True), _verify_temperature),
 ]

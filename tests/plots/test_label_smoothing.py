@@ -13,7 +13,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from course_lib.losses import optimal_logit_gap, smooth_targets
+from course_lib.losses import optimal_logit_gap, optimal_logits, smooth_targets
 from course_lib.plots import BEST_EPOCH_COLOR
 from course_lib.plots import label_smoothing as ls_plots
 
@@ -185,6 +185,111 @@ def test_targets_accept_float32_tensors_that_sum_to_one_in_float32():
     target = smooth_targets(torch.tensor([1]), 7, 0.3)[0]  # float32: the sum is 1 only to ~1e-7
     ax = ls_plots.plot_smoothed_targets({"torch": target}, target_class=1, ax=_ax()).axes[0]
     np.testing.assert_allclose([bar.get_height() for bar in _by_gid(ax.patches, "bars-torch")], target.numpy())
+
+
+# --- optimal logits --------------------------------------------------------------------------
+
+LOGITS = {"one-hot": None, "ε = 0.1 (PyTorch: ε/K to every class)": optimal_logits(PYTORCH),
+          "ε = 0.1 (ε/(K−1) to the others)": optimal_logits(OTHERS)}
+UNBOUNDED = "one-hot: no finite optimum ($z_y - z_c \\to \\infty$)"
+
+
+def test_optimal_logits_are_grouped_bars_of_the_finite_entries_and_the_one_hot_target_is_named():
+    fig = ls_plots.plot_optimal_logits(LOGITS, target_class=Y, num_classes=K, title="logits")
+    assert tuple(fig.get_size_inches()) == ls_plots.OPTIMAL_LOGITS_FIGSIZE == ls_plots.SMOOTHED_TARGETS_FIGSIZE
+    (ax,) = fig.axes
+    assert ax.get_title() == "logits" and ax.get_xlim() == (-0.5, K - 0.5)
+    assert ax.get_xlabel() == "class $c$ (shaded: the target class $y$ = 3)"
+    assert ax.get_ylabel() == "optimal logit $z^*_c$ (mean 0)"
+    drawn = list(LOGITS)[1:]
+    width = 0.8 / 2  # two groups: the one-hot target takes no room
+    for j, label in enumerate(drawn):
+        bars = _by_gid(ax.patches, f"bars-{label}")
+        np.testing.assert_allclose([bar.get_height() for bar in bars], LOGITS[label])
+        np.testing.assert_allclose([bar.get_x() + bar.get_width() / 2 for bar in bars], np.arange(K) + (j - 0.5) * width)
+        np.testing.assert_allclose(bars[0].get_facecolor()[:3], to_rgb(f"C{j + 1}"))  # the colours of the targets picture
+        (text,) = _by_gid(ax.texts, f"target-value-{label}")
+        assert text.get_text() == f"{LOGITS[label][Y]:.3f}"
+    assert not _by_gid(ax.patches, "bars-one-hot")
+    pytorch, others = ([bar.get_height() for bar in _by_gid(ax.patches, f"bars-{label}")] for label in drawn)
+    assert pytorch[Y] - pytorch[0] == pytest.approx(math.log(91), rel=1e-12)  # optimal_logit_gap, PyTorch's convention
+    assert others[Y] - others[0] == pytest.approx(math.log(81), rel=1e-12)
+    assert [text.get_text() for text in ax.texts] == ["4.060", "3.955"]
+    assert _legend_texts(ax) == [*drawn, UNBOUNDED]
+    (zero,) = _by_gid(ax.get_lines(), "zero")
+    np.testing.assert_allclose(zero.get_ydata(), [0.0, 0.0])
+    (span,) = _by_gid(ax.patches, "target-class")
+    assert (span.get_x(), span.get_x() + span.get_width()) == (Y - 0.5, Y + 0.5)
+    assert [label.get_fontweight() for label in ax.get_xticklabels()][Y] == "bold"
+    low, high = ax.get_ylim()  # fitted to the bars and 0
+    assert low < min(LOGITS[drawn[0]]) < 0 < 4.06 < high < 4.5
+
+
+def test_optimal_logits_on_a_fixed_range_and_short_bars_labelled_beyond_their_end():
+    ax = ls_plots.plot_optimal_logits(LOGITS, target_class=Y, num_classes=K, ylim=(-3.0, 8.0), ax=_ax()).axes[0]
+    assert ax.get_ylim() == (-3.0, 8.0)
+    long_bar = _by_gid(ax.texts, "target-value-ε = 0.1 (PyTorch: ε/K to every class)")[0]
+    assert long_bar.get_position()[1] < 4.06 and long_bar.get_va() == "top"  # inside the end of a long bar
+    negative = {"a": np.array([-0.5, 0.25, 0.25])}  # the target class below 0, a short bar: labelled below it
+    ax = ls_plots.plot_optimal_logits(negative, target_class=0, num_classes=3, ylim=(-3.0, 8.0), ax=_ax()).axes[0]
+    (text,) = ax.texts
+    assert text.get_text() == "-0.500" and text.get_position()[1] < -0.5 and text.get_va() == "top"
+    first = ls_plots.plot_optimal_logits(LOGITS, target_class=Y, num_classes=K, ylim=(-3.0, 8.0))
+    second = ls_plots.plot_optimal_logits({**LOGITS, "ε = 0.1 (PyTorch: ε/K to every class)": None}, target_class=Y,
+                                          num_classes=K, ylim=(-3.0, 8.0))
+    assert _png(first) != _png(second)
+
+
+def test_optimal_logits_with_no_finite_entry_draw_no_bars_and_say_so():
+    fig = ls_plots.plot_optimal_logits({"one-hot": None, "ε = 0": None}, target_class=1, num_classes=4)
+    (ax,) = fig.axes
+    assert not [patch for patch in ax.patches if (patch.get_gid() or "").startswith("bars-")]
+    (note,) = _by_gid(ax.texts, "no-finite-optimum")
+    assert note.get_text().startswith("no finite optimum")
+    assert _legend_texts(ax) == [UNBOUNDED, "ε = 0: no finite optimum ($z_y - z_c \\to \\infty$)"]
+    assert ax.get_ylim() == (-1.0, 1.0) and ax.get_xlim() == (-0.5, 3.5)  # the classes are still on the axis
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["0", "1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"logits": {}}, ValueError, "logits must map at least one label"),
+        ({"logits": [LOGITS["ε = 0.1 (ε/(K−1) to the others)"]]}, TypeError, "logits must be a mapping"),
+        ({"logits": {"a": optimal_logits(PYTORCH)[:5]}}, ValueError,
+         r"logits\['a'\] must have num_classes = 10 entries, got 5"),
+        ({"logits": {"a": optimal_logits(PYTORCH) + 1.0}}, ValueError,
+         r"logits\['a'\] must be centred at mean 0 \(as course_lib.losses.optimal_logits gives them\), got mean 1.0"),
+        ({"logits": {"a": np.log(PYTORCH)}}, ValueError, r"logits\['a'\] must be centred at mean 0"),
+        ({"logits": {"a": np.where(np.arange(K) == 2, np.inf, 0.0)}}, ValueError,
+         r"logits\['a'\] must hold finite numbers, got inf at index 2"),
+        ({"logits": {"a": "logits"}}, TypeError, r"logits\['a'\] must be an array"),
+        ({"logits": {"": None}}, ValueError, "logits labels must be non-empty strings"),
+        ({"target_class": K}, ValueError, r"target_class must be in \[0, 10\)"),
+        ({"target_class": 2.0}, TypeError, "target_class must be an int"),
+        ({"num_classes": 1}, ValueError, "num_classes must be an int >= 2"),
+        ({"num_classes": 31}, ValueError, "num_classes must be between 2 and MAX_BAR_CLASSES = 30, got 31"),
+        ({"num_classes": 10.0}, TypeError, "num_classes must be an int"),
+        ({"ylim": (0.0, 1.0)}, ValueError, r"ylim must hold every logit drawn \(-0.451 to 4.060\), got \(0.0, 1.0\)"),
+        ({"ylim": (8.0, -3.0)}, ValueError, "ylim must be two finite numbers, low < high"),
+        ({"ylim": (-3.0, math.inf)}, ValueError, "ylim must be two finite numbers"),
+        ({"ylim": (-3.0, "8")}, TypeError, "ylim must be a real number"),
+        ({"ylim": 8.0}, TypeError, r"ylim must be None or a pair \(low, high\) of numbers"),
+        ({"ylim": (-3.0, 0.0, 8.0)}, TypeError, "ylim must be None or a pair"),
+        ({"title": None}, TypeError, "title must be a str"),
+    ],
+)
+def test_optimal_logits_validate_their_input(kwargs, error, message):
+    arguments = {"logits": LOGITS, "target_class": Y, "num_classes": K, **kwargs}
+    with pytest.raises(error, match=message):
+        ls_plots.plot_optimal_logits(**arguments, ax=_ax())
+
+
+def test_optimal_logits_accept_tensors_and_lists():
+    z = optimal_logits(smooth_targets(torch.tensor([1]), 4, 0.2)[0])
+    for given in (torch.from_numpy(z).float(), z.tolist()):
+        ax = ls_plots.plot_optimal_logits({"a": given}, target_class=1, num_classes=4, ax=_ax()).axes[0]
+        np.testing.assert_allclose([bar.get_height() for bar in _by_gid(ax.patches, "bars-a")], z, rtol=1e-6)
 
 
 # --- confidences -------------------------------------------------------------------------------

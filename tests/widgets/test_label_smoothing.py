@@ -1,4 +1,4 @@
-"""Tests for course_lib.widgets.label_smoothing: the other convention, the readout, and the demo driven like a user would."""
+"""Tests for course_lib.widgets.label_smoothing: the other convention, the readouts, and the demo driven like a user would."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.losses import optimal_logit_gap, smooth_targets
+from course_lib.losses import optimal_logit_gap, optimal_logits, smooth_targets
 from course_lib.plots import label_smoothing as ls_plots
 from course_lib.widgets import STORED_TEXT, DemoBox
-from course_lib.widgets.label_smoothing import SmoothingDemo, others_convention_targets, smoothing_readout_text
+from course_lib.widgets.label_smoothing import (
+    NUM_CLASSES_RANGE,
+    OPTIMAL_LOGITS_YLIM,
+    SmoothingDemo,
+    optimal_logits_readout_text,
+    others_convention_targets,
+    smoothing_readout_text,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +111,12 @@ def test_default_state_controls_and_layout(default_demo):
     assert (classes.min, classes.max, classes.step, classes.value) == (2, 20, 1, 10)
     assert isinstance(demo.widget, DemoBox) and demo.widget._repr_mimebundle_()["text/plain"] == STORED_TEXT
     assert demo.widget.children[0].children == (slider, classes)
-    assert demo.widget.children[1:] == (demo.readout, demo.image)
+    toggle = demo.view_toggle
+    assert isinstance(toggle, widgets.ToggleButtons) and demo.view == "targets" == demo.default_view
+    assert toggle.options == (("targets q", "targets"), ("optimal logits", "logits"))
+    label, control = demo.widget.children[1].children  # the toggle on one line with its label
+    assert isinstance(label, widgets.Label) and label.value == "show" and control is toggle
+    assert demo.widget.children[2:] == (demo.readout, demo.image)
     assert bytes(demo.image.value).startswith(b"\x89PNG")
     assert demo.readout.value == ("<b>K = 10, ε = 0.1</b>: " + smoothing_readout_text(10, 0.1).split(": ", 1)[1])
 
@@ -195,6 +207,11 @@ def test_a_slider_value_off_its_two_decimals_is_read_rounded():
         ({"smoothing": -0.1}, ValueError, r"smoothing must be in \[0, 1\)"),
         ({"target_class": 10}, ValueError, r"target_class must be in \[0, num_classes\) = \[0, 10\)"),
         ({"target_class": 1.0}, TypeError, "target_class must be an int"),
+        ({"view": "logit"}, ValueError, r"view must be one of \('targets', 'logits'\) \(the targets q, or their "
+                                        r"optimal logits\), got 'logit'"),
+        ({"view": "Targets"}, ValueError, "view must be one of .*got 'Targets'"),
+        ({"view": None}, TypeError, r"view must be a str, one of \('targets', 'logits'\), got NoneType None"),
+        ({"view": ("logits",)}, TypeError, "view must be a str"),
     ],
 )
 def test_demo_validates_its_default_state(kwargs, error, message):
@@ -206,3 +223,149 @@ def test_other_default_states():
     demo = SmoothingDemo(num_classes=2, smoothing=0.5, target_class=0)
     assert demo.setting == (2, 0.5) and demo.readout_text().startswith("K = 2, ε = 0.5: optimal logit gap 1.099")
     assert SmoothingDemo(smoothing=0.29).smoothing == 0.29
+
+
+# --- the logit view ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("num_classes", "smoothing"), [(10, 0.1), (2, 0.5), (20, 0.01), (7, 0.25)])
+def test_logit_readout_gives_both_conventions_centred_logits_and_the_optimal_gap(num_classes, smoothing):
+    text = optimal_logits_readout_text(num_classes, smoothing)
+    assert text.startswith(f"K = {num_classes}, ε = {smoothing:g}: optimal logits (mean 0) with ε spread over all K "
+                           "classes (PyTorch): ")
+    for convention, rest in zip(("uniform", "others"), text.split("; ")):
+        gap = optimal_logit_gap(num_classes, smoothing, convention)
+        # z*_y = (K - 1)/K gap and z*_c = -gap/K: centred at 0, their difference is the gap
+        expected = ((num_classes - 1) / num_classes * gap, -gap / num_classes)
+        target_logit, wrong_logit = (round(v, 3) + 0.0 for v in expected)  # + 0.0: a gap of 0 reads "0.000"
+        assert rest.endswith(f"z*_y = {target_logit:.3f}, z*_c = {wrong_logit:.3f}, gap {gap:.3f}")
+    assert "; with ε spread over the K − 1 others: z*_y" in text and "-0.000" not in text
+
+
+def test_logit_readout_of_the_defaults_and_without_smoothing():
+    assert optimal_logits_readout_text(10, 0.1) == (
+        "K = 10, ε = 0.1: optimal logits (mean 0) with ε spread over all K classes (PyTorch): z*_y = 4.060, "
+        "z*_c = -0.451, gap 4.511; with ε spread over the K − 1 others: z*_y = 3.955, z*_c = -0.439, gap 4.394")
+    assert f"{math.log(91):.3f}" == "4.511" and f"{math.log(81):.3f}" == "4.394"
+    text = optimal_logits_readout_text(4, 0.0)
+    assert text.startswith("K = 4, ε = 0: one-hot targets") and "no finite optimal logits" in text
+    assert "inf" not in text.replace("infinity", "") and "z*_y =" not in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ((1, 0.1), ValueError, "num_classes must be an int >= 2"),
+        ((10.0, 0.1), TypeError, "num_classes must be an int"),
+        ((10, 1.0), ValueError, r"smoothing must be in \[0, 1\)"),
+        ((10, math.nan), ValueError, r"smoothing must be in \[0, 1\)"),
+        ((10, "0.1"), TypeError, "smoothing must be a real number"),
+    ],
+)
+def test_logit_readout_validates_its_input(arguments, error, message):
+    with pytest.raises(error, match=message):
+        optimal_logits_readout_text(*arguments)
+
+
+def test_the_optimal_logits_are_centred_match_the_targets_and_have_the_optimal_gaps(default_demo):
+    targets, logits = default_demo.targets(), default_demo.optimal_logits()
+    assert list(logits) == list(targets) and logits["one-hot"] is None  # no finite optimum for the one-hot target
+    conventions = dict(zip(list(targets)[1:], ("uniform", "others")))
+    for label, convention in conventions.items():
+        z = logits[label]
+        np.testing.assert_allclose(z, optimal_logits(targets[label]), rtol=0, atol=0)
+        assert abs(z.sum()) < 1e-12
+        np.testing.assert_allclose(np.exp(z) / np.exp(z).sum(), targets[label], rtol=1e-12)  # softmax(z*) = q
+        gap = optimal_logit_gap(10, 0.1, convention)
+        np.testing.assert_allclose(z[3] - np.delete(z, 3), gap, rtol=1e-12)  # z*_y - z*_c for every wrong class
+    pytorch, others = (logits[label] for label in conventions)
+    assert pytorch[3] - pytorch[0] == pytest.approx(math.log(91), rel=1e-12)
+    assert others[3] - others[0] == pytest.approx(math.log(81), rel=1e-12)
+
+
+def test_toggling_to_the_logit_view_changes_readout_and_picture_and_back_restores_both_exactly():
+    demo = SmoothingDemo()
+    image, readout = bytes(demo.image.value), demo.readout.value
+    demo.view_toggle.value = "logits"
+    assert demo.view == "logits" and demo.setting == (10, 0.1)
+    assert bytes(demo.image.value) != image and demo.readout.value != readout
+    assert demo.readout.value == "<b>K = 10, ε = 0.1</b>: " + optimal_logits_readout_text(10, 0.1).split(": ", 1)[1]
+    assert "gap 4.511" in demo.readout.value and "gap 4.394" in demo.readout.value
+    assert demo.readout_text() == optimal_logits_readout_text(10, 0.1)
+    assert demo.readout_text(view="targets") == smoothing_readout_text(10, 0.1)
+    demo.view_toggle.value = "targets"
+    assert bytes(demo.image.value) == image and demo.readout.value == readout
+
+
+def test_the_logit_view_draws_the_two_smoothed_targets_logits_and_names_the_one_hot_target():
+    demo = SmoothingDemo(view="logits")
+    fig = demo.static_figure()
+    assert tuple(fig.get_size_inches()) == ls_plots.SMOOTHED_TARGETS_FIGSIZE
+    (ax,) = fig.axes
+    assert ax.get_title() == "Optimal logits for class y = 3 of K = 10 classes, ε = 0.1"
+    assert ax.get_ylim() == OPTIMAL_LOGITS_YLIM
+    logits = demo.optimal_logits(demo.default_setting)
+    pytorch_label, others_label = list(logits)[1:]
+    for label in (pytorch_label, others_label):
+        heights = _bar_heights(ax, label)
+        np.testing.assert_allclose(heights, logits[label])
+    assert not _bar_heights(ax, "one-hot").size
+    pytorch, others = _bar_heights(ax, pytorch_label), _bar_heights(ax, others_label)
+    assert pytorch[3] - pytorch[0] == pytest.approx(optimal_logit_gap(10, 0.1), rel=1e-12)
+    assert others[3] - others[0] == pytest.approx(optimal_logit_gap(10, 0.1, "others"), rel=1e-12)
+    assert [text.get_text() for text in ax.texts] == ["4.060", "3.955"]
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == [pytorch_label, others_label, "one-hot: no finite optimum ($z_y - z_c \\to \\infty$)"]
+
+
+def test_no_smoothing_in_the_logit_view_draws_no_bars_and_says_there_is_no_finite_optimum():
+    demo = SmoothingDemo(view="logits")
+    finite = bytes(demo.image.value)
+    demo.smoothing_slider.value = 0.0
+    assert all(z is None for z in demo.optimal_logits().values())
+    assert "no finite optimal logits" in demo.readout.value and "z*_y" not in demo.readout.value
+    assert bytes(demo.image.value) != finite
+    fig, ax = plt.subplots()
+    demo._draw(ax, demo.setting, demo.view)  # the picture the image shows, as artists
+    assert not [patch for patch in ax.patches if (patch.get_gid() or "").startswith("bars-")]
+    (note,) = [text for text in ax.texts if text.get_gid() == "no-finite-optimum"]
+    assert note.get_text().startswith("no finite optimum")
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert len(legend) == 3 and all(line.endswith("no finite optimum ($z_y - z_c \\to \\infty$)") for line in legend)
+
+
+def test_the_logits_shrink_as_smoothing_grows_and_every_setting_fits_the_fixed_range():
+    demo = SmoothingDemo()
+    target_logits = [demo.optimal_logits((10, eps))["ε = %g (PyTorch: ε/K to every class)" % eps][3]
+                     for eps in (0.01, 0.1, 0.25, 0.5)]
+    assert target_logits == sorted(target_logits, reverse=True) and target_logits[-1] > 0
+    low, high = OPTIMAL_LOGITS_YLIM
+    largest, smallest = -math.inf, math.inf
+    for num_classes in range(NUM_CLASSES_RANGE[0], NUM_CLASSES_RANGE[1] + 1):
+        for stop in range(1, 51):
+            for z in demo.optimal_logits((num_classes, stop / 100)).values():
+                if z is not None:
+                    largest, smallest = max(largest, z.max()), min(smallest, z.min())
+    assert low < smallest and largest < high
+    assert largest == pytest.approx(19 / 20 * math.log(1 + 20 * 0.99 / 0.01), rel=1e-12)  # K = 20, ε = 0.01
+    assert smallest == pytest.approx(-math.log(1 + 2 * 0.99 / 0.01) / 2, rel=1e-12)  # K = 2, ε = 0.01
+
+
+def test_the_logit_view_follows_the_sliders_and_static_figure_keeps_the_default_view():
+    demo = SmoothingDemo()
+    demo.view_toggle.value = "logits"
+    demo.num_classes_slider.value = 5
+    assert demo.readout_text() == optimal_logits_readout_text(5, 0.1)
+    (ax,) = demo.static_figure().axes  # the construction's view and setting, not the controls'
+    assert ax.get_title() == "Targets for class y = 3 of K = 10 classes, ε = 0.1"
+    assert [text.get_text() for text in ax.texts] == ["1.000", "0.910", "0.900"]
+    (ax,) = SmoothingDemo(view="logits", num_classes=5).static_figure().axes
+    assert ax.get_title() == "Optimal logits for class y = 3 of K = 5 classes, ε = 0.1"
+
+
+def test_readout_text_validates_the_view():
+    demo = SmoothingDemo()
+    with pytest.raises(ValueError, match="view must be one of .*got 'probabilities'"):
+        demo.readout_text(view="probabilities")
+    with pytest.raises(TypeError, match="view must be a str"):
+        demo.readout_text(view=1)
