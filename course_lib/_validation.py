@@ -217,6 +217,17 @@ def check_finite_result(result: Any, names: str) -> Any:
     return result
 
 
+def check_choice(name: str, value: Any, choices: Iterable[str], *, described: str | None = None) -> str:
+    """``value``, a str among ``choices``; the errors say what is allowed (``described``, or "one of (...)")."""
+    choices = tuple(choices)
+    allowed = described if described is not None else f"one of {choices}"
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, {allowed}, got {describe_value(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
+
+
 # --- field checks of course_lib's record types (data, dropout, linear_models, train) ------------
 
 

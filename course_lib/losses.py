@@ -44,6 +44,7 @@ from scipy.optimize import minimize_scalar
 from torch import nn
 
 from course_lib._validation import (
+    check_choice,
     check_finite,
     check_finite_result,
     check_int,
@@ -190,11 +191,7 @@ def _check_ignore_index(ignore_index: Any) -> int:
 
 
 def _check_reduction(reduction: Any) -> str:
-    if not isinstance(reduction, str):
-        raise TypeError(f"reduction must be a str, one of {REDUCTIONS}, got {describe_value(reduction)}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    return reduction
+    return check_choice("reduction", reduction, REDUCTIONS)
 
 
 def label_smoothing_cross_entropy(

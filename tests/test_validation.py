@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib._validation import real_array, real_tensor
+from course_lib._validation import check_choice, real_array, real_tensor
 
 
 @pytest.mark.parametrize(
@@ -169,3 +169,14 @@ def test_check_finite_real() -> None:
         check_finite_real("x", float("inf"))
     with pytest.raises(TypeError, match="x must be a real number"):
         check_finite_real("x", True)
+
+
+def test_check_choice_returns_an_allowed_str_and_names_the_argument_otherwise() -> None:
+    assert check_choice("mode", "eval", ("mc", "eval")) == "eval"
+    assert check_choice("variant", "dropout", {"dropout": "plain", "dropblock": "blocks"}) == "dropout"  # a mapping's keys
+    with pytest.raises(ValueError, match=r"^mode must be one of \('mc', 'eval'\), got 'MC'$"):
+        check_choice("mode", "MC", ("mc", "eval"))
+    with pytest.raises(TypeError, match=r"^mode must be a str, one of \('mc', 'eval'\), got int 1$"):
+        check_choice("mode", 1, ("mc", "eval"))
+    with pytest.raises(ValueError, match=r"^view must be the targets or the logits, got 'both'$"):
+        check_choice("view", "both", ("targets", "logits"), described="the targets or the logits")

@@ -24,7 +24,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from course_lib._validation import check_int, check_probability
+from course_lib._validation import check_choice, check_int, check_probability
 from course_lib.losses import optimal_logit_gap, optimal_logits, smooth_targets
 from course_lib.plots import label_smoothing as label_smoothing_plots
 from course_lib.widgets import _demo_figure, _labelled_row, _readout_panel, _show_figure
@@ -84,6 +84,16 @@ def others_convention_targets(num_classes: int, smoothing: float, target_class: 
     return targets
 
 
+_NO_OPTIMUM = "the cross-entropy keeps pushing z_y − z_c towards infinity"
+
+
+def _readout_setting(num_classes: int, smoothing: float) -> tuple[int, float, str]:
+    """The checked ``(num_classes, smoothing)`` and the readout's bold part, ``"K = …, ε = …"``."""
+    num_classes = check_int("num_classes", num_classes, minimum=2)
+    smoothing = check_probability("smoothing", smoothing)
+    return num_classes, smoothing, f"K = {num_classes}, ε = {smoothing:g}"
+
+
 def smoothing_readout_text(num_classes: int, smoothing: float) -> str:
     r"""The readout of :class:`SmoothingDemo`: the target probabilities and both optimal logit gaps.
 
@@ -98,12 +108,9 @@ def smoothing_readout_text(num_classes: int, smoothing: float) -> str:
         >>> print(smoothing_readout_text(10, 0.0))
         K = 10, ε = 0: one-hot targets (q_y = 1), no finite optimal logit gap: the cross-entropy keeps pushing z_y − z_c towards infinity
     """
-    num_classes = check_int("num_classes", num_classes, minimum=2)
-    smoothing = check_probability("smoothing", smoothing)
-    setting = f"K = {num_classes}, ε = {smoothing:g}"
+    num_classes, smoothing, setting = _readout_setting(num_classes, smoothing)
     if smoothing == 0.0:
-        return (f"{setting}: one-hot targets (q_y = 1), no finite optimal logit gap: "
-                "the cross-entropy keeps pushing z_y − z_c towards infinity")
+        return f"{setting}: one-hot targets (q_y = 1), no finite optimal logit gap: {_NO_OPTIMUM}"
     uniform = optimal_logit_gap(num_classes, smoothing, "uniform")
     others = optimal_logit_gap(num_classes, smoothing, "others")
     q_target = 1.0 - smoothing + smoothing / num_classes
@@ -132,12 +139,9 @@ def optimal_logits_readout_text(num_classes: int, smoothing: float) -> str:
         >>> print(optimal_logits_readout_text(10, 0.0))
         K = 10, ε = 0: one-hot targets (q_y = 1, q_c = 0), no finite optimal logits: the cross-entropy keeps pushing z_y − z_c towards infinity
     """
-    num_classes = check_int("num_classes", num_classes, minimum=2)
-    smoothing = check_probability("smoothing", smoothing)
-    setting = f"K = {num_classes}, ε = {smoothing:g}"
+    num_classes, smoothing, setting = _readout_setting(num_classes, smoothing)
     if smoothing == 0.0:
-        return (f"{setting}: one-hot targets (q_y = 1, q_c = 0), no finite optimal logits: "
-                "the cross-entropy keeps pushing z_y − z_c towards infinity")
+        return f"{setting}: one-hot targets (q_y = 1, q_c = 0), no finite optimal logits: {_NO_OPTIMUM}"
     y, c = 0, 1  # any target class and any wrong class give the same numbers
     targets = {
         "with ε spread over all K classes (PyTorch)":
@@ -154,11 +158,7 @@ def optimal_logits_readout_text(num_classes: int, smoothing: float) -> str:
 
 
 def _check_view(view: object) -> str:
-    if not isinstance(view, str):
-        raise TypeError(f"view must be a str, one of {VIEWS}, got {type(view).__name__} {view!r}")
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {VIEWS} (the targets q, or their optimal logits), got {view!r}")
-    return view
+    return check_choice("view", view, VIEWS, described=f"one of {VIEWS} (the targets q, or their optimal logits)")
 
 
 def _check_demo_setting(num_classes: int, smoothing: float, target_class: int) -> tuple[int, float, int]:

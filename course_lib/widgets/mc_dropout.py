@@ -32,7 +32,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_lib._validation import check_int, check_probability, describe_value, real_array
+from course_lib._validation import check_choice, check_int, check_probability, describe_value, real_array
 from course_lib.mc_dropout import MAX_SAMPLES, dropout_modules, eval_predict, mc_predict
 from course_lib.plots import mc_dropout as mc_dropout_plots
 from course_lib.synthetic import GAP_REGRESSION_INTERVALS
@@ -58,11 +58,7 @@ _MODE_LABELS = {"mc": "MC dropout", "eval": "model.eval()"}
 
 
 def _check_mode(mode: Any) -> str:
-    if not isinstance(mode, str):
-        raise TypeError(f"mode must be 'mc' (MC dropout) or 'eval' (model.eval()), got {describe_value(mode)}")
-    if mode not in _MODE_LABELS:
-        raise ValueError(f"mode must be 'mc' (MC dropout) or 'eval' (model.eval()), got {mode!r}")
-    return mode
+    return check_choice("mode", mode, _MODE_LABELS, described="'mc' (MC dropout) or 'eval' (model.eval())")
 
 
 class RegionStd(NamedTuple):

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from course_lib._validation import check_bool, check_int, check_probability, check_real, describe_value
+from course_lib._validation import check_bool, check_choice, check_int, check_probability, check_real
 from course_lib.dropout import inverted_dropout
 from course_lib.plots import variants as variants_plots
 from course_lib.variants import drop_block2d, drop_block_seed_rate, spatial_dropout
@@ -93,11 +93,7 @@ def _check_channels(channels: int) -> int:
 
 
 def _check_variant(variant: str) -> str:
-    if not isinstance(variant, str):
-        raise TypeError(f"variant must be a str, got {describe_value(variant)}")
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {tuple(VARIANTS)}, got {variant!r}")
-    return variant
+    return check_choice("variant", variant, VARIANTS)
 
 
 def _check_rate(p: float) -> float:

@@ -127,8 +127,8 @@ def test_band_readout_text_in_eval_mode_leaves_out_m_and_names_the_floor():
 @pytest.mark.parametrize(
     ("mode", "error", "message"),
     [("train", ValueError, r"mode must be 'mc' \(MC dropout\) or 'eval' \(model.eval\(\)\), got 'train'"),
-     ("MC", ValueError, r"mode must be 'mc' .*got 'MC'"), (None, TypeError, r"mode must be 'mc' .*got NoneType None"),
-     (True, TypeError, r"mode must be 'mc' .*got bool True"), (["eval"], TypeError, r"mode must be 'mc' .*got list")],
+     ("MC", ValueError, r"mode must be 'mc' .*got 'MC'"), (None, TypeError, r"mode must be a str, 'mc' .*got NoneType None"),
+     (True, TypeError, r"mode must be a str, 'mc' .*got bool True"), (["eval"], TypeError, r"mode must be a str, 'mc' .*got list")],
 )
 def test_band_readout_text_rejects_a_bad_mode(mode, error, message):
     with pytest.raises(error, match=message):
@@ -373,8 +373,8 @@ def test_demo_rejects_models_it_cannot_sample(data):
         ({"seed": -1}, ValueError, "seed"),
         ({"mode": "train"}, ValueError, r"mode must be 'mc' \(MC dropout\) or 'eval' \(model.eval\(\)\), got 'train'"),
         ({"mode": "Eval"}, ValueError, r"mode must be 'mc' .*got 'Eval'"),
-        ({"mode": None}, TypeError, r"mode must be 'mc' .*got NoneType None"),
-        ({"mode": 1}, TypeError, r"mode must be 'mc' .*got int 1"),
+        ({"mode": None}, TypeError, r"mode must be a str, 'mc' .*got NoneType None"),
+        ({"mode": 1}, TypeError, r"mode must be a str, 'mc' .*got int 1"),
     ],
 )
 def test_demo_validates_its_settings(models, data, kwargs, error, message):

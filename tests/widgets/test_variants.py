@@ -99,7 +99,7 @@ def test_readout_of_dropout_and_spatial_dropout_has_no_gamma_and_counts_the_chan
     [
         (("DropBlock", 0.1, 5, 4, 24, 0.1, 0.1), ValueError,
          r"variant must be one of \('dropout', 'spatial dropout', 'dropblock'\), got 'DropBlock'"),
-        ((3, 0.1, 5, 4, 24, 0.1, 0.1), TypeError, "variant must be a str, got int"),
+        ((3, 0.1, 5, 4, 24, 0.1, 0.1), TypeError, r"variant must be a str, one of \(.*\), got int"),
         (("dropout", 0.1, 5, 4, 24, 1.5, 0.1), ValueError, r"realised must be a fraction in \[0, 1\], got 1.5"),
         (("dropout", 0.1, 5, 4, 24, 0.1, -0.1), ValueError, r"mean_realised must be a fraction in \[0, 1\], got -0.1"),
         (("dropout", 0.1, 5, 4, 24, "0.1", 0.1), TypeError, "realised must be a real number"),
