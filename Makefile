@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := regularization-course
 READY := $(VENV)/.ready
+KERNEL_READY := $(VENV)/.kernel-ready
 NPM_INSTALLED := node_modules/.package-lock.json
 # Debian's Chromium for tests/browser (Playwright drives it; it never downloads a browser).
 CHROMIUM := /usr/bin/chromium
@@ -14,22 +15,29 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600
 # Every core (pytest-xdist); tests/conftest.py keeps each notebook's cells together on one worker.
 PYTEST_PARALLEL := --numprocesses=auto
 # torch's CPU kernels take the same code path on every x86-64 machine with AVX2, Intel or AMD
-# (MKL's conditional numerical reproducibility, ATen's kernel choice), so a notebook's numbers do not
-# depend on the processor that executed it. The course kernel is registered with the same settings.
+# (MKL's conditional numerical reproducibility, ATen's kernel choice, oneDNN's instruction set for
+# convolutions), so a notebook's numbers do not depend on the processor that executed it. The course
+# kernel is registered with the same settings.
 export MKL_CBWR := AVX2
 export ATEN_CPU_CAPABILITY := avx2
-KERNEL_ENV := --env MKL_CBWR $(MKL_CBWR) --env ATEN_CPU_CAPABILITY $(ATEN_CPU_CAPABILITY)
+export ONEDNN_MAX_CPU_ISA := AVX2
+KERNEL_ENV := --env MKL_CBWR $(MKL_CBWR) --env ATEN_CPU_CAPABILITY $(ATEN_CPU_CAPABILITY) \
+	--env ONEDNN_MAX_CPU_ISA $(ONEDNN_MAX_CPU_ISA)
 # Jupyter refuses to run as root unless told to (containers often run as root).
 LAB_FLAGS := --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: venv lab test execute bench experiments release grade book pins clean
 
-venv: $(READY)
+venv: $(READY) $(KERNEL_READY)
 
 $(READY): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0] + " at $(PYTHON)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt --editable '.[course]'
+	@touch $@
+
+# The course kernel, registered again whenever this file (its CPU settings) changes.
+$(KERNEL_READY): $(READY) Makefile
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (regularization course)" $(KERNEL_ENV)
 	@touch $@
 

@@ -40,12 +40,13 @@ KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (regularization cou
 
 #: Environment of every kernel that executes the book: torch's CPU kernels take
 #: the same code path on any x86-64 processor with AVX2, Intel or AMD — MKL's
-#: conditional numerical reproducibility mode and ATen's vectorised kernels —
-#: so float32 training gives the same numbers, and the same stored outputs, on
-#: every machine (with AVX-512, MKL and ATen would otherwise pick other
-#: kernels, whose rounding differs). The Makefile exports the same values and
+#: conditional numerical reproducibility mode, ATen's vectorised kernels and
+#: oneDNN's instruction set (its convolutions) — so float32 training gives the
+#: same numbers, and the same stored outputs, on every machine (with AVX-512,
+#: MKL, ATen and oneDNN would otherwise pick other kernels, whose rounding
+#: differs: a 1-D CNN of the variants chapter printed other digits). The Makefile exports the same values and
 #: registers the course kernel with them.
-PORTABLE_CPU_ENV = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+PORTABLE_CPU_ENV = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def test_the_course_kernel_and_this_process_run_with_the_portable_cpu_settings()
     spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     for name, value in PORTABLE_CPU_ENV.items():
         assert spec.env.get(name) == value, f"kernel {KERNEL_NAME!r} lacks {name}={value}: run `make venv` again"
-        assert os.environ.get(name) == value  # set by tests/conftest.py before torch runs
+        assert os.environ.get(name) == value  # set by the repository's conftest.py before torch runs
 
 
 def test_the_package_config_ships_every_subpackage_of_course_lib() -> None:
