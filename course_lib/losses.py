@@ -53,6 +53,7 @@ from course_lib._validation import (
     overflow_is_an_error,
     real_array,
 )
+from course_lib.metrics import _check_probs
 
 __all__ = [
     "REDUCTIONS",
@@ -382,22 +383,7 @@ def optimal_logits(targets: Any) -> np.ndarray:
         >>> optimal_logits([0.1, 0.8, 0.1]).round(4)  # -log 2, log 4, -log 2: the gap is log 8
         array([-0.6931,  1.3863, -0.6931])
     """
-    q = real_array("targets", targets)
-    if q.ndim < 1 or q.shape[-1] < 2:
-        raise ValueError(f"targets must have shape (..., K) with K >= 2 classes on the last axis, got shape {q.shape}")
-    check_finite("targets", q)
-    outside = (q < 0.0) | (q > 1.0)
-    if outside.any():
-        index = int(np.argmax(outside.reshape(-1)))
-        raise ValueError(f"targets must hold probabilities in [0, 1], got {q.reshape(-1)[index].item()!r} "
-                         f"at flat index {index}")
-    sums = q.sum(axis=-1)
-    off = np.abs(sums - 1.0) > _SUM_TOLERANCE
-    if off.any():
-        row = tuple(int(i) for i in np.argwhere(off)[0])
-        where = f" in row {row}" if row else ""
-        raise ValueError(f"targets must sum to 1 over the last axis (one distribution per row), got sum "
-                         f"{sums[row].item()!r}{where}")
+    q = _check_probs(targets, "targets", "(..., K)", tolerance=_SUM_TOLERANCE)
     zeros = q == 0.0
     if zeros.any():
         index = int(np.argmax(zeros.reshape(-1)))

@@ -75,19 +75,23 @@ def _row_sum_tolerance(value: Any) -> float:
     return max(ROW_SUM_TOLERANCE, 4 * eps)
 
 
-def _check_probs(probs: Any, name: str = "probs", shape_text: str = "(N, C)") -> np.ndarray:
+def _check_probs(probs: Any, name: str = "probs", shape_text: str = "(N, C)", *,
+                 tolerance: float | None = None) -> np.ndarray:
     """``probs`` as float64 NumPy, checked: finite, in [0, 1], each row along the last axis summing to 1.
 
     ``shape_text`` is the expected shape, e.g. ``"(N, C)"`` or ``"(T, N, C)"``; its number of
     entries is the required number of dimensions, and every axis but the last needs >= 1 entry.
+    ``"(..., C)"`` takes any number of leading axes, none included (one distribution).
+    ``tolerance`` on the row sums defaults to :func:`_row_sum_tolerance`.
     """
     _reject_non_arrays(name, probs)
-    tolerance = _row_sum_tolerance(probs)
+    tolerance = _row_sum_tolerance(probs) if tolerance is None else tolerance
     array = real_array(name, probs)  # the one dtype rule: float64, bool/complex/str/object rejected
-    ndim = shape_text.count(",") + 1
+    any_leading = shape_text.startswith("(...,")
+    ndim = max(array.ndim, 1) if any_leading else shape_text.count(",") + 1
     if array.ndim != ndim:
         raise ValueError(f"{name} must have shape {shape_text}, got shape {array.shape}")
-    if min(array.shape[:-1]) < 1:
+    if ndim > 1 and min(array.shape[:-1]) < 1:
         what = "one row" if ndim == 2 else "one entry along every axis"
         raise ValueError(f"{name} must hold at least {what}, got shape {array.shape}")
     if array.shape[-1] < 2:
@@ -106,9 +110,9 @@ def _check_probs(probs: Any, name: str = "probs", shape_text: str = "(N, C)") ->
     off = np.abs(sums - 1.0)
     if (off > tolerance).any():
         row = tuple(int(i) for i in np.unravel_index(int(np.argmax(off)), off.shape))
-        where = f"row {row[0]}" if ndim == 2 else f"row {row}"
+        where = "" if ndim == 1 else f" in row {row[0]}" if ndim == 2 else f" in row {row}"
         raise ValueError(
-            f"{name} rows must sum to 1 (within {tolerance:g}), got a sum of {sums[row]:.6g} in {where}; "
+            f"{name} rows must sum to 1 (within {tolerance:g}), got a sum of {sums[row]:.6g}{where}; "
             "pass probabilities (e.g. softmax of the logits), not logits"
         )
     return array
