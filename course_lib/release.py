@@ -58,14 +58,13 @@ __all__ = [
     "COURSE_ID",
     "COURSE_SUBDIRECTORY",
     "SOLUTION_MARKERS",
+    "HIDDEN_TEST_MARKERS",
     "ReleaseError",
     "SubmissionError",
     "Submission",
     "write_nbgrader_config",
     "make_course_directory",
-    "run_nbgrader",
     "run_nbgrader_commands",
-    "generate_assignment",
     "build_course",
     "release_exercises",
     "GradedCell",
@@ -79,6 +78,8 @@ __all__ = [
 
 COURSE_ID = "regularization-course"
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+#: nbgrader's markers of tests kept from students (removed from the student version, run when grading).
+HIDDEN_TEST_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 # Where `make release` puts the nbgrader course directory, under its output folder.
 COURSE_SUBDIRECTORY = "course"
 
@@ -230,45 +231,6 @@ def _log_tail(log: str, lines: int = 30) -> str:
     return "\n".join(log.strip().splitlines()[-lines:])
 
 
-def run_nbgrader(
-    course_dir: str | Path, *args: str, chapter_id: str | None = None, env: Mapping[str, str] | None = None
-) -> str:
-    """Run ``python -m nbgrader <args>`` with ``course_dir`` as working directory.
-
-    Args:
-        course_dir: the working directory: an nbgrader course directory for the
-            instructor's commands, a student's home for ``fetch_assignment`` and ``submit``.
-        args: the nbgrader command line, e.g. ``("autograde", "dropout")``.
-        chapter_id: named in the error message if nbgrader fails.
-        env: environment variables to set for nbgrader (e.g. ``HOME`` of a student).
-
-    Returns:
-        nbgrader's combined log (stdout and stderr).
-
-    Raises:
-        FileNotFoundError: if ``course_dir`` is not a directory.
-        ReleaseError: if nbgrader exits with a non-zero status; the message
-            holds the end of its log.
-    """
-    course_dir = _check_working_dir("course_dir", course_dir)
-    completed = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=course_dir,
-        env=_nbgrader_environment(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        who = f"chapter {chapter_id!r}: " if chapter_id else ""
-        raise ReleaseError(
-            f"{who}`nbgrader {' '.join(args)}` failed (exit status {completed.returncode}):\n{_log_tail(completed.stdout)}",
-            command=args,
-        )
-    return completed.stdout
-
-
 # Runs nbgrader's command-line application once per command in one process, as nbgrader's own
 # test suite does (nbgrader/tests/__init__.py: initialize, start, reset). Reads the commands as
 # JSON from stdin and writes [{"args", "status", "log"}] as JSON to the file named by argv[1];
@@ -375,36 +337,13 @@ def run_nbgrader_commands(
 
 
 def _check_no_solution_left(chapter: Chapter, student: Path) -> None:
+    """The student version exists and holds no solution and no hidden test."""
     if not student.is_file():
         raise ReleaseError(f"chapter {chapter.id!r}: nbgrader wrote no student notebook at {student}")
     text = student.read_text(encoding="utf-8")
-    leaked = [marker for marker in SOLUTION_MARKERS if marker in text]
+    leaked = [marker for marker in (*SOLUTION_MARKERS, *HIDDEN_TEST_MARKERS) if marker in text]
     if leaked:
         raise ReleaseError(f"chapter {chapter.id!r}: the student notebook still contains {leaked}")
-
-
-def generate_assignment(course_dir: str | Path, chapter: Chapter) -> Path:
-    """Make the student version of one chapter's exercises inside an nbgrader course directory.
-
-    Adds the chapter with :func:`make_course_directory`, runs ``nbgrader
-    generate_assignment`` (which also records the assignment in the course's
-    ``gradebook.db``, as autograding needs) and checks that no solution
-    marker survived. :func:`build_course` does the same for every written
-    chapter at once.
-
-    Returns:
-        The path of the student notebook, ``course_dir/release/<chapter id>/<file>``.
-
-    Raises:
-        ReleaseError: if the exercises are missing, nbgrader fails, or the
-            student version still contains a solution marker.
-    """
-    course_dir = _check_path("course_dir", course_dir)
-    make_course_directory(course_dir, chapter)
-    run_nbgrader(course_dir, "generate_assignment", chapter.id, "--force", chapter_id=chapter.id)
-    student = course_dir / "release" / chapter.id / chapter.exercises.name
-    _check_no_solution_left(chapter, student)
-    return student
 
 
 def build_course(
@@ -425,7 +364,7 @@ def build_course(
 
     Raises:
         ReleaseError: naming the chapter, if its exercises are missing, nbgrader
-            fails, or a student version still contains a solution marker.
+            fails, or a student version still contains a solution or hidden-test marker.
     """
     course_dir = _check_path("course_dir", course_dir)
     book = _check_book(book)
@@ -440,8 +379,9 @@ def build_course(
     try:
         run_nbgrader_commands(course_dir, [["generate_assignment", chapter.id, "--force"] for chapter in chapters])
     except ReleaseError as error:
-        chapter_id = error.command[1] if error.command and len(error.command) > 1 else "?"
-        raise ReleaseError(f"chapter {chapter_id!r}: {error}", command=error.command) from None
+        if not error.command:  # nbgrader itself could not run: no chapter to blame
+            raise
+        raise ReleaseError(f"chapter {error.command[1]!r}: {error}", command=error.command) from None
     students = []
     for chapter in chapters:
         student = course_dir / "release" / chapter.id / chapter.exercises.name

@@ -54,7 +54,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +80,6 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT_DIR = PROJECT_ROOT / "build" / "book"
-HIDDEN_TEST_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 MATHJAX_COMPONENT = "tex-mml-chtml.js"  # TeX and MathML input, HTML-CSS output; fonts beside it
 SPHINX_FLAGS = ("-W", "--keep-going", "-n")  # every warning fails the build; nitpicky references
 
@@ -153,7 +151,7 @@ def ensure_mathjax(root: str | Path | None = None) -> Path:
 
     Runs ``npm ci`` in ``root`` (default: the project root, which holds ``package.json`` and
     ``package-lock.json``) when ``node_modules`` is missing, older than the lock or holds another
-    mathjax version than the lock, the same rule as the Makefile's. Concurrent callers wait for
+    mathjax version than the lock (what `make book` relies on). Concurrent callers wait for
     one another (a lock file in ``root/build``).
 
     Raises:
@@ -191,21 +189,13 @@ def _release_key(chapter: Chapter) -> str:
     return digest.hexdigest()
 
 
-def _check_student_version(chapter: Chapter, path: Path) -> None:
-    from course_lib.release import SOLUTION_MARKERS
-
-    text = path.read_text(encoding="utf-8")
-    leaked = [marker for marker in (*SOLUTION_MARKERS, *HIDDEN_TEST_MARKERS) if marker in text]
-    if leaked:
-        raise SiteError(f"chapter {chapter.id!r}: the student exercises {path} still contain {leaked}")
-
-
 def student_exercises(book: Book, cache_dir: str | Path) -> dict[str, Path]:
     """The student version of every written chapter's exercises, made by nbgrader and cached.
 
     A chapter's version is ``cache_dir/<id>/<exercises file>``, reused while the SHA-256 stored
     beside it (of the instructor source, the nbgrader version and ``course_lib/release.py``) still
-    matches; the others are made by one call of :func:`course_lib.release.release_exercises`.
+    matches; the others are made by one call of :func:`course_lib.release.release_exercises`, which
+    rejects a version that still holds a solution or a hidden test.
 
     Returns:
         ``{chapter id: path}`` in book order.
@@ -229,18 +219,12 @@ def student_exercises(book: Book, cache_dir: str | Path) -> dict[str, Path]:
             stale.append(chapter)
 
     if stale:
-        with tempfile.TemporaryDirectory(prefix="site-release-") as scratch:
-            try:
-                made = release_exercises(scratch, Book(title=book.title, chapters=tuple(stale), root=book.root))
-            except ReleaseError as error:
-                raise SiteError(str(error)) from None
-            for chapter, student in zip(stale, made):
-                target = paths[chapter.id]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(student, target)
-                target.with_name(target.name + ".sha256").write_text(keys[chapter.id] + "\n")
-    for chapter in book.written_chapters:
-        _check_student_version(chapter, paths[chapter.id])
+        try:
+            release_exercises(cache_dir, Book(title=book.title, chapters=tuple(stale), root=book.root))
+        except ReleaseError as error:
+            raise SiteError(str(error)) from None
+        for chapter in stale:
+            paths[chapter.id].with_name(paths[chapter.id].name + ".sha256").write_text(keys[chapter.id] + "\n")
     return paths
 
 
@@ -442,7 +426,9 @@ def run_sphinx(source_dir: str | Path, html_dir: str | Path, doctree_dir: str | 
                "-d", str(doctree_dir), str(source_dir), str(html_dir)]  # fmt: skip
     completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if completed.returncode != 0:
-        log = "\n".join(completed.stdout.strip().splitlines()[-40:])
+        from course_lib.release import _log_tail
+
+        log = _log_tail(completed.stdout, lines=40)
         raise SiteError(f"sphinx-build failed (exit status {completed.returncode}); every warning is an error:\n{log}")
     return html_dir
 

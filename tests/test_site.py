@@ -19,8 +19,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from course_lib.book import Book, Chapter
-from course_lib.release import SOLUTION_MARKERS
-from course_lib.site import HIDDEN_TEST_MARKERS, MATHJAX_COMPONENT, PROJECT_ROOT, SiteError, build_book, check_offline
+from course_lib.release import HIDDEN_TEST_MARKERS, SOLUTION_MARKERS
+from course_lib.site import MATHJAX_COMPONENT, PROJECT_ROOT, SiteError, build_book, check_offline
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
