@@ -4,10 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-KERNEL := regularization-course
 READY := $(VENV)/.ready
 KERNEL_READY := $(VENV)/.kernel-ready
-NPM_INSTALLED := node_modules/.package-lock.json
 # Debian's Chromium for tests/browser (Playwright drives it; it never downloads a browser).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -17,12 +15,10 @@ PYTEST_PARALLEL := --numprocesses=auto
 # torch's CPU kernels take the same code path on every x86-64 machine with AVX2, Intel or AMD
 # (MKL's conditional numerical reproducibility, ATen's kernel choice, oneDNN's instruction set for
 # convolutions), so a notebook's numbers do not depend on the processor that executed it. The course
-# kernel is registered with the same settings.
+# kernel is registered with the same settings (course_lib.execution.PORTABLE_CPU_ENV).
 export MKL_CBWR := AVX2
 export ATEN_CPU_CAPABILITY := avx2
 export ONEDNN_MAX_CPU_ISA := AVX2
-KERNEL_ENV := --env MKL_CBWR $(MKL_CBWR) --env ATEN_CPU_CAPABILITY $(ATEN_CPU_CAPABILITY) \
-	--env ONEDNN_MAX_CPU_ISA $(ONEDNN_MAX_CPU_ISA)
 # Jupyter refuses to run as root unless told to (containers often run as root).
 LAB_FLAGS := --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -36,9 +32,10 @@ $(READY): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt --editable '.[course]'
 	@touch $@
 
-# The course kernel, registered again whenever this file (its CPU settings) changes.
-$(KERNEL_READY): $(READY) Makefile
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (regularization course)" $(KERNEL_ENV)
+# The course kernel with the executor's CPU settings (course_lib.execution.ensure_kernel registers it
+# again when its interpreter or a setting differs).
+$(KERNEL_READY): $(READY) course_lib/execution.py
+	$(BIN)/python -c "from course_lib.execution import ensure_kernel; ensure_kernel()"
 	@touch $@
 
 ## lab: start JupyterLab on the chapters (the student's main command)
@@ -72,14 +69,9 @@ grade: venv
 	$(BIN)/python -m course_lib.release grade "$(SUBMISSIONS)" $(if $(CSV),--csv "$(CSV)")
 
 ## book: the HTML book of every written chapter from the stored outputs, offline, into build/book/html
-book: venv $(NPM_INSTALLED)
+## (MathJax comes from the npm registry: course_lib.site runs `npm ci` when node_modules is missing or stale)
+book: venv
 	$(BIN)/python -m course_lib.site
-
-# MathJax for the HTML book from the npm registry (the exact version of package-lock.json), served by the
-# site itself; npm ci runs again only when node_modules is missing or the lock has changed.
-$(NPM_INSTALLED): package.json package-lock.json
-	npm ci --no-audit --no-fund
-	@touch $@
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq

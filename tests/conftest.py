@@ -84,8 +84,6 @@ def _whole_book_totals() -> tuple[ExecutionTotal, ...] | None:
 
 
 _whole_book: list[ExecutionTotal] = []
-#: What the book aims at for all its notebooks in sequence on a 2-core laptop (reported, not asserted).
-WHOLE_BOOK_AIM_SECONDS = 180
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -124,10 +122,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for total in _whole_book:
         terminalreporter.write_line(str(total))
     if _whole_book:  # the book's aim, reported (speed targets are never test verdicts)
-        seconds = _whole_book[-1].seconds
-        terminalreporter.write_line(f"the whole book in sequence: {seconds / 60:.1f} min against the aim of "
-                                    f"{WHOLE_BOOK_AIM_SECONDS / 60:.0f} min on a 2-core machine "
-                                    f"({'met' if seconds <= WHOLE_BOOK_AIM_SECONDS else 'not met'})")
+        terminalreporter.write_line(_whole_book[-1].aim_text())
     if _whole_book and not _whole_book[-1].within_budget:
         terminalreporter.write_line("FAILED: the whole book executes over the sum of its budgets", red=True, bold=True)
 
